@@ -1,0 +1,28 @@
+// Jest runs in ESM mode (@kubernetes/client-node is an ES module) with @swc/jest as the
+// TypeScript transform: type checking is `npm run build`, so tests only pay for transpiling.
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } },
+  ],
+};
+const common = {
+  transform,
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testEnvironment: 'node',
+};
+
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/harness/jest-global-setup.js',
+      globalTeardown: '<rootDir>/test/harness/jest-global-teardown.js',
+      testTimeout: 120_000,
+    },
+  ],
+};

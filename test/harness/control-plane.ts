@@ -1,0 +1,384 @@
+/**
+ * Starts the real parts on loopback in one temp dir: etcd, kube-apiserver (RBAC on),
+ * kube-controller-manager, kube-scheduler, kwok with fake nodes, the Istio CRDs, and Prometheus.
+ * Every port is a free port on 127.0.0.1; every process is stopped by `stop()`.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { makeCerts, type Certs } from './certs.js';
+import { freePort, HarnessError, startProcess, stopAll, tail, waitReady, type Managed } from './processes.js';
+
+export interface ControlPlaneEndpoints {
+  /** Temp dir holding certificates, data and the logs of every process. */
+  readonly workDir: string;
+  /** Admin kubeconfig (client certificate in `system:masters`). */
+  readonly kubeconfig: string;
+  readonly apiserverUrl: string;
+  readonly prometheusUrl: string;
+  /** Prometheus reads scrape targets from `*.json` files here (file_sd). */
+  readonly prometheusTargetsDir: string;
+  /** Names of the kwok-managed fake nodes. */
+  readonly nodes: readonly string[];
+}
+
+export interface ControlPlane extends ControlPlaneEndpoints {
+  stop(): Promise<void>;
+}
+
+const FAKE_NODES = ['kwok-node-0', 'kwok-node-1', 'kwok-node-2'];
+
+function writeKubeconfig(file: string, server: string, certs: Certs): void {
+  const yaml = `apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: ${server}
+    certificate-authority: ${certs.caCert}
+users:
+- name: admin
+  user:
+    client-certificate: ${certs.adminCert}
+    client-key: ${certs.adminKey}
+contexts:
+- name: test
+  context: { cluster: test, user: admin }
+current-context: test
+`;
+  writeFileSync(file, yaml);
+}
+
+/** A request to the apiserver as the admin; resolves with status and body. */
+export function apiRequest(
+  server: string,
+  certs: Pick<Certs, 'caCert' | 'adminCert' | 'adminKey'>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, server);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpsRequest(
+      url,
+      {
+        method,
+        ca: readFileSync(certs.caCert),
+        cert: readFileSync(certs.adminCert),
+        key: readFileSync(certs.adminKey),
+        headers: payload ? { 'content-type': 'application/json' } : {},
+        timeout: 30_000,
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (c) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout on ${method} ${path}`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return res.ok;
+}
+
+export interface PrometheusInstance {
+  readonly url: string;
+  readonly targetsDir: string;
+  readonly process: Managed;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Prometheus on 127.0.0.1 with a 1 s scrape interval that scrapes every target listed in
+ * `targetsDir/*.json` (file_sd). Exported so tests that stop Prometheus can run their own.
+ */
+export async function startPrometheus(bin: string, dir: string, logDir: string): Promise<PrometheusInstance> {
+  const port = await freePort();
+  const targetsDir = join(dir, 'targets');
+  mkdirSync(targetsDir, { recursive: true });
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(
+    config,
+    `global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: test
+    file_sd_configs:
+      - files: ['${targetsDir}/*.json']
+        refresh_interval: 1s
+`,
+  );
+  const proc = startProcess(
+    'prometheus',
+    bin,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=1h',
+      '--web.enable-lifecycle',
+    ],
+    logDir,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(proc, () => httpOk(`${url}/-/ready`), { timeoutMs: 30_000, port });
+  return { url, targetsDir, process: proc, stop: () => stopAll([proc]) };
+}
+
+export interface StartOptions {
+  /** Directory with the provisioned binaries (test/harness/provision.sh prints it). */
+  readonly bin: string;
+  /** Temp dir for this run; removed by `stop()`. */
+  readonly workDir: string;
+  /** Progress lines. */
+  readonly log?: (line: string) => void;
+}
+
+export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
+  const { bin, workDir } = opts;
+  const log = opts.log ?? (() => undefined);
+  const logDir = join(workDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const procs: Managed[] = [];
+  let prometheus: PrometheusInstance | undefined;
+  const stop = async () => {
+    await prometheus?.stop();
+    await stopAll(procs);
+    rmSync(workDir, { recursive: true, force: true });
+  };
+
+  try {
+    const t0 = Date.now();
+    const certs = makeCerts(join(workDir, 'pki'));
+
+    const [etcdPort, peerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
+      Array.from({ length: 6 }, freePort),
+    );
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    const etcd = startProcess(
+      'etcd',
+      join(bin, 'etcd'),
+      [
+        '--name=test',
+        `--data-dir=${join(workDir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=test=http://127.0.0.1:${peerPort}`,
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+      ],
+      logDir,
+    );
+    procs.push(etcd);
+    await waitReady(etcd, () => httpOk(`${etcdUrl}/health`), { timeoutMs: 30_000, port: etcdPort });
+    log(`etcd ready on ${etcdUrl}`);
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    const apiserver = startProcess(
+      'kube-apiserver',
+      join(bin, 'kube-apiserver'),
+      [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${join(workDir, 'apiserver-certs')}`,
+        `--tls-cert-file=${certs.serverCert}`,
+        `--tls-private-key-file=${certs.serverKey}`,
+        `--client-ca-file=${certs.caCert}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${certs.saPub}`,
+        `--service-account-signing-key-file=${certs.saKey}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--authorization-mode=Node,RBAC',
+        '--allow-privileged=true',
+        '--profiling=false',
+        '--v=1',
+      ],
+      logDir,
+    );
+    procs.push(apiserver);
+    await waitReady(
+      apiserver,
+      async () => (await apiRequest(server, certs, 'GET', '/readyz')).status === 200,
+      { timeoutMs: 90_000, port: apiPort },
+    );
+    log(`kube-apiserver ready on ${server}`);
+
+    const kubeconfig = join(workDir, 'admin.kubeconfig');
+    writeKubeconfig(kubeconfig, server, certs);
+
+    procs.push(
+      startProcess(
+        'kube-controller-manager',
+        join(bin, 'kube-controller-manager'),
+        [
+          `--kubeconfig=${kubeconfig}`,
+          `--authentication-kubeconfig=${kubeconfig}`,
+          `--authorization-kubeconfig=${kubeconfig}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${kcmPort}`,
+          `--cert-dir=${join(workDir, 'kcm-certs')}`,
+          '--leader-elect=false',
+          `--service-account-private-key-file=${certs.saKey}`,
+          `--root-ca-file=${certs.caCert}`,
+          '--controllers=*,-nodeipam,-cloud-node-lifecycle',
+          '--concurrent-deployment-syncs=10',
+          '--concurrent-replicaset-syncs=10',
+        ],
+        logDir,
+      ),
+      startProcess(
+        'kube-scheduler',
+        join(bin, 'kube-scheduler'),
+        [
+          `--kubeconfig=${kubeconfig}`,
+          `--authentication-kubeconfig=${kubeconfig}`,
+          `--authorization-kubeconfig=${kubeconfig}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${schedPort}`,
+          `--cert-dir=${join(workDir, 'scheduler-certs')}`,
+          '--leader-elect=false',
+        ],
+        logDir,
+      ),
+      startProcess(
+        'kwok',
+        join(bin, 'kwok'),
+        [
+          `--kubeconfig=${kubeconfig}`,
+          `--config=${join(bin, 'kwok-stages.yaml')}`,
+          '--manage-all-nodes=false',
+          '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+          `--server-address=127.0.0.1:${kwokPort}`,
+          '--node-ip=127.0.0.1',
+        ],
+        logDir,
+      ),
+    );
+    for (const name of FAKE_NODES) {
+      const res = await apiRequest(server, certs, 'POST', '/api/v1/nodes', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name,
+          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', type: 'kwok' },
+        },
+        status: {
+          allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
+          capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+        },
+      });
+      if (res.status !== 201)
+        throw new HarnessError('kwok', `creating node ${name}: ${res.body}`, 'read the log');
+    }
+
+    // Istio CRDs from the pinned Istio module (provision.sh copies them next to the binaries).
+    await installCrds(server, certs, join(bin, 'istio-crds.yaml'));
+    log('Istio CRDs installed');
+
+    const promDir = join(workDir, 'prometheus');
+    prometheus = await startPrometheus(join(bin, 'prometheus'), promDir, logDir);
+    log(`prometheus ready on ${prometheus.url}`);
+
+    // Wait for the fake nodes to be Ready and the default ServiceAccount controller to run.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const res = await apiRequest(server, certs, 'GET', '/api/v1/nodes');
+      const nodes = JSON.parse(res.body) as {
+        items: { status?: { conditions?: { type: string; status: string }[] } }[];
+      };
+      const ready = nodes.items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length;
+      const sa = await apiRequest(server, certs, 'GET', '/api/v1/namespaces/default/serviceaccounts/default');
+      if (ready === FAKE_NODES.length && sa.status === 200) break;
+      const stuck = procs.find((p) => p.exited);
+      if (stuck || Date.now() > deadline) {
+        const p = stuck ?? procs.find((x) => x.name === 'kwok')!;
+        throw new HarnessError(
+          p.name,
+          stuck
+            ? `exited (code ${stuck.exited?.code})`
+            : `${ready}/${FAKE_NODES.length} fake nodes Ready after 60 s`,
+          `read ${p.logFile}`,
+          tail(p.logFile),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    log(
+      `${FAKE_NODES.length} fake nodes Ready; control plane up in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+
+    return {
+      workDir,
+      kubeconfig,
+      apiserverUrl: server,
+      prometheusUrl: prometheus.url,
+      prometheusTargetsDir: prometheus.targetsDir,
+      nodes: FAKE_NODES,
+      stop,
+    };
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function installCrds(server: string, certs: Certs, file: string): Promise<void> {
+  const { parseAllDocuments } = await import('yaml');
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS() as { kind?: string; metadata: { name: string } } | null)
+    .filter((d): d is { kind: string; metadata: { name: string } } => d?.kind === 'CustomResourceDefinition');
+  if (docs.length === 0)
+    throw new HarnessError('istio-crds', `no CRDs in ${file}`, 'rerun test/harness/provision.sh');
+  for (const crd of docs) {
+    const res = await apiRequest(
+      server,
+      certs,
+      'POST',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      crd,
+    );
+    if (res.status !== 201 && res.status !== 409) {
+      throw new HarnessError(
+        'istio-crds',
+        `installing ${crd.metadata.name}: HTTP ${res.status} ${res.body}`,
+        'check the file',
+      );
+    }
+  }
+  const deadline = Date.now() + 60_000;
+  for (const crd of docs) {
+    for (;;) {
+      const res = await apiRequest(
+        server,
+        certs,
+        'GET',
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
+      );
+      const conds = (JSON.parse(res.body) as { status?: { conditions?: { type: string; status: string }[] } })
+        .status?.conditions;
+      if (conds?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > deadline) {
+        throw new HarnessError(
+          'istio-crds',
+          `${crd.metadata.name} not Established after 60 s`,
+          'read the apiserver log',
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
