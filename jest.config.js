@@ -22,7 +22,7 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/harness/jest-global-setup.js',
       globalTeardown: '<rootDir>/test/harness/jest-global-teardown.js',
-      testTimeout: 120_000,
+      setupFilesAfterEnv: ['<rootDir>/test/harness/jest-timeouts.ts'],
     },
   ],
 };
