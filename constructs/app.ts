@@ -1,0 +1,375 @@
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import * as networking from '../imports/networking.istio.io.js';
+import { Mesh } from './mesh.js';
+import type { IMeshPeer, IWorkload } from './peer.js';
+import { renderHttpRoute, httpRouteSchema, type HttpRouteOptions } from './routing.js';
+import { renderTrafficPolicy, trafficPolicySchema, type TrafficPolicy } from './traffic-policy.js';
+import { checkProps, dnsLabel, duration, MeshPropsError, portNumber } from './validation.js';
+
+/** Istio's protocol names; the Service port is named after it (`http`, `grpc`, …). @see https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/ */
+export type AppProtocol = 'http' | 'http2' | 'grpc' | 'https' | 'tcp' | 'tls';
+
+/** One version of an App: a Deployment labelled `version: <name>` and a DestinationRule subset. */
+export interface AppVersion {
+  /** The version, e.g. `v2`: the `version` label and the subset name. */
+  readonly name: string;
+  /** Container image. @default - the App's `image` with `{version}` replaced by the version name */
+  readonly image?: string;
+  /** Replicas. @default - the App's `replicas` */
+  readonly replicas?: number;
+  /** Deploy it. `false` declares only the subset (its pods come from elsewhere). @default true */
+  readonly deploy?: boolean;
+  /** Traffic policy of this subset. @default - the App's */
+  readonly trafficPolicy?: TrafficPolicy;
+}
+
+/** Envoy's local rate limit on the App's inbound traffic (a token bucket per pod). */
+export interface LocalRateLimit {
+  /** Bucket size. */
+  readonly maxTokens: number;
+  /** Tokens added per fill. @default - maxTokens */
+  readonly tokensPerFill?: number;
+  /** Fill interval. */
+  readonly fillInterval: Duration;
+}
+
+export interface AppProps {
+  /** Service name (and `app` label). @default - the construct id */
+  readonly name?: string;
+  /** Versions. @default ['v1'] */
+  readonly versions?: readonly (string | AppVersion)[];
+  /**
+   * Container image; `{version}` is replaced by the version name, e.g.
+   * `registry.istio.io/release/examples-bookinfo-reviews-{version}:1.20.3`.
+   * @default - none: required unless every deployed version sets its own image
+   */
+  readonly image?: string;
+  /** Service port. @default 80 */
+  readonly port?: number;
+  /** Container port. @default - the Service port */
+  readonly targetPort?: number;
+  /** Protocol of the port; the port is named after it as Istio requires. @default 'http' */
+  readonly protocol?: AppProtocol;
+  /** Namespace. @default - the mesh's */
+  readonly namespace?: string;
+  /** ServiceAccount, the App's SPIFFE identity. @default - the App's name */
+  readonly serviceAccountName?: string;
+  /** Replicas per version. @default 1 */
+  readonly replicas?: number;
+  /** Environment of the container. @default - none */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Writable paths (emptyDir volumes), since the root filesystem is read-only under Pod Security
+   * `restricted`. @default ['/tmp']
+   */
+  readonly writablePaths?: readonly string[];
+  /** Traffic policy for every subset (DestinationRule `trafficPolicy`). @default - Istio's defaults */
+  readonly trafficPolicy?: TrafficPolicy;
+  /** Local rate limit on inbound requests (an EnvoyFilter scoped to the App's pods). @default - none */
+  readonly rateLimit?: LocalRateLimit;
+  /** Inject the Envoy sidecar into the App's pods. @default true */
+  readonly sidecar?: boolean;
+}
+
+const versionSchema = z.union([
+  dnsLabel,
+  z.strictObject({
+    name: dnsLabel,
+    image: z.string().min(1).optional(),
+    replicas: z.number().int().min(0).optional(),
+    deploy: z.boolean().optional(),
+    trafficPolicy: trafficPolicySchema.optional(),
+  }),
+]);
+
+const appSchema = z
+  .strictObject({
+    name: dnsLabel,
+    versions: z.array(versionSchema).min(1, 'an App needs at least one version').default(['v1']),
+    image: z.string().min(1).optional(),
+    port: portNumber.default(80),
+    targetPort: portNumber.optional(),
+    protocol: z.enum(['http', 'http2', 'grpc', 'https', 'tcp', 'tls']).default('http'),
+    namespace: dnsLabel.optional(),
+    serviceAccountName: dnsLabel.optional(),
+    replicas: z.number().int().min(0).default(1),
+    env: z.record(z.string(), z.string()).optional(),
+    writablePaths: z.array(z.string().startsWith('/')).default(['/tmp']),
+    trafficPolicy: trafficPolicySchema.optional(),
+    rateLimit: z
+      .strictObject({
+        maxTokens: z.number().int().min(1),
+        tokensPerFill: z.number().int().min(1).optional(),
+        fillInterval: duration,
+      })
+      .optional(),
+    sidecar: z.boolean().default(true),
+  })
+  .superRefine((p, ctx) => {
+    const names = p.versions.map((v) => (typeof v === 'string' ? v : v.name));
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i)
+        ctx.addIssue({ code: 'custom', path: ['versions', i], message: `version '${n}' is declared twice` });
+    });
+    p.versions.forEach((v, i) => {
+      const deployed = typeof v === 'string' || v.deploy !== false;
+      const image = typeof v === 'string' ? undefined : v.image;
+      if (deployed && !image && !p.image) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['image'],
+          message: `version '${typeof v === 'string' ? v : v.name}' (versions[${i}]) has no image: set the App's image (with {version}) or the version's`,
+        });
+      }
+    });
+  });
+
+/** A route added to an App. */
+export interface HttpRoute {
+  /** Position in the App's VirtualService `http` list. */
+  readonly index: number;
+  readonly options: HttpRouteOptions;
+}
+
+/** Options of {@link App.calls}. */
+export interface CallOptions {
+  /** HTTP methods the caller uses. @default - any method */
+  readonly methods?: readonly string[];
+  /** Paths the caller uses (AuthorizationPolicy syntax: exact, `prefix*`, `*suffix`). @default - any path */
+  readonly paths?: readonly string[];
+}
+
+/**
+ * One service of the mesh with one or more versions. Produces a Service (port named per Istio's
+ * convention), a ServiceAccount (its identity), a Deployment per version (through cdk8s-plus,
+ * Pod Security `restricted`), a DestinationRule with a subset per version, and, once routes are
+ * added, a VirtualService.
+ */
+export class App extends Construct implements IMeshPeer, IWorkload {
+  readonly name: string;
+  readonly namespace: string;
+  readonly serviceAccountName: string;
+  readonly principal: string;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly port: number;
+  readonly protocol: AppProtocol;
+  /** Version (subset) names, in declaration order. */
+  readonly versions: readonly string[];
+  /** Short host name of the Service (`reviews`); use {@link App.fqdn} across namespaces. */
+  readonly host: string;
+  readonly fqdn: string;
+  readonly mesh: Mesh;
+  readonly service: kplus.Service;
+  readonly serviceAccount: kplus.ServiceAccount;
+  /** Deployments by version name (deployed versions only). */
+  readonly deployments: Readonly<Record<string, kplus.Deployment>>;
+  readonly destinationRule: networking.DestinationRule;
+
+  private readonly httpRoutes: Record<string, unknown>[] = [];
+  private readonly routeOptions: HttpRouteOptions[] = [];
+  private _virtualService: networking.VirtualService | undefined;
+
+  constructor(scope: Construct, id: string, props: AppProps = {}) {
+    super(scope, id);
+    const p = checkProps(this, appSchema, { ...props, name: props.name ?? id });
+    this.mesh = Mesh.of(this);
+    this.name = p.name;
+    this.namespace = p.namespace ?? this.mesh.namespace;
+    this.serviceAccountName = p.serviceAccountName ?? this.name;
+    this.principal = this.mesh.principalOf(this.namespace, this.serviceAccountName);
+    this.selector = { app: this.name };
+    this.port = p.port;
+    this.protocol = p.protocol;
+    this.host = this.name;
+    this.fqdn = `${this.name}.${this.namespace}.svc.cluster.local`;
+    const versions = p.versions.map((v) => (typeof v === 'string' ? { name: v } : v));
+    this.versions = versions.map((v) => v.name);
+    const targetPort = p.targetPort ?? p.port;
+    const metadata = (name: string, labels: Record<string, string> = {}) => ({
+      name,
+      namespace: this.namespace,
+      labels: { app: this.name, ...labels },
+    });
+
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: metadata(this.serviceAccountName, { account: this.name }),
+      automountToken: false,
+    });
+
+    this.service = new kplus.Service(this, 'Resource', {
+      metadata: metadata(this.name, { service: this.name }),
+      ports: [{ name: p.protocol, port: p.port, targetPort }],
+    });
+    this.service.selectLabel('app', this.name);
+
+    const deployments: Record<string, kplus.Deployment> = {};
+    for (const v of versions) {
+      if (v.deploy === false) continue;
+      const labels = { app: this.name, version: v.name };
+      const image = v.image ?? p.image!.replaceAll('{version}', v.name);
+      const d = new kplus.Deployment(this, `Deployment-${v.name}`, {
+        metadata: metadata(`${this.name}-${v.name}`, { version: v.name }),
+        replicas: v.replicas ?? p.replicas,
+        select: false,
+        podMetadata: {
+          labels,
+          ...(p.sidecar ? {} : { annotations: { 'sidecar.istio.io/inject': 'false' } }),
+        },
+        serviceAccount: this.serviceAccount,
+        securityContext: { ensureNonRoot: true },
+        containers: [
+          {
+            name: this.name,
+            image,
+            portNumber: targetPort,
+            envVariables: Object.fromEntries(
+              Object.entries(p.env ?? {}).map(([k, val]) => [k, kplus.EnvValue.fromValue(val)]),
+            ),
+            securityContext: {
+              ensureNonRoot: true,
+              allowPrivilegeEscalation: false,
+              privileged: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: [kplus.Capability.ALL] },
+              seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+            },
+            volumeMounts: p.writablePaths.map((path, i) => ({
+              path,
+              volume: kplus.Volume.fromEmptyDir(this, `${v.name}-writable-${i}`, `writable-${i}`),
+            })),
+          },
+        ],
+      });
+      d.select(kplus.LabelSelector.of({ labels }));
+      deployments[v.name] = d;
+    }
+    this.deployments = deployments;
+
+    this.destinationRule = new networking.DestinationRule(this, 'DestinationRule', {
+      metadata: metadata(this.name),
+      spec: {
+        host: this.name,
+        ...(renderTrafficPolicy(p.trafficPolicy)
+          ? { trafficPolicy: renderTrafficPolicy(p.trafficPolicy) }
+          : {}),
+        subsets: versions.map((v) => ({
+          name: v.name,
+          labels: { version: v.name },
+          ...(v.trafficPolicy ? { trafficPolicy: renderTrafficPolicy(v.trafficPolicy) } : {}),
+        })),
+      } as networking.DestinationRuleSpec,
+    });
+
+    if (p.rateLimit) this.addLocalRateLimit(p.rateLimit);
+    this.mesh._registerWorkload(this);
+  }
+
+  /** The App's VirtualService, created by the first {@link App.addRoute}. */
+  get virtualService(): networking.VirtualService | undefined {
+    return this._virtualService;
+  }
+
+  /** The routes added so far, in order. */
+  get routes(): readonly HttpRouteOptions[] {
+    return this.routeOptions;
+  }
+
+  /**
+   * Appends an HTTP route to the App's VirtualService (created on first use). Routes are matched
+   * in the order added; put specific matches first and a catch-all last.
+   * Throws, naming the route and field, if a subset is not a version of this App or weights do
+   * not sum to 100.
+   */
+  addRoute(options: HttpRouteOptions): HttpRoute {
+    const index = this.routeOptions.length;
+    const r = checkProps(this, httpRouteSchema, options, `routes[${index}]`);
+    const unknown = [...r.to.map((d) => d.subset), r.mirror?.subset].filter(
+      (s): s is string => s !== undefined && !this.versions.includes(s),
+    );
+    if (unknown.length) {
+      throw new MeshPropsError(this.node.path, [
+        {
+          field: `routes[${index}]`,
+          message: `subset ${unknown.map((s) => `'${s}'`).join(', ')} is not a version of ${this.name}; declare it in versions (${this.versions.join(', ')})`,
+          received: JSON.stringify(unknown),
+        },
+      ]);
+    }
+    this.routeOptions.push(options);
+    this.httpRoutes.push(renderHttpRoute(this.host, options));
+    this._virtualService ??= new networking.VirtualService(this, 'VirtualService', {
+      metadata: { name: this.name, namespace: this.namespace, labels: { app: this.name } },
+      spec: { hosts: [this.host], http: this.httpRoutes as networking.VirtualServiceSpecHttp[] },
+    });
+    return { index, options };
+  }
+
+  /**
+   * Declares that this App calls `other`: the edge of the mesh's call graph from which
+   * {@link ZeroTrustPolicy} derives the ALLOW rule for this App's principal on `other`.
+   */
+  calls(other: IMeshPeer & IWorkload, options: CallOptions = {}): void {
+    this.mesh._recordCall({ from: this, to: other, methods: options.methods, paths: options.paths });
+  }
+
+  /**
+   * Adds Envoy's local rate limit to the App's inbound traffic: an EnvoyFilter scoped to the App's
+   * pods. Requests over the limit get 429.
+   */
+  addLocalRateLimit(limit: LocalRateLimit): networking.EnvoyFilter {
+    return new networking.EnvoyFilter(this, 'RateLimit', {
+      metadata: {
+        name: `${this.name}-local-ratelimit`,
+        namespace: this.namespace,
+        labels: { app: this.name },
+      },
+      spec: {
+        workloadSelector: { labels: { ...this.selector } },
+        configPatches: [
+          {
+            applyTo: networking.EnvoyFilterSpecConfigPatchesApplyTo.HTTP_UNDERSCORE_FILTER,
+            match: {
+              context: networking.EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
+              listener: {
+                filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } },
+              },
+            },
+            patch: {
+              operation: networking.EnvoyFilterSpecConfigPatchesPatchOperation.INSERT_UNDERSCORE_BEFORE,
+              value: {
+                name: 'envoy.filters.http.local_ratelimit',
+                typed_config: {
+                  '@type':
+                    'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+                  stat_prefix: 'http_local_rate_limiter',
+                  token_bucket: {
+                    max_tokens: limit.maxTokens,
+                    tokens_per_fill: limit.tokensPerFill ?? limit.maxTokens,
+                    fill_interval: `${limit.fillInterval.toSeconds()}s`,
+                  },
+                  filter_enabled: {
+                    runtime_key: 'local_rate_limit_enabled',
+                    default_value: { numerator: 100, denominator: 'HUNDRED' },
+                  },
+                  filter_enforced: {
+                    runtime_key: 'local_rate_limit_enforced',
+                    default_value: { numerator: 100, denominator: 'HUNDRED' },
+                  },
+                  response_headers_to_add: [
+                    {
+                      append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+                      header: { key: 'x-local-rate-limit', value: 'true' },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,203 @@
+import { Chart, JsonPatch, type ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct, IConstruct } from 'constructs';
+import { z } from 'zod';
+import * as telemetry from '../imports/telemetry.istio.io.js';
+import type { IMeshPeer, IWorkload } from './peer.js';
+import { checkProps, dnsLabel, percentage } from './validation.js';
+import { ZeroTrustPolicy } from './zero-trust-policy.js';
+
+/** Istio's mutual-TLS modes (PeerAuthentication). */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+/** Where the Istio ingress gateway runs, so routes and policies can name it. */
+export interface IngressGatewayRef {
+  /** Labels of the ingress gateway pods (a Gateway's `selector`). @default { istio: 'ingressgateway' } */
+  readonly selector?: Readonly<Record<string, string>>;
+  /** Namespace of the ingress gateway. @default 'istio-system' */
+  readonly namespace?: string;
+  /** ServiceAccount of the ingress gateway (its SPIFFE identity). @default 'istio-ingressgateway-service-account' */
+  readonly serviceAccountName?: string;
+}
+
+export interface MeshProps {
+  /** Namespace of the mesh's workloads and policies. @default 'default' */
+  readonly namespace?: string;
+  /** Istio trust domain: the first part of every SPIFFE principal. @default 'cluster.local' */
+  readonly trustDomain?: string;
+  /**
+   * Emit the Namespace with the sidecar injection label (`istio-injection: enabled`), and the
+   * Pod Security `enforce` label of {@link MeshProps.podSecurity}.
+   * @default true
+   */
+  readonly manageNamespace?: boolean;
+  /** Pod Security Standard enforced on the namespace (when managed). @default 'restricted' */
+  readonly podSecurity?: 'privileged' | 'baseline' | 'restricted';
+  /**
+   * Mutual TLS for the namespace. Setting it (or `defaultDeny`) creates the mesh's
+   * {@link ZeroTrustPolicy} with these values; create one yourself for more control.
+   * @default - no PeerAuthentication (Istio's default: PERMISSIVE)
+   */
+  readonly mtls?: MtlsMode;
+  /** Deny every request no ALLOW policy permits (`allow-nothing`). @default false */
+  readonly defaultDeny?: boolean;
+  /** The ingress gateway that Gateways select. @default - Istio's default ingress gateway */
+  readonly ingressGateway?: IngressGatewayRef;
+  /**
+   * Envoy access logging for the namespace through Istio's Telemetry API (the sidecar logs that
+   * `kubectl logs -c istio-proxy` shows).
+   * @default false
+   * @see https://istio.io/latest/docs/reference/config/telemetry/
+   */
+  readonly accessLogging?: boolean;
+  /** Trace sampling percentage through the Telemetry API. @default - the mesh config's (1%) */
+  readonly traceSampling?: number;
+  /** Props of the underlying cdk8s Chart (labels, disableResourceNameHashes is always on). */
+  readonly chart?: Omit<ChartProps, 'namespace' | 'disableResourceNameHashes'>;
+}
+
+const labelMap = z.record(z.string(), z.string());
+const meshSchema = z.strictObject({
+  namespace: dnsLabel.default('default'),
+  trustDomain: z.string().min(1).default('cluster.local'),
+  manageNamespace: z.boolean().default(true),
+  podSecurity: z.enum(['privileged', 'baseline', 'restricted']).default('restricted'),
+  mtls: z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']).optional(),
+  defaultDeny: z.boolean().optional(),
+  ingressGateway: z
+    .strictObject({
+      selector: labelMap.optional(),
+      namespace: dnsLabel.optional(),
+      serviceAccountName: z.string().min(1).optional(),
+    })
+    .optional(),
+  accessLogging: z.boolean().default(false),
+  traceSampling: percentage.optional(),
+  chart: z.object({}).passthrough().optional(),
+});
+
+/** A declared call from one peer to an App: the edge of the mesh's call graph. */
+export interface MeshCall {
+  readonly from: IMeshPeer;
+  readonly to: IMeshPeer & IWorkload;
+  /** HTTP methods allowed. @default - any */
+  readonly methods?: readonly string[];
+  /** Paths allowed (Istio's AuthorizationPolicy path syntax). @default - any */
+  readonly paths?: readonly string[];
+}
+
+type CallListener = (call: MeshCall) => void;
+
+/**
+ * The mesh: a namespace of Apps with mesh-wide defaults (trust domain, mTLS, default deny, the
+ * ingress gateway, telemetry). It is a cdk8s Chart: everything built inside it is written to one
+ * manifest by `cdk8s synth`. Its call graph (`app.calls(other)`) drives {@link ZeroTrustPolicy}.
+ */
+export class Mesh extends Chart {
+  /** The Mesh a construct belongs to; throws if it is not inside one. */
+  static override of(scope: IConstruct): Mesh {
+    for (let s: IConstruct | undefined = scope; s; s = s.node.scope) {
+      if (s instanceof Mesh) return s as Mesh;
+    }
+    throw new Error(`${scope.node.path}: must be created inside a Mesh (new App(mesh, 'name', …))`);
+  }
+
+  /** Namespace of the mesh's objects (also the Chart's default namespace). */
+  declare readonly namespace: string;
+  readonly trustDomain: string;
+  readonly ingressGateway: Required<IngressGatewayRef>;
+  /** The mesh's ZeroTrustPolicy, if any (at most one per mesh). */
+  get zeroTrust(): ZeroTrustPolicy | undefined {
+    return this._zeroTrust;
+  }
+  private _zeroTrust: ZeroTrustPolicy | undefined;
+
+  private readonly _calls: MeshCall[] = [];
+  private readonly callListeners: CallListener[] = [];
+  private readonly _workloads: (IMeshPeer & IWorkload)[] = [];
+
+  constructor(scope: Construct, id: string, props: MeshProps = {}) {
+    super(scope, id, {
+      ...(props.chart ?? {}),
+      namespace: props.namespace ?? 'default',
+      disableResourceNameHashes: true,
+    });
+    const p = checkProps(this, meshSchema, props);
+    this.trustDomain = p.trustDomain;
+    this.ingressGateway = {
+      selector: p.ingressGateway?.selector ?? { istio: 'ingressgateway' },
+      namespace: p.ingressGateway?.namespace ?? 'istio-system',
+      serviceAccountName: p.ingressGateway?.serviceAccountName ?? 'istio-ingressgateway-service-account',
+    };
+
+    if (p.manageNamespace) {
+      const ns = new k8s.KubeNamespace(this, 'Namespace', {
+        metadata: {
+          name: this.namespace,
+          labels: {
+            'istio-injection': 'enabled',
+            'pod-security.kubernetes.io/enforce': p.podSecurity,
+          },
+        },
+      });
+      // A Namespace is cluster-scoped: drop the Chart's default namespace from it.
+      ns.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+    }
+    if (p.accessLogging || p.traceSampling !== undefined) {
+      new telemetry.Telemetry(this, 'Telemetry', {
+        metadata: { name: 'mesh-default', namespace: this.namespace },
+        spec: {
+          ...(p.accessLogging ? { accessLogging: [{ providers: [{ name: 'envoy' }] }] } : {}),
+          ...(p.traceSampling !== undefined
+            ? { tracing: [{ randomSamplingPercentage: p.traceSampling }] }
+            : {}),
+        },
+      });
+    }
+    if (p.mtls !== undefined || p.defaultDeny !== undefined) {
+      new ZeroTrustPolicy(this, 'ZeroTrust', { mtls: p.mtls, allowNothing: p.defaultDeny ?? false });
+    }
+  }
+
+  /** SPIFFE principal of a ServiceAccount in this mesh: `<trustDomain>/ns/<ns>/sa/<sa>`. */
+  principalOf(namespace: string, serviceAccountName: string): string {
+    return `${this.trustDomain}/ns/${namespace}/sa/${serviceAccountName}`;
+  }
+
+  /** The declared call graph. */
+  get calls(): readonly MeshCall[] {
+    return this._calls;
+  }
+
+  /** Workloads (Apps) registered in this mesh. */
+  get workloads(): readonly (IMeshPeer & IWorkload)[] {
+    return this._workloads;
+  }
+
+  /** @internal registers the mesh's ZeroTrustPolicy. */
+  _registerZeroTrust(zt: ZeroTrustPolicy): void {
+    if (this._zeroTrust) {
+      throw new Error(
+        `${zt.node.path}: ${this.node.path} already has a ZeroTrustPolicy (${this._zeroTrust.node.path}); a mesh has one`,
+      );
+    }
+    this._zeroTrust = zt;
+  }
+
+  /** @internal registers an App. */
+  _registerWorkload(w: IMeshPeer & IWorkload): void {
+    this._workloads.push(w);
+  }
+
+  /** @internal records a call and tells the listeners (the ZeroTrustPolicy). */
+  _recordCall(call: MeshCall): void {
+    this._calls.push(call);
+    for (const l of this.callListeners) l(call);
+  }
+
+  /** @internal subscribes to calls, replaying the ones already declared. */
+  _onCall(listener: CallListener): void {
+    this.callListeners.push(listener);
+    for (const c of this._calls) listener(c);
+  }
+}

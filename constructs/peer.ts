@@ -1,0 +1,23 @@
+/**
+ * The small interfaces relationships go through: a mesh peer has an identity (a SPIFFE
+ * principal); a workload has pods selected by labels.
+ */
+
+/** Something that makes requests in the mesh with an identity of its own. */
+export interface IMeshPeer {
+  /** A name for messages and generated object names. */
+  readonly name: string;
+  readonly namespace: string;
+  /** The ServiceAccount whose certificate identifies the peer. */
+  readonly serviceAccountName: string;
+  /** Its SPIFFE principal, `<trustDomain>/ns/<ns>/sa/<sa>`, as AuthorizationPolicy `principals` name it. */
+  readonly principal: string;
+}
+
+/** Something with pods, selected by labels (the target of policies with a `selector`). */
+export interface IWorkload {
+  readonly name: string;
+  readonly namespace: string;
+  /** Labels common to all its pods (`app: <name>`). */
+  readonly selector: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,167 @@
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import * as security from '../imports/security.istio.io.js';
+import { Mesh, type MeshCall, type MtlsMode } from './mesh.js';
+import type { IMeshPeer, IWorkload } from './peer.js';
+import { checkProps, portNumber } from './validation.js';
+
+export interface ZeroTrustPolicyProps {
+  /** Namespace-wide mutual TLS (a PeerAuthentication named `default`). @default 'STRICT' */
+  readonly mtls?: MtlsMode;
+  /** Deny every request that no ALLOW policy permits (an `allow-nothing` AuthorizationPolicy, `spec: {}`). @default true */
+  readonly allowNothing?: boolean;
+  /** Allow the ingress gateway's principal to reach the Apps an IngressGateway routes to. @default true */
+  readonly allowIngressGateway?: boolean;
+}
+
+/** Options of {@link ZeroTrustPolicy.allowFromAnyone}. */
+export interface OpenAccessOptions {
+  /** HTTP methods allowed. @default - any */
+  readonly methods?: readonly string[];
+  /** Paths allowed. @default - any */
+  readonly paths?: readonly string[];
+}
+
+const schema = z.strictObject({
+  mtls: z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']).default('STRICT'),
+  allowNothing: z.boolean().default(true),
+  allowIngressGateway: z.boolean().default(true),
+});
+
+interface Rule {
+  principals: string[] | undefined;
+  to: { methods?: string[]; paths?: string[] } | undefined;
+}
+
+/**
+ * Zero trust for a mesh: STRICT mTLS, `allow-nothing`, and one ALLOW AuthorizationPolicy per
+ * callee (`<app>-viewer`) derived from the declared call graph: `productpage.calls(reviews,
+ * { methods: ['GET'] })` allows the principal `<trustDomain>/ns/<ns>/sa/<sa>` of productpage to
+ * GET on reviews. Calls declared before or after the policy is created are both honoured.
+ */
+export class ZeroTrustPolicy extends Construct {
+  readonly mesh: Mesh;
+  readonly peerAuthentication: security.PeerAuthentication | undefined;
+  readonly allowNothing: security.AuthorizationPolicy | undefined;
+  private readonly allowIngress: boolean;
+  private readonly policies = new Map<
+    string,
+    { policy: security.AuthorizationPolicy; rules: Rule[]; spec: { rules: unknown[] } }
+  >();
+
+  constructor(scope: Construct, id: string, props: ZeroTrustPolicyProps = {}) {
+    super(scope, id);
+    const p = checkProps(this, schema, props);
+    this.mesh = Mesh.of(this);
+    this.mesh._registerZeroTrust(this);
+    this.allowIngress = p.allowIngressGateway;
+    const ns = this.mesh.namespace;
+    this.peerAuthentication = new security.PeerAuthentication(this, 'Resource', {
+      metadata: { name: 'default', namespace: ns },
+      spec: { mtls: { mode: security.PeerAuthenticationSpecMtlsMode[p.mtls] } },
+    });
+    if (p.allowNothing) {
+      this.allowNothing = new security.AuthorizationPolicy(this, 'AllowNothing', {
+        metadata: { name: 'allow-nothing', namespace: ns },
+        spec: {},
+      });
+    }
+    this.mesh._onCall((call) => this.onCall(call));
+  }
+
+  /** The ALLOW policy derived for a callee, if any call to it was declared. */
+  policyFor(callee: IWorkload): security.AuthorizationPolicy | undefined {
+    return this.policies.get(`${callee.namespace}/${callee.name}`)?.policy;
+  }
+
+  /**
+   * Allows requests from any source (no `from`) to `target`, for the given methods and paths:
+   * how a public entry point such as productpage is opened behind `allow-nothing`.
+   */
+  allowFromAnyone(target: IWorkload, options: OpenAccessOptions = {}): security.AuthorizationPolicy {
+    return this.addRule(target, undefined, options.methods, options.paths);
+  }
+
+  /**
+   * A port-level mTLS exception for one workload: a PeerAuthentication with `selector` and
+   * `portLevelMtls: { <port>: { mode } }` (the port is the container port).
+   */
+  addPortException(
+    target: IWorkload,
+    port: number,
+    mode: MtlsMode = 'DISABLE',
+    name = `${target.name}-port-${port}-mtls`,
+  ): security.PeerAuthentication {
+    checkProps(this, portNumber, port, `portException(${target.name}).port`);
+    return new security.PeerAuthentication(this, `PortException-${target.name}-${port}`, {
+      metadata: { name, namespace: target.namespace },
+      spec: {
+        selector: { matchLabels: { ...target.selector } },
+        portLevelMtls: { [port]: { mode: security.PeerAuthenticationSpecPortLevelMtlsMode[mode] } },
+      },
+    });
+  }
+
+  private onCall(call: MeshCall): void {
+    if (!this.allowIngress && isIngressGateway(call.from)) return;
+    this.addRule(call.to, call.from, call.methods, call.paths);
+  }
+
+  private addRule(
+    target: IWorkload,
+    from: IMeshPeer | undefined,
+    methods: readonly string[] | undefined,
+    paths: readonly string[] | undefined,
+  ): security.AuthorizationPolicy {
+    const key = `${target.namespace}/${target.name}`;
+    let entry = this.policies.get(key);
+    if (!entry) {
+      const spec = { rules: [] as unknown[] };
+      const policy = new security.AuthorizationPolicy(this, `Allow-${target.namespace}-${target.name}`, {
+        metadata: { name: `${target.name}-viewer`, namespace: target.namespace },
+        spec: {
+          selector: { matchLabels: { ...target.selector } },
+          action: security.AuthorizationPolicySpecAction.ALLOW,
+          rules: spec.rules as security.AuthorizationPolicySpecRules[],
+        },
+      });
+      entry = { policy, rules: [], spec };
+      this.policies.set(key, entry);
+    }
+    const to =
+      methods?.length || paths?.length
+        ? {
+            ...(methods?.length ? { methods: [...methods] } : {}),
+            ...(paths?.length ? { paths: [...paths] } : {}),
+          }
+        : undefined;
+    // Callers with the same operations share one rule; an open rule (no `from`) stands alone.
+    const same = entry.rules.find(
+      (r) =>
+        JSON.stringify(r.to) === JSON.stringify(to) && (r.principals === undefined) === (from === undefined),
+    );
+    if (same && from) {
+      if (!same.principals!.includes(from.principal)) same.principals!.push(from.principal);
+    } else if (!same) {
+      entry.rules.push({ principals: from ? [from.principal] : undefined, to });
+    }
+    entry.spec.rules.splice(
+      0,
+      entry.spec.rules.length,
+      ...entry.rules.map((r) => ({
+        ...(r.principals ? { from: [{ source: { principals: r.principals } }] } : {}),
+        ...(r.to ? { to: [{ operation: r.to }] } : {}),
+      })),
+    );
+    return entry.policy;
+  }
+}
+
+/** Peers that stand for the ingress gateway carry this marker. */
+export interface IngressGatewayPeer extends IMeshPeer {
+  readonly isIngressGateway: true;
+}
+
+function isIngressGateway(p: IMeshPeer): boolean {
+  return (p as Partial<IngressGatewayPeer>).isIngressGateway === true;
+}
