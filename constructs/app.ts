@@ -328,6 +328,8 @@ export class App extends Construct implements IMeshPeer, IWorkload {
       },
       spec: {
         workloadSelector: { labels: { ...this.selector } },
+        // An explicit priority orders the relative INSERT_BEFORE patch (istioctl's IST0151).
+        priority: 10,
         configPatches: [
           {
             applyTo: networking.EnvoyFilterSpecConfigPatchesApplyTo.HTTP_UNDERSCORE_FILTER,

@@ -3,9 +3,11 @@
  * kube-controller-manager, kube-scheduler, kwok with fake nodes, the Istio CRDs, and Prometheus.
  * Every port is a free port on 127.0.0.1; every process is stopped by `stop()`.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { makeCerts, type Certs } from './certs.js';
 import { freePort, HarnessError, startProcess, stopAll, tail, waitReady, type Managed } from './processes.js';
 
@@ -283,9 +285,16 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         throw new HarnessError('kwok', `creating node ${name}: ${res.body}`, 'read the log');
     }
 
-    // Istio CRDs from the pinned Istio module (provision.sh copies them next to the binaries).
-    await installCrds(server, certs, join(bin, 'istio-crds.yaml'));
-    log('Istio CRDs installed');
+    // Istio CRDs from the pinned Istio module (provision.sh copies them next to the binaries), and
+    // cert-manager's from the repo (what imports/ is generated from).
+    const certManager = join(dirname(fileURLToPath(import.meta.url)), '../../imports/crds/cert-manager');
+    await installCrds(server, certs, [
+      join(bin, 'istio-crds.yaml'),
+      ...readdirSync(certManager)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => join(certManager, f)),
+    ]);
+    log('Istio and cert-manager CRDs installed');
 
     const promDir = join(workDir, 'prometheus');
     prometheus = await startPrometheus(join(bin, 'prometheus'), promDir, logDir);
@@ -336,13 +345,17 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   }
 }
 
-async function installCrds(server: string, certs: Certs, file: string): Promise<void> {
-  const { parseAllDocuments } = await import('yaml');
-  const docs = parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((d) => d.toJS() as { kind?: string; metadata: { name: string } } | null)
-    .filter((d): d is { kind: string; metadata: { name: string } } => d?.kind === 'CustomResourceDefinition');
-  if (docs.length === 0)
-    throw new HarnessError('istio-crds', `no CRDs in ${file}`, 'rerun test/harness/provision.sh');
+async function installCrds(server: string, certs: Certs, files: string[]): Promise<void> {
+  const docs = files.flatMap((file) => {
+    const found = parseAllDocuments(readFileSync(file, 'utf8'))
+      .map((d) => d.toJS() as { kind?: string; metadata: { name: string } } | null)
+      .filter(
+        (d): d is { kind: string; metadata: { name: string } } => d?.kind === 'CustomResourceDefinition',
+      );
+    if (found.length === 0)
+      throw new HarnessError('crds', `no CRDs in ${file}`, 'rerun test/harness/provision.sh');
+    return found;
+  });
   for (const crd of docs) {
     const res = await apiRequest(
       server,
@@ -353,7 +366,7 @@ async function installCrds(server: string, certs: Certs, file: string): Promise<
     );
     if (res.status !== 201 && res.status !== 409) {
       throw new HarnessError(
-        'istio-crds',
+        'crds',
         `installing ${crd.metadata.name}: HTTP ${res.status} ${res.body}`,
         'check the file',
       );
@@ -373,7 +386,7 @@ async function installCrds(server: string, certs: Certs, file: string): Promise<
       if (conds?.some((c) => c.type === 'Established' && c.status === 'True')) break;
       if (Date.now() > deadline) {
         throw new HarnessError(
-          'istio-crds',
+          'crds',
           `${crd.metadata.name} not Established after 60 s`,
           'read the apiserver log',
         );
