@@ -1,0 +1,796 @@
+/**
+ * The `CanaryRelease` custom resource (`delivery.cdk8s-mesh.io/v1alpha1`): one zod schema is the
+ * single source of its TypeScript types, of the CRD's `openAPIV3Schema` (see `crd.ts`, generated
+ * into `crd.yaml` by `npm run gen:crd`) and of the validation the library and the operator run.
+ *
+ * Every cross-field rule is declared once with {@link rules}: the same rule is checked by zod in
+ * the library and the operator, and by the apiserver as a CEL `x-kubernetes-validations` rule.
+ */
+import { z } from 'zod';
+
+/** API group of the resources in this folder. */
+export const GROUP = 'delivery.cdk8s-mesh.io';
+/** API version of this schema. */
+export const VERSION = 'v1alpha1';
+/** `apiVersion` of a `CanaryRelease` object. */
+export const API_VERSION = `${GROUP}/${VERSION}`;
+/** Kind of the resource. */
+export const KIND = 'CanaryRelease';
+/** Plural resource name (URL path segment, CRD name prefix). */
+export const PLURAL = 'canaryreleases';
+/** Short name for kubectl: `kubectl get crel`. */
+export const SHORT_NAMES: readonly string[] = ['crel'];
+/** Largest number of steps a plan may have (also bounds the apiserver's CEL cost). */
+export const MAX_STEPS = 64;
+/** Largest number of decisions kept in `status.history`; older ones are dropped. */
+export const HISTORY_LIMIT = 10;
+
+// ---------------------------------------------------------------------------------------------
+// Cross-field rules: one declaration, two enforcers (zod here, CEL on the apiserver).
+// ---------------------------------------------------------------------------------------------
+
+/** One rule on an object: `cel` runs on the apiserver (`self` is the object), `holds` in zod. */
+export interface Rule<T> {
+  /** CEL expression over `self` that must be true. */
+  readonly cel: string;
+  /** The message both enforcers report: what is wrong and what to do. */
+  readonly message: string;
+  /** Which child field the error is about (relative, e.g. `.maxWeight`); the object itself when omitted. */
+  readonly field?: string;
+  /** The same rule in TypeScript. */
+  readonly holds: (value: T) => boolean;
+}
+
+/** Attaches `list` to `schema`: as zod refinements and as the CRD's `x-kubernetes-validations`. */
+export function rules<S extends z.ZodType>(schema: S, list: readonly Rule<z.output<S>>[]): S {
+  const refined = schema.superRefine((value, ctx) => {
+    for (const r of list) {
+      if (!r.holds(value)) {
+        const path = r.field ? r.field.replace(/^\./, '').split('.') : [];
+        ctx.addIssue({ code: 'custom', message: r.message, path });
+      }
+    }
+  });
+  return refined.meta({
+    'x-kubernetes-validations': list.map((r) => ({
+      rule: r.cel,
+      message: r.message,
+      ...(r.field ? { fieldPath: r.field } : {}),
+    })),
+  }) as S;
+}
+
+/** The object's set fields among `keys` (set = present and not undefined). */
+function setFields(value: object, keys: readonly string[]): string[] {
+  return keys.filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+}
+
+/** A rule that exactly one of `keys` is set (the Kubernetes union idiom). */
+function exactlyOneOf<T extends object>(keys: readonly string[], what: string): Rule<T> {
+  return {
+    cel: keys.map((k) => `(has(self.${k}) ? 1 : 0)`).join(' + ') + ' == 1',
+    message: `${what} sets exactly one of ${keys.join(', ')}`,
+    holds: (v) => setFields(v, keys).length === 1,
+  };
+}
+
+/** A rule that at least one of `keys` is set. */
+function atLeastOneOf<T extends object>(keys: readonly string[], what: string): Rule<T> {
+  return {
+    cel: keys.map((k) => `has(self.${k})`).join(' || '),
+    message: `${what} sets at least one of ${keys.join(', ')}`,
+    holds: (v) => setFields(v, keys).length >= 1,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalars
+// ---------------------------------------------------------------------------------------------
+
+const DURATION_PATTERN = /^([0-9]+(ms|s|m|h))+$/;
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A duration in Go/Kubernetes notation without sign or fraction: `30s`, `5m`, `1h30m`, `250ms`. */
+export const Duration = z
+  .string()
+  .max(32)
+  .regex(DURATION_PATTERN, {
+    error: 'must be a duration such as 30s, 5m or 1h30m (digits and ms/s/m/h; never negative)',
+  })
+  .describe('A duration such as 30s, 5m or 1h30m (units ms, s, m, h; never negative).');
+/** A duration string, e.g. `30s`. */
+export type Duration = z.infer<typeof Duration>;
+
+/** Milliseconds in a {@link Duration}; `undefined` when the text is not a duration. */
+export function durationMs(text: string): number | undefined {
+  if (!DURATION_PATTERN.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/([0-9]+)(ms|s|m|h)/g)) total += Number(m[1]) * DURATION_UNITS_MS[m[2]!]!;
+  return total;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+const dnsLabel = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(DNS_LABEL, { error: `${what} must be a DNS label: lowercase letters, digits and '-'` });
+const dnsName = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(DNS_SUBDOMAIN, { error: `${what} must be a DNS name: lowercase letters, digits, '-' and '.'` });
+
+/** A traffic share in percent: an integer from 0 to 100. */
+const Weight = z
+  .int({ error: 'must be an integer percentage from 0 to 100' })
+  .min(0, { error: 'must be an integer percentage from 0 to 100' })
+  .max(100, { error: 'must be an integer percentage from 0 to 100' });
+
+/** A percentage of requests, fractions allowed (like Istio's `Percent`). */
+const Percent = z
+  .number({ error: 'must be a percentage from 0 to 100' })
+  .min(0, { error: 'must be a percentage from 0 to 100' })
+  .max(100, { error: 'must be a percentage from 0 to 100' });
+
+// ---------------------------------------------------------------------------------------------
+// Spec
+// ---------------------------------------------------------------------------------------------
+
+/** One version of the service: a DestinationRule subset and, optionally, the Deployment that runs it. */
+export const Version = z
+  .strictObject({
+    subset: dnsLabel('subset').describe(
+      'Name of the DestinationRule subset of this version (e.g. v1), as used by the route destination.',
+    ),
+    deployment: dnsName('deployment')
+      .optional()
+      .describe(
+        'Deployment that runs this version, in the same namespace. When set on the canary, its readiness gates progress (see progressDeadline). Default: readiness is not checked.',
+      ),
+  })
+  .describe('One version of the service.');
+/** One version of the service (stable or canary). */
+export type Version = z.infer<typeof Version>;
+
+/** The canary version: a {@link Version} plus an optional revision that identifies the build. */
+export const CanaryVersion = Version.extend({
+  revision: z
+    .string()
+    .max(128)
+    .optional()
+    .describe(
+      'Free-form identifier of the canary build (an image tag, a commit). Changing it after a finished release starts a new release. Default: none.',
+    ),
+}).describe('The version being released.');
+/** The canary version. */
+export type CanaryVersion = z.infer<typeof CanaryVersion>;
+
+/** Which route of which VirtualService the release drives. */
+export const RouteRef = z
+  .strictObject({
+    name: dnsName('virtualService.name').describe(
+      'Name of the VirtualService, in the same namespace. You own it: the operator changes only the weights of the named route and the header, mirror and fault routes it adds.',
+    ),
+    route: z
+      .string()
+      .min(1)
+      .max(253)
+      .describe(
+        'Name of the HTTP route in the VirtualService (spec.http[].name) whose stable/canary weights are shifted.',
+      ),
+  })
+  .describe('The VirtualService route the release drives.');
+/** The VirtualService route a release drives. */
+export type RouteRef = z.infer<typeof RouteRef>;
+
+/** How a header value is matched: exactly one of exact, prefix or regex (as in Istio's StringMatch). */
+export const StringMatch = rules(
+  z
+    .strictObject({
+      exact: z.string().max(1024).optional().describe('The value equals this string.'),
+      prefix: z.string().max(1024).optional().describe('The value starts with this string.'),
+      regex: z.string().max(1024).optional().describe('The value matches this RE2 regular expression.'),
+    })
+    .describe('How a header value is matched: exactly one of exact, prefix, regex.'),
+  [exactlyOneOf(['exact', 'prefix', 'regex'], 'a header match')],
+);
+/** How a header value is matched. */
+export type StringMatch = z.infer<typeof StringMatch>;
+
+/** A step that holds the current weights: for a duration, or until resumed (a manual gate). */
+export const PauseStep = z
+  .strictObject({
+    duration: Duration.optional().describe(
+      'How long to hold. Default: no duration, a manual gate that waits for `resume` (annotation delivery.cdk8s-mesh.io/resume). Analysis keeps running during a pause and still rolls back.',
+    ),
+  })
+  .describe('Hold the current weights for a duration, or until resumed when no duration is given.');
+/** A pause step. */
+export type PauseStep = z.infer<typeof PauseStep>;
+
+/** A step that adds a route sending requests with matching headers to the canary (A/B). */
+export const HeaderRouteStep = z
+  .strictObject({
+    name: dnsLabel('headerRoute.name').describe(
+      'Name of the header route, unique in the plan; the route is named `<release>-<name>` in the VirtualService.',
+    ),
+    headers: z
+      .record(z.string().min(1).max(256), StringMatch)
+      .refine((h) => Object.keys(h).length > 0, { error: 'name at least one header to match' })
+      .describe('Request headers (lowercase names) that must all match, e.g. end-user: {exact: jason}.')
+      .meta({ minProperties: 1 }),
+  })
+  .describe(
+    'Send requests whose headers match to the canary, before the weighted route. The route stays until the release ends.',
+  );
+/** A header route step. */
+export type HeaderRouteStep = z.infer<typeof HeaderRouteStep>;
+
+/** A step that mirrors a share of the route's traffic to the canary (responses are discarded). */
+export const MirrorStep = z
+  .strictObject({
+    percentage: Percent.describe('Share of the route’s requests copied to the canary, in percent.'),
+    duration: Duration.optional().describe(
+      'How long to mirror. Default: until the first passing analysis check (at least one interval).',
+    ),
+  })
+  .describe('Mirror a share of the traffic to the canary during this step; responses are discarded.');
+/** A mirror step. */
+export type MirrorStep = z.infer<typeof MirrorStep>;
+
+/** Built-in success-rate SLO on Istio's `istio_requests_total`. */
+export const SuccessRateSlo = z
+  .strictObject({
+    min: Percent.describe('Lowest acceptable share of non-5xx responses, in percent (e.g. 99).'),
+  })
+  .describe('Request success rate (non-5xx share of istio_requests_total) must be at least min.');
+/** Success-rate SLO. */
+export type SuccessRateSlo = z.infer<typeof SuccessRateSlo>;
+
+/** Built-in latency SLO on Istio's `istio_request_duration_milliseconds_bucket`. */
+export const LatencySlo = z
+  .strictObject({
+    max: Duration.describe('Highest acceptable p99 request duration, e.g. 500ms.'),
+  })
+  .describe('p99 request duration (istio_request_duration_milliseconds_bucket) must be at most max.');
+/** Latency SLO. */
+export type LatencySlo = z.infer<typeof LatencySlo>;
+
+/** A fault injected into the canary's traffic for a window, with the SLOs that must hold meanwhile. */
+export const FaultTestStep = rules(
+  z
+    .strictObject({
+      delay: z
+        .strictObject({
+          fixedDelay: Duration.describe('Delay added before forwarding, e.g. 7s.'),
+          percentage: Percent.default(100).describe('Share of canary requests delayed. Default: 100.'),
+        })
+        .optional()
+        .describe('Inject a fixed delay (Istio HTTPFaultInjection.delay).'),
+      abort: z
+        .strictObject({
+          httpStatus: z
+            .int()
+            .min(200)
+            .max(599)
+            .describe('HTTP status returned instead of forwarding, e.g. 503.'),
+          percentage: Percent.default(100).describe('Share of canary requests aborted. Default: 100.'),
+        })
+        .optional()
+        .describe('Abort requests with an HTTP status (Istio HTTPFaultInjection.abort).'),
+      duration: Duration.describe('How long the fault is injected.'),
+      successRate: SuccessRateSlo.optional().describe(
+        'Success-rate SLO during the fault window; replaces analysis.successRate. Default: none.',
+      ),
+      latencyP99: LatencySlo.optional().describe(
+        'Latency SLO during the fault window; replaces analysis.latencyP99. Default: none.',
+      ),
+    })
+    .describe(
+      'Inject a delay and/or abort into the canary’s traffic for a window; the step passes when its SLOs (and the custom metrics) hold. The fault is removed when the step ends.',
+    ),
+  [atLeastOneOf(['delay', 'abort'], 'a faultTest')],
+);
+/** A fault test step. */
+export type FaultTestStep = z.infer<typeof FaultTestStep>;
+
+/** The step kinds, in the order they are listed in messages. */
+export const STEP_KINDS = ['setWeight', 'pause', 'headerRoute', 'mirror', 'faultTest'] as const;
+/** One of {@link STEP_KINDS}. */
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** One step of the plan: an object with exactly one of the step fields set. */
+export const Step = rules(
+  z
+    .strictObject({
+      setWeight: Weight.optional().describe(
+        'Route this percentage of the route’s traffic to the canary (the rest to stable).',
+      ),
+      pause: PauseStep.optional(),
+      headerRoute: HeaderRouteStep.optional(),
+      mirror: MirrorStep.optional(),
+      faultTest: FaultTestStep.optional(),
+    })
+    .describe(`One step of the plan; sets exactly one of ${STEP_KINDS.join(', ')}.`),
+  [exactlyOneOf(STEP_KINDS, 'a step')],
+);
+/** One step of the plan. */
+export type Step = z.infer<typeof Step>;
+
+/** A custom PromQL check. */
+export const MetricCheck = rules(
+  z
+    .strictObject({
+      name: dnsLabel('metric name').describe('Name of the check, unique in the analysis; shown in status.'),
+      query: z
+        .string()
+        .min(1)
+        .max(4096)
+        .describe(
+          'PromQL returning one number. Placeholders: {{namespace}}, {{service}}, {{subset}} (the canary’s), {{interval}}.',
+        ),
+      min: z.number().optional().describe('Lowest acceptable value. Default: no lower bound.'),
+      max: z.number().optional().describe('Highest acceptable value. Default: no upper bound.'),
+    })
+    .describe('A custom PromQL check with a lower and/or upper bound.'),
+  [
+    atLeastOneOf(['min', 'max'], 'a metric'),
+    {
+      cel: '!has(self.min) || !has(self.max) || self.min <= self.max',
+      message: 'a metric’s min must not exceed its max',
+      field: '.min',
+      holds: (m) => m.min === undefined || m.max === undefined || m.min <= m.max,
+    },
+  ],
+);
+/** A custom PromQL check. */
+export type MetricCheck = z.infer<typeof MetricCheck>;
+
+/** How far the canary may fall behind stable. */
+export const CompareToStable = rules(
+  z
+    .strictObject({
+      maxSuccessRateDrop: Percent.optional().describe(
+        'The canary’s success rate may be lower than stable’s by at most this many percentage points.',
+      ),
+      maxLatencyIncrease: z
+        .int()
+        .min(0)
+        .max(10_000)
+        .optional()
+        .describe('The canary’s p99 latency may exceed stable’s by at most this many percent.'),
+    })
+    .describe('Canary-versus-stable comparison on the built-in metrics, measured over the same interval.'),
+  [atLeastOneOf(['maxSuccessRateDrop', 'maxLatencyIncrease'], 'compareToStable')],
+);
+/** Canary-versus-stable comparison. */
+export type CompareToStable = z.infer<typeof CompareToStable>;
+
+/** What a check does when a metric has no data or its query fails. */
+export const MissingDataPolicy = z.enum(['Hold', 'Fail', 'FailAfterDeadline']);
+/** Missing-data policy. */
+export type MissingDataPolicy = z.infer<typeof MissingDataPolicy>;
+
+/** The missing-data behaviour. */
+export const MissingData = rules(
+  z
+    .strictObject({
+      policy: MissingDataPolicy.describe(
+        'Hold: do not advance, count nothing. Fail: count the check as failed. FailAfterDeadline: hold, and count as failed once data has been missing longer than deadline.',
+      ),
+      deadline: Duration.optional().describe('Required with FailAfterDeadline.'),
+    })
+    .describe('What a check does when a query returns no data or fails. Nothing is ever promoted on it.'),
+  [
+    {
+      cel: "(self.policy == 'FailAfterDeadline') == has(self.deadline)",
+      message: 'missingData.deadline is required with policy FailAfterDeadline and allowed only with it',
+      field: '.deadline',
+      holds: (m) => (m.policy === 'FailAfterDeadline') === (m.deadline !== undefined),
+    },
+  ],
+);
+/** Missing-data behaviour. */
+export type MissingData = z.infer<typeof MissingData>;
+
+/** Default of `spec.analysis` when it is omitted. */
+export const DEFAULT_ANALYSIS = {
+  interval: '1m',
+  threshold: 3,
+  successRate: { min: 99 },
+  missingData: { policy: 'FailAfterDeadline', deadline: '5m' },
+} as const;
+
+/** The checks that gate every step. */
+export const Analysis = z
+  .strictObject({
+    interval: Duration.default(DEFAULT_ANALYSIS.interval).describe(
+      'Time between checks; also the shortest time a step lasts. Default: 1m.',
+    ),
+    threshold: z
+      .int()
+      .min(1)
+      .max(100)
+      .default(DEFAULT_ANALYSIS.threshold)
+      .describe(
+        'Consecutive failed checks that roll back the release at once, in any step including manual gates. Default: 3.',
+      ),
+    successRate: SuccessRateSlo.optional(),
+    latencyP99: LatencySlo.optional(),
+    compareToStable: CompareToStable.optional(),
+    metrics: z
+      .array(MetricCheck)
+      .max(16)
+      .optional()
+      .describe('Custom PromQL checks. Default: none.')
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+    missingData: MissingData.default({ ...DEFAULT_ANALYSIS.missingData }),
+  })
+  .describe(
+    'The checks that gate every step. Default when omitted: interval 1m, threshold 3, successRate.min 99, missingData FailAfterDeadline 5m. With no SLO and no metric, steps advance on time alone.',
+  );
+/** The analysis. */
+export type Analysis = z.infer<typeof Analysis>;
+
+/** What the drift of the route's weights (someone else edited them) makes the operator do. */
+export const DriftPolicy = z.enum(['Hold', 'Reapply', 'RollBack']);
+/** Drift policy. */
+export type DriftPolicy = z.infer<typeof DriftPolicy>;
+
+/** Events a webhook can be notified of. */
+export const WebhookEvent = z.enum([
+  'Started',
+  'StepAdvanced',
+  'WaitingForApproval',
+  'Promoted',
+  'RolledBack',
+]);
+/** A webhook event. */
+export type WebhookEvent = z.infer<typeof WebhookEvent>;
+
+/** A URL notified (HTTP POST, JSON) of release events. */
+export const Webhook = z
+  .strictObject({
+    name: dnsLabel('webhook name').describe('Name of the webhook, unique in the list.'),
+    url: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s]+$/, { error: 'must be an http:// or https:// URL' })
+      .describe('URL that receives a JSON POST per event.'),
+    events: z
+      .array(WebhookEvent)
+      .max(8)
+      .optional()
+      .describe('Events to send. Default: all of them.')
+      .meta({ 'x-kubernetes-list-type': 'set' }),
+  })
+  .describe('A URL notified of release events.');
+/** A webhook. */
+export type Webhook = z.infer<typeof Webhook>;
+
+/** The desired release. */
+export const CanaryReleaseSpec = rules(
+  z
+    .strictObject({
+      service: dnsName('service').describe(
+        'Host of the service being released, as in the route destinations.',
+      ),
+      stable: Version.describe('The version serving traffic now.'),
+      canary: CanaryVersion,
+      virtualService: RouteRef,
+      steps: z
+        .array(Step)
+        .min(1)
+        .max(MAX_STEPS)
+        .optional()
+        .describe(
+          'The plan, run in order with no step skipped; set either steps or stepWeight/maxWeight. After the last step the canary is promoted.',
+        ),
+      stepWeight: z
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe(
+          'Short form of the plan: raise the canary weight by this much per step up to maxWeight, then promote.',
+        ),
+      maxWeight: z.int().min(1).max(100).optional().describe('Highest canary weight of the short form.'),
+      analysis: Analysis.default({ ...DEFAULT_ANALYSIS, successRate: { ...DEFAULT_ANALYSIS.successRate } }),
+      progressDeadline: Duration.default('10m').describe(
+        'How long the canary Deployment may stay not ready before the release is rolled back. Default: 10m.',
+      ),
+      driftPolicy: DriftPolicy.default('Hold').describe(
+        'When the route’s weights differ from what the operator set (someone else edited the VirtualService). Hold: stop advancing and change nothing until the weights are back or the step is resumed, which reapplies them. Reapply: write them back. RollBack: roll back. Default: Hold.',
+      ),
+      promotion: z
+        .strictObject({
+          manualApproval: z
+            .boolean()
+            .default(false)
+            .describe('Wait for resume after the last step before promoting. Default: false.'),
+        })
+        .default({ manualApproval: false })
+        .describe('How the canary is promoted: all of the route’s traffic goes to the canary subset.'),
+      rollback: z
+        .strictObject({
+          keepHeaderRoutes: z
+            .boolean()
+            .default(false)
+            .describe('Keep header routes to the canary after a rollback, for debugging. Default: false.'),
+        })
+        .default({ keepHeaderRoutes: false })
+        .describe('How the release is rolled back: all of the route’s traffic goes to the stable subset.'),
+      webhooks: z
+        .array(Webhook)
+        .max(8)
+        .optional()
+        .describe('URLs notified of release events. Default: none.')
+        .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+    })
+    .describe('The desired release: which route to shift, the plan, and the checks that gate it.'),
+  [
+    {
+      cel: 'has(self.steps) != has(self.stepWeight)',
+      message: 'set either steps or stepWeight (with maxWeight), not both and not neither',
+      holds: (s) => (s.steps !== undefined) !== (s.stepWeight !== undefined),
+    },
+    {
+      cel: 'has(self.stepWeight) == has(self.maxWeight)',
+      message: 'stepWeight and maxWeight go together: set both or neither',
+      field: '.maxWeight',
+      holds: (s) => (s.stepWeight !== undefined) === (s.maxWeight !== undefined),
+    },
+    {
+      cel: '!has(self.stepWeight) || !has(self.maxWeight) || self.stepWeight <= self.maxWeight',
+      message: 'stepWeight must not exceed maxWeight',
+      field: '.stepWeight',
+      holds: (s) => s.stepWeight === undefined || s.maxWeight === undefined || s.stepWeight <= s.maxWeight,
+    },
+    {
+      cel: 'self.stable.subset != self.canary.subset',
+      message: 'stable.subset and canary.subset must differ',
+      field: '.canary.subset',
+      holds: (s) => s.stable.subset !== s.canary.subset,
+    },
+    {
+      cel: '!has(self.steps) || self.steps.all(a, !has(a.headerRoute) || self.steps.exists_one(b, has(b.headerRoute) && b.headerRoute.name == a.headerRoute.name))',
+      message: 'headerRoute names must be unique in the plan',
+      field: '.steps',
+      holds: (s) => {
+        const names = (s.steps ?? []).flatMap((st) => (st.headerRoute ? [st.headerRoute.name] : []));
+        return new Set(names).size === names.length;
+      },
+    },
+  ],
+);
+/** The desired release, as stored (defaults applied). */
+export type CanaryReleaseSpec = z.infer<typeof CanaryReleaseSpec>;
+/** The desired release, as written by a user (defaults optional). */
+export type CanaryReleaseSpecInput = z.input<typeof CanaryReleaseSpec>;
+
+// ---------------------------------------------------------------------------------------------
+// Status
+// ---------------------------------------------------------------------------------------------
+
+/** Lifecycle of a release. */
+export const Phase = z.enum(['Initializing', 'Progressing', 'Paused', 'Succeeded', 'RolledBack', 'Invalid']);
+/** Lifecycle phase. */
+export type Phase = z.infer<typeof Phase>;
+
+const Timestamp = z.iso.datetime({ offset: false });
+
+/** Outcome of one measurement. */
+export const MeasurementResult = z.enum(['Pass', 'Fail', 'NoData', 'QueryFailed']);
+/** Outcome of one measurement. */
+export type MeasurementResult = z.infer<typeof MeasurementResult>;
+
+/** One measured value of one check. */
+export const Measurement = z
+  .object({
+    name: z
+      .string()
+      .max(63)
+      .describe('The check: request-success-rate, request-duration-p99 or a metric name.'),
+    result: MeasurementResult.describe('Pass, Fail, NoData or QueryFailed.'),
+    value: z.number().optional().describe('The canary’s value, when there was one.'),
+    stableValue: z.number().optional().describe('Stable’s value, when compared.'),
+    message: z.string().max(1024).optional().describe('Why it failed, in words.'),
+  })
+  .describe('One measured value of one check.');
+/** One measurement. */
+export type Measurement = z.infer<typeof Measurement>;
+
+/** A Kubernetes-style condition (metav1.Condition). */
+export const Condition = z
+  .object({
+    type: z.string().max(316).describe('Valid, Progressing or Healthy.'),
+    status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
+    observedGeneration: z.int().min(0).optional().describe('The .metadata.generation it was set for.'),
+    lastTransitionTime: Timestamp.describe('When status last changed.'),
+    reason: z.string().max(1024).describe('CamelCase reason.'),
+    message: z.string().max(32768).describe('Human-readable details, with the fix.'),
+  })
+  .describe('A Kubernetes-style condition.');
+/** A condition. */
+export type Condition = z.infer<typeof Condition>;
+
+/** One entry of the decision history. */
+export const HistoryEntry = z
+  .object({
+    time: Timestamp.describe('When the decision was made.'),
+    phase: Phase.describe('The phase it led to.'),
+    step: z.int().min(0).describe('The step it led to.'),
+    canaryWeight: z.int().min(0).max(100).describe('The canary weight it led to.'),
+    reason: z.string().max(128).describe('CamelCase reason.'),
+    message: z.string().max(1024).describe('What happened and why.'),
+  })
+  .describe('One decision that changed the phase or step.');
+/** One history entry. */
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+/** The observed state of a release; everything the operator needs after a restart. */
+export const CanaryReleaseStatus = z
+  .object({
+    observedGeneration: z.int().min(0).describe('The .metadata.generation this status was computed for.'),
+    release: z
+      .string()
+      .max(1024)
+      .describe(
+        'Identity of the release (service, subsets, canary revision); a change starts a new release.',
+      ),
+    phase: Phase.describe('Initializing, Progressing, Paused, Succeeded, RolledBack or Invalid.'),
+    currentStep: z
+      .int()
+      .min(0)
+      .describe(
+        'Index of the current step in the plan (the short form expanded); equals the step count while promoting.',
+      ),
+    totalSteps: z.int().min(0).describe('Number of steps in the plan (the short form expanded).'),
+    canaryWeight: z.int().min(0).max(100).describe('Canary weight of the current step, in percent.'),
+    stepStartedAt: Timestamp.describe('When the current step started.'),
+    lastCheckAt: Timestamp.optional().describe('When the last analysis check ran in this step.'),
+    lastCheckPassed: z.boolean().optional().describe('Whether the last check in this step passed.'),
+    consecutiveFailures: z.int().min(0).describe('Failed checks in a row; threshold of them roll back.'),
+    missingDataSince: Timestamp.optional().describe('Since when checks have had missing data, if they have.'),
+    canaryNotReadySince: Timestamp.optional().describe(
+      'Since when the canary Deployment has not been ready.',
+    ),
+    routesSettled: z
+      .boolean()
+      .optional()
+      .describe(
+        'Set once the final routes of a finished release have been read back; from then on the VirtualService is left alone.',
+      ),
+    successRate: z.number().optional().describe('Last measured canary success rate, in percent.'),
+    lastMeasurements: z.array(Measurement).max(32).optional().describe('Measurements of the last check.'),
+    message: z.string().max(1024).optional().describe('What the release is doing or waiting for.'),
+    conditions: z
+      .array(Condition)
+      .max(8)
+      .optional()
+      .describe('Valid, Progressing and Healthy.')
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+    history: z
+      .array(HistoryEntry)
+      .max(HISTORY_LIMIT)
+      .optional()
+      .describe(`The last ${HISTORY_LIMIT} decisions that changed the phase or step, oldest first.`),
+  })
+  .describe('The observed state of the release; written only by the operator.');
+/** The observed state of a release. */
+export type CanaryReleaseStatus = z.infer<typeof CanaryReleaseStatus>;
+
+// ---------------------------------------------------------------------------------------------
+// The resource
+// ---------------------------------------------------------------------------------------------
+
+/** A whole `CanaryRelease` object. */
+export const CanaryRelease = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: z
+    .object({
+      name: dnsName('metadata.name'),
+      namespace: dnsLabel('metadata.namespace').optional(),
+      generation: z.int().optional(),
+      annotations: z.record(z.string(), z.string()).optional(),
+    })
+    .loose(),
+  spec: CanaryReleaseSpec,
+  status: CanaryReleaseStatus.optional(),
+});
+/** A `CanaryRelease` object (defaults applied). */
+export type CanaryRelease = z.infer<typeof CanaryRelease>;
+/** A `CanaryRelease` object as written (defaults optional). */
+export type CanaryReleaseInput = z.input<typeof CanaryRelease>;
+
+// ---------------------------------------------------------------------------------------------
+// Validation results and control annotations
+// ---------------------------------------------------------------------------------------------
+
+/** One problem in a spec: the field path (`.spec.steps[2].setWeight`) and what to do. */
+export interface SpecProblem {
+  /** JSONPath-like field path from the object root, e.g. `.spec.steps[2].setWeight`. */
+  readonly field: string;
+  /** What is wrong, what was received, and what to do. */
+  readonly message: string;
+}
+
+/** Result of {@link parseSpec}. */
+export type SpecResult =
+  | { readonly ok: true; readonly spec: CanaryReleaseSpec }
+  | { readonly ok: false; readonly problems: readonly SpecProblem[] };
+
+/** `['steps', 2, 'setWeight']` → `.spec.steps[2].setWeight`. */
+export function fieldPath(root: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`),
+    root,
+  );
+}
+
+function received(input: unknown, path: readonly PropertyKey[]): string {
+  let v: unknown = input;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return '';
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  if (v === undefined) return ' (not set)';
+  const text = JSON.stringify(v);
+  return text && text.length <= 80 ? ` (got ${text})` : '';
+}
+
+/**
+ * Validates a spec as read from the cluster or written by a user. Never throws: problems come
+ * back with the field path (`.spec…`) and a message that says what to do.
+ */
+export function parseSpec(input: unknown): SpecResult {
+  const r = CanaryReleaseSpec.safeParse(input);
+  if (r.success) return { ok: true, spec: r.data };
+  const problems = r.error.issues.map((i) => {
+    let message = i.message;
+    if (i.code === 'unrecognized_keys') {
+      message = `unknown field(s) ${i.keys.join(', ')}: remove them or fix the spelling`;
+    } else if (i.code === 'invalid_type' && i.input === undefined) {
+      message = `is required: set it (${i.message})`;
+    }
+    return { field: fieldPath('.spec', i.path), message: `${message}${received(input, i.path)}` };
+  });
+  return { ok: false, problems };
+}
+
+/** Annotation that approves a manual gate: value `<generation>/<step>` (see {@link resumeValue}). */
+export const RESUME_ANNOTATION = `${GROUP}/resume`;
+/** Annotation that aborts (rolls back) a release: value `<generation>`. */
+export const ABORT_ANNOTATION = `${GROUP}/abort`;
+
+/** Commands a user (or the CLI) gives a running release through annotations. */
+export interface Commands {
+  /** Resume the step `step` of the release at `generation` (a manual gate, a drift hold, the promotion approval). */
+  readonly resume?: { readonly generation: number; readonly step: number };
+  /** Abort the release at `generation`: roll back now. */
+  readonly abort?: { readonly generation: number };
+}
+
+/** The value of {@link RESUME_ANNOTATION} that resumes `step` of the release at `generation`. */
+export function resumeValue(generation: number, step: number): string {
+  return `${generation}/${step}`;
+}
+
+/**
+ * Reads the control annotations. A value that does not parse is ignored (it cannot name a
+ * release step, so it can never approve the wrong one).
+ */
+export function readCommands(annotations: Readonly<Record<string, string>> | undefined): Commands {
+  const out: { resume?: Commands['resume']; abort?: Commands['abort'] } = {};
+  const resume = annotations?.[RESUME_ANNOTATION]?.trim().match(/^(\d+)\/(\d+)$/);
+  if (resume) out.resume = { generation: Number(resume[1]), step: Number(resume[2]) };
+  const abort = annotations?.[ABORT_ANNOTATION]?.trim().match(/^(\d+)$/);
+  if (abort) out.abort = { generation: Number(abort[1]) };
+  return out;
+}
