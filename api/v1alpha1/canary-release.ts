@@ -734,12 +734,16 @@ export function fieldPath(root: string, path: readonly PropertyKey[]): string {
   );
 }
 
-function received(input: unknown, path: readonly PropertyKey[]): string {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = input;
   for (const p of path) {
-    if (v === null || typeof v !== 'object') return '';
+    if (v === null || typeof v !== 'object') return undefined;
     v = (v as Record<PropertyKey, unknown>)[p];
   }
+  return v;
+}
+
+function received(v: unknown): string {
   if (v === undefined) return ' (not set)';
   const text = JSON.stringify(v);
   return text && text.length <= 80 ? ` (got ${text})` : '';
@@ -753,13 +757,14 @@ export function parseSpec(input: unknown): SpecResult {
   const r = CanaryReleaseSpec.safeParse(input);
   if (r.success) return { ok: true, spec: r.data };
   const problems = r.error.issues.map((i) => {
+    const value = valueAt(input, i.path);
     let message = i.message;
     if (i.code === 'unrecognized_keys') {
       message = `unknown field(s) ${i.keys.join(', ')}: remove them or fix the spelling`;
-    } else if (i.code === 'invalid_type' && i.input === undefined) {
-      message = `is required: set it (${i.message})`;
+    } else if (i.code === 'invalid_type' && value === undefined) {
+      return { field: fieldPath('.spec', i.path), message: `is required: set it (${i.expected})` };
     }
-    return { field: fieldPath('.spec', i.path), message: `${message}${received(input, i.path)}` };
+    return { field: fieldPath('.spec', i.path), message: `${message}${received(value)}` };
   });
   return { ok: false, problems };
 }

@@ -568,6 +568,10 @@ export function decide(spec: unknown, status: unknown, observations: Observation
     }
   }
 
+  if (requeue === null && (s.phase === 'Progressing' || s.phase === 'Paused')) {
+    requeue = nextDue(s, sp, t, interval);
+  }
+
   // 9. Converge the routes.
   if (point && route.found) actions.unshift(...converge(desiredRoutes(steps, point), route));
 
@@ -632,7 +636,9 @@ export function decide(spec: unknown, status: unknown, observations: Observation
 function nextDue(s: Draft, sp: CanaryReleaseSpec, t: number, interval: number): number {
   const steps = planSteps(sp);
   const started = Date.parse(s.stepStartedAt);
-  const at = [Math.max(started, s.lastCheckAt ? Date.parse(s.lastCheckAt) : -Infinity) + interval];
+  const check = Math.max(started, s.lastCheckAt ? Date.parse(s.lastCheckAt) : -Infinity) + interval;
+  // A check that was due but skipped (canary not ready) is retried an interval later.
+  const at = [check > t ? check : t + interval];
   const step = steps[s.currentStep];
   const d = step?.pause?.duration ?? step?.mirror?.duration ?? step?.faultTest?.duration;
   if (d) at.push(started + (durationMs(d) ?? 0));

@@ -1,0 +1,181 @@
+/**
+ * The CanaryRelease schema as the library and the operator see it: defaults, the union idiom,
+ * the messages a user reads (field path, what was received, what to do), durations and the
+ * control annotations.
+ */
+import {
+  ABORT_ANNOTATION,
+  RESUME_ANNOTATION,
+  durationMs,
+  parseSpec,
+  readCommands,
+  resumeValue,
+  type CanaryReleaseSpecInput,
+} from '../../../api/v1alpha1/canary-release.js';
+
+const base: CanaryReleaseSpecInput = {
+  service: 'reviews',
+  stable: { subset: 'v1' },
+  canary: { subset: 'v3' },
+  virtualService: { name: 'reviews', route: 'primary' },
+  steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }],
+};
+
+function problems(spec: unknown): string[] {
+  const r = parseSpec(spec);
+  if (r.ok) throw new Error('expected the spec to be refused, it parsed');
+  return r.problems.map((p) => `${p.field}: ${p.message}`);
+}
+
+describe('parseSpec', () => {
+  test('applies the documented defaults', () => {
+    const r = parseSpec(base);
+    expect(r).toStrictEqual({
+      ok: true,
+      spec: {
+        ...base,
+        analysis: {
+          interval: '1m',
+          threshold: 3,
+          successRate: { min: 99 },
+          missingData: { policy: 'FailAfterDeadline', deadline: '5m' },
+        },
+        progressDeadline: '10m',
+        driftPolicy: 'Hold',
+        promotion: { manualApproval: false },
+        rollback: { keepHeaderRoutes: false },
+      },
+    });
+  });
+
+  test('keeps a user analysis as written, with only its own defaults filled in', () => {
+    const r = parseSpec({ ...base, analysis: { latencyP99: { max: '500ms' } } });
+    expect(r.ok && r.spec.analysis).toStrictEqual({
+      interval: '1m',
+      threshold: 3,
+      latencyP99: { max: '500ms' },
+      missingData: { policy: 'FailAfterDeadline', deadline: '5m' },
+    });
+  });
+
+  test('accepts every step kind and the short form', () => {
+    expect(
+      parseSpec({
+        ...base,
+        steps: [
+          { setWeight: 0 },
+          { mirror: { percentage: 12.5, duration: '2m' } },
+          { headerRoute: { name: 'jason', headers: { 'end-user': { exact: 'jason' } } } },
+          {
+            faultTest: {
+              abort: { httpStatus: 503, percentage: 10 },
+              duration: '1m',
+              successRate: { min: 80 },
+            },
+          },
+          { pause: { duration: '1h30m' } },
+          { setWeight: 100 },
+        ],
+      }).ok,
+    ).toBe(true);
+    const { steps: _, ...rest } = base;
+    expect(parseSpec({ ...rest, stepWeight: 10, maxWeight: 50 }).ok).toBe(true);
+  });
+
+  test.each<[string, unknown, string]>([
+    [
+      'fails if a weight is 120',
+      { ...base, steps: [{ setWeight: 120 }] },
+      '.spec.steps[0].setWeight: must be an integer percentage from 0 to 100 (got 120)',
+    ],
+    [
+      'fails if a weight is not an integer',
+      { ...base, steps: [{ setWeight: 12.5 }] },
+      '.spec.steps[0].setWeight: must be an integer percentage from 0 to 100 (got 12.5)',
+    ],
+    [
+      'fails if a step sets two step fields',
+      { ...base, steps: [{ setWeight: 10, pause: {} }] },
+      '.spec.steps[0]: a step sets exactly one of setWeight, pause, headerRoute, mirror, faultTest (got {"setWeight":10,"pause":{}})',
+    ],
+    [
+      'fails if a step has an unknown type',
+      { ...base, steps: [{ rollout: 10 }] },
+      '.spec.steps[0]: unknown field(s) rollout: remove them or fix the spelling (got {"rollout":10})',
+    ],
+    [
+      'fails if a pause has a negative duration',
+      { ...base, steps: [{ pause: { duration: '-5s' } }] },
+      '.spec.steps[0].pause.duration: must be a duration such as 30s, 5m or 1h30m (digits and ms/s/m/h; never negative) (got "-5s")',
+    ],
+    [
+      'fails if a field is misspelt',
+      { ...base, analysis: { treshold: 2 } },
+      '.spec.analysis: unknown field(s) treshold: remove them or fix the spelling (got {"treshold":2})',
+    ],
+    [
+      'fails if stepWeight exceeds maxWeight',
+      { ...base, steps: undefined, stepWeight: 60, maxWeight: 50 },
+      '.spec.stepWeight: stepWeight must not exceed maxWeight (got 60)',
+    ],
+    [
+      'fails if neither steps nor stepWeight is set',
+      { ...base, steps: undefined },
+      '.spec: set either steps or stepWeight (with maxWeight), not both and not neither',
+    ],
+    [
+      'fails if the virtualService route is missing',
+      { ...base, virtualService: { name: 'reviews' } },
+      '.spec.virtualService.route: is required: set it (string)',
+    ],
+    [
+      'fails if a metric has neither min nor max',
+      { ...base, analysis: { metrics: [{ name: 'errors', query: 'up' }] } },
+      '.spec.analysis.metrics[0]: a metric sets at least one of min, max (got {"name":"errors","query":"up"})',
+    ],
+    [
+      'fails if a fault test injects nothing',
+      { ...base, steps: [{ faultTest: { duration: '1m' } }] },
+      '.spec.steps[0].faultTest: a faultTest sets at least one of delay, abort (got {"duration":"1m"})',
+    ],
+  ])('%s', (_name, spec, message) => {
+    expect(problems(spec)).toContain(message);
+  });
+
+  test('lists every problem at once', () => {
+    const found = problems({ ...base, steps: [{ setWeight: 120 }, { pause: { duration: '-1s' } }] });
+    expect(found).toHaveLength(2);
+  });
+});
+
+describe('durationMs', () => {
+  test.each<[string, number | undefined]>([
+    ['250ms', 250],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['1h30m', 5_400_000],
+    ['0s', 0],
+    ['-5s', undefined],
+    ['1.5s', undefined],
+    ['5', undefined],
+    ['', undefined],
+  ])('%s → %s', (text, ms) => {
+    expect(durationMs(text)).toBe(ms);
+  });
+});
+
+describe('control annotations', () => {
+  test('resume and abort are read with the generation they are for', () => {
+    expect(
+      readCommands({ [RESUME_ANNOTATION]: resumeValue(7, 3), [ABORT_ANNOTATION]: '7', other: 'x' }),
+    ).toStrictEqual({ resume: { generation: 7, step: 3 }, abort: { generation: 7 } });
+  });
+
+  test.each([['3'], ['x/3'], ['7/'], ['']])('an unparsable resume value %p approves nothing', (value) => {
+    expect(readCommands({ [RESUME_ANNOTATION]: value })).toStrictEqual({});
+  });
+
+  test('no annotations, no commands', () => {
+    expect(readCommands(undefined)).toStrictEqual({});
+  });
+});
