@@ -366,7 +366,9 @@ export class TrafficSimulator {
     this.closed = true;
     for (const l of this.loads) l.stopped = true;
     this.live.stop();
-    await Promise.race([Promise.allSettled([...this.pending]), sleep(15_000)]);
+    const bound = new AbortController();
+    await Promise.race([Promise.allSettled([...this.pending]), sleep(15_000, bound.signal)]);
+    bound.abort();
     for (const entry of this.services.values()) await Promise.all(entry.backends.map((b) => b.close()));
     await this.metrics.close();
     this.agent.destroy();
