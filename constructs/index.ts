@@ -1,4 +1,6 @@
 export * from './app.js';
+export * from './canary-operator.js';
+export * from './canary-release.js';
 export * from './ingress-gateway.js';
 export * from './mesh.js';
 export * from './peer.js';

@@ -6,7 +6,14 @@
  */
 import { Duration } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { App, IngressGateway, Mesh, ZeroTrustPolicy, type AppProps } from '../../constructs/index.js';
+import {
+  App,
+  CanaryRelease,
+  IngressGateway,
+  Mesh,
+  ZeroTrustPolicy,
+  type AppProps,
+} from '../../constructs/index.js';
 
 const image = (name: string) => `registry.istio.io/release/examples-bookinfo-${name}-{version}:1.20.3`;
 
@@ -288,6 +295,41 @@ export const SCENARIOS = {
         tls: { dnsNames: ['bookinfo.example.com'], issuer: { name: 'letsencrypt' }, httpsRedirect: true },
       }).route({ paths: [{ exact: '/productpage' }, { prefix: '/static' }], to: productpage });
     },
+  },
+  'canary-reviews-v3': {
+    description:
+      'A CanaryRelease of reviews v3 on the route "primary" (v1 100 / v3 0): jason first, a mirror, 10/25/50% with success-rate and p99 SLOs, a 7 s delay fault test, a manual gate, then promotion',
+    upstream: [],
+    build: ({ mesh, reviews }) =>
+      void new CanaryRelease(mesh, 'reviews-v3', {
+        app: reviews,
+        stable: 'v1',
+        canary: 'v3',
+        revision: '1.20.3',
+        steps: [
+          { headerRoute: { name: 'jason', headers: { 'end-user': { exact: 'jason' } } } },
+          { mirror: { percentage: 50, duration: '1m' } },
+          { setWeight: 10 },
+          { setWeight: 25 },
+          {
+            faultTest: {
+              delay: { fixedDelay: '7s', percentage: 100 },
+              duration: '1m',
+              successRate: { min: 95 },
+            },
+          },
+          { setWeight: 50 },
+          { pause: {} },
+        ],
+        analysis: {
+          interval: '30s',
+          threshold: 2,
+          successRate: { min: 99 },
+          latencyP99: { max: '500ms' },
+          compareToStable: { maxSuccessRateDrop: 1 },
+          missingData: { policy: 'FailAfterDeadline', deadline: '5m' },
+        },
+      }),
   },
   resilience: {
     description:

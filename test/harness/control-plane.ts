@@ -285,16 +285,19 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         throw new HarnessError('kwok', `creating node ${name}: ${res.body}`, 'read the log');
     }
 
-    // Istio CRDs from the pinned Istio module (provision.sh copies them next to the binaries), and
-    // cert-manager's from the repo (what imports/ is generated from).
-    const certManager = join(dirname(fileURLToPath(import.meta.url)), '../../imports/crds/cert-manager');
+    // Istio CRDs from the pinned Istio module (provision.sh copies them next to the binaries),
+    // cert-manager's from the repo (what imports/ is generated from), and our CanaryRelease CRD.
+    const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
+    const certManager = join(repo, 'imports/crds/cert-manager');
     await installCrds(server, certs, [
       join(bin, 'istio-crds.yaml'),
+      // Our own CanaryRelease CRD, as generated from its schema.
+      join(repo, 'api/v1alpha1/crd.yaml'),
       ...readdirSync(certManager)
         .filter((f) => f.endsWith('.yaml'))
         .map((f) => join(certManager, f)),
     ]);
-    log('Istio and cert-manager CRDs installed');
+    log('Istio, cert-manager and CanaryRelease CRDs installed');
 
     const promDir = join(workDir, 'prometheus');
     prometheus = await startPrometheus(join(bin, 'prometheus'), promDir, logDir);

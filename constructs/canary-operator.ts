@@ -1,0 +1,153 @@
+import { ApiObject, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import { canaryReleaseCrd, GROUP, PLURAL } from '../api/v1alpha1/index.js';
+import { checkProps, dnsLabel } from './validation.js';
+
+export interface CanaryOperatorProps {
+  /** Container image of the operator (built from this repository: `node operator/main.ts`). */
+  readonly image: string;
+  /** Namespace the operator runs in (and holds its Lease). @default 'cdk8s-mesh-system' */
+  readonly namespace?: string;
+  /** Replicas; one acts at a time through leader election on a Lease. @default 2 */
+  readonly replicas?: number;
+  /** Prometheus that has Istio's standard metrics. @default 'http://prometheus.istio-system:9090' */
+  readonly prometheusUrl?: string;
+  /** Namespace whose releases it manages. @default - all namespaces */
+  readonly watchNamespace?: string;
+  /** Emit the CanaryRelease CRD. @default true */
+  readonly installCrd?: boolean;
+}
+
+const schema = z.strictObject({
+  image: z.string().min(1),
+  namespace: dnsLabel.default('cdk8s-mesh-system'),
+  replicas: z.number().int().min(1).default(2),
+  prometheusUrl: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. http://prometheus.istio-system:9090' })
+    .default('http://prometheus.istio-system:9090'),
+  watchNamespace: dnsLabel.optional(),
+  installCrd: z.boolean().default(true),
+});
+
+/** The name of the operator's objects (ServiceAccount, roles, Deployment, Lease). */
+export const OPERATOR_NAME = 'cdk8s-mesh-operator';
+
+/**
+ * The install manifests of the CanaryRelease operator: its CRD, Namespace, ServiceAccount, a
+ * least-privilege ClusterRole (read releases and write their status, read and patch
+ * VirtualServices, read DestinationRules and Deployments, write Events), a Role for its Lease,
+ * the bindings, and the Deployment (Pod Security `restricted`).
+ */
+export class CanaryOperator extends Construct {
+  readonly serviceAccount: kplus.ServiceAccount;
+  readonly deployment: kplus.Deployment;
+
+  constructor(scope: Construct, id: string, props: CanaryOperatorProps) {
+    super(scope, id);
+    const p = checkProps(this, schema, props);
+    const ns = p.namespace;
+    const labels = { app: OPERATOR_NAME };
+    const meta = { name: OPERATOR_NAME, namespace: ns, labels };
+
+    if (p.installCrd)
+      new ApiObject(this, 'Crd', canaryReleaseCrd() as unknown as ConstructorParameters<typeof ApiObject>[2]);
+    new kplus.Namespace(this, 'Namespace', {
+      metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+    });
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: meta,
+      automountToken: true,
+    });
+
+    const clusterRole = new ApiObject(this, 'ClusterRole', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: OPERATOR_NAME, labels },
+      rules: [
+        { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['get', 'patch', 'update'] },
+        {
+          apiGroups: ['networking.istio.io'],
+          resources: ['virtualservices'],
+          verbs: ['get', 'list', 'watch', 'patch'],
+        },
+        {
+          apiGroups: ['networking.istio.io'],
+          resources: ['destinationrules'],
+          verbs: ['get', 'list', 'watch'],
+        },
+        { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      ],
+    });
+    const subjects = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: ns }];
+    const watched = p.watchNamespace;
+    new ApiObject(this, 'ClusterRoleBinding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: watched ? 'RoleBinding' : 'ClusterRoleBinding',
+      metadata: watched
+        ? { name: OPERATOR_NAME, namespace: watched, labels }
+        : { name: OPERATOR_NAME, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.name },
+      subjects,
+    });
+    new ApiObject(this, 'LeaseRole', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { ...meta, name: `${OPERATOR_NAME}-leader-election` },
+      rules: [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      ],
+    });
+    new ApiObject(this, 'LeaseRoleBinding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { ...meta, name: `${OPERATOR_NAME}-leader-election` },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: `${OPERATOR_NAME}-leader-election`,
+      },
+      subjects,
+    });
+
+    this.deployment = new kplus.Deployment(this, 'Deployment', {
+      metadata: meta,
+      replicas: p.replicas,
+      select: false,
+      podMetadata: { labels, annotations: { 'sidecar.istio.io/inject': 'false' } },
+      serviceAccount: this.serviceAccount,
+      automountServiceAccountToken: true,
+      securityContext: { ensureNonRoot: true },
+      containers: [
+        {
+          name: 'operator',
+          image: p.image,
+          portNumber: 8080,
+          envVariables: {
+            PROMETHEUS_URL: kplus.EnvValue.fromValue(p.prometheusUrl),
+            LEASE_NAMESPACE: kplus.EnvValue.fromValue(ns),
+            ...(watched ? { WATCH_NAMESPACE: kplus.EnvValue.fromValue(watched) } : {}),
+          },
+          liveness: kplus.Probe.fromHttpGet('/healthz', { port: 8080 }),
+          readiness: kplus.Probe.fromHttpGet('/readyz', { port: 8080 }),
+          securityContext: {
+            ensureNonRoot: true,
+            allowPrivilegeEscalation: false,
+            privileged: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: [kplus.Capability.ALL] },
+            seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+          },
+          resources: {
+            cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
+            memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+          },
+        },
+      ],
+    });
+    this.deployment.select(kplus.LabelSelector.of({ labels }));
+  }
+}

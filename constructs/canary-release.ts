@@ -1,0 +1,142 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import {
+  API_VERSION,
+  KIND,
+  parseSpec,
+  type CanaryReleaseSpec,
+  type CanaryReleaseSpecInput,
+} from '../api/v1alpha1/index.js';
+import type { App } from './app.js';
+import { MeshPropsError } from './validation.js';
+
+/**
+ * Props of a {@link CanaryRelease}. The plan and the analysis are the resource's own spec fields
+ * (`api/v1alpha1`, one zod schema for both), so the construct and the custom resource cannot
+ * disagree; durations there are the resource's strings (`'30s'`, `'5m'`).
+ */
+export interface CanaryReleaseProps extends Omit<
+  CanaryReleaseSpecInput,
+  'service' | 'stable' | 'canary' | 'virtualService'
+> {
+  /** The App being released. */
+  readonly app: App;
+  /** The version serving traffic now (a version of the App). */
+  readonly stable: string;
+  /** The version being released (a version of the App). */
+  readonly canary: string;
+  /** Build identifier of the canary (an image tag); changing it later starts a new release. @default - none */
+  readonly revision?: string;
+  /**
+   * Name of the App's HTTP route the release drives. If the App has no routes yet, one is added
+   * with this name (stable 100, canary 0); otherwise a route of this name must exist and send to
+   * both subsets.
+   * @default 'primary'
+   */
+  readonly routeName?: string;
+  /** Gate progress on the Deployments' readiness. @default true */
+  readonly checkReadiness?: boolean;
+  /** Name of the resource. @default - the App's name */
+  readonly name?: string;
+}
+
+/**
+ * A progressive delivery of one App version: the `CanaryRelease` custom resource
+ * (`delivery.cdk8s-mesh.io/v1alpha1`) the operator acts on, and the App route it drives, so a
+ * mesh and its releases are one program.
+ */
+export class CanaryRelease extends Construct {
+  /** The spec as validated (defaults applied). */
+  readonly spec: CanaryReleaseSpec;
+  readonly resource: ApiObject;
+
+  constructor(scope: Construct, id: string, props: CanaryReleaseProps) {
+    super(scope, id);
+    const {
+      app,
+      stable,
+      canary,
+      revision,
+      routeName = 'primary',
+      checkReadiness = true,
+      name = app.name,
+      ...plan
+    } = props;
+    const problems: { field: string; message: string; received: string }[] = [];
+    for (const [field, subset] of [
+      ['stable', stable],
+      ['canary', canary],
+    ] as const) {
+      if (!app.versions.includes(subset)) {
+        problems.push({
+          field,
+          message: `'${subset}' is not a version of ${app.name}; declare it in the App's versions (${app.versions.join(', ')})`,
+          received: JSON.stringify(subset),
+        });
+      }
+    }
+    const deployment = (subset: string) =>
+      checkReadiness && app.deployments[subset] ? { deployment: app.deployments[subset].name } : {};
+    const input = {
+      ...plan,
+      service: app.host,
+      stable: { subset: stable, ...deployment(stable) },
+      canary: { subset: canary, ...deployment(canary), ...(revision ? { revision } : {}) },
+      virtualService: { name: app.name, route: routeName },
+    };
+    const parsed = parseSpec(input);
+    if (!parsed.ok) {
+      for (const p of parsed.problems)
+        problems.push({ field: p.field.replace(/^\.spec\.?/, ''), message: p.message, received: '' });
+    }
+    problems.push(...this.checkRoute(app, routeName, stable, canary));
+    if (problems.length || !parsed.ok) {
+      throw new MeshPropsError(
+        this.node.path,
+        problems.map((p) => ({ ...p, received: p.received || 'see message' })),
+      );
+    }
+    this.spec = parsed.spec;
+    if (app.routes.length === 0) {
+      app.addRoute({
+        name: routeName,
+        to: [
+          { subset: stable, weight: 100 },
+          { subset: canary, weight: 0 },
+        ],
+      });
+    }
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name, namespace: app.namespace, labels: { app: app.name } },
+      // The input as written: the apiserver applies the same defaults as the schema.
+      spec: input,
+    });
+  }
+
+  private checkRoute(app: App, routeName: string, stable: string, canary: string) {
+    if (app.routes.length === 0) return [];
+    const route = app.routes.find((r) => r.name === routeName);
+    if (!route) {
+      return [
+        {
+          field: 'routeName',
+          message: `${app.name} has no route named '${routeName}' (routes: ${app.routes.map((r) => r.name ?? '(unnamed)').join(', ')}); name the route the release drives`,
+          received: JSON.stringify(routeName),
+        },
+      ];
+    }
+    const subsets = route.to.map((d) => d.subset);
+    const missing = [stable, canary].filter((s) => !subsets.includes(s));
+    return missing.length
+      ? [
+          {
+            field: 'routeName',
+            message: `route '${routeName}' of ${app.name} must send to both ${stable} and ${canary} (weights 100 and 0 to start); it lacks ${missing.join(', ')}`,
+            received: JSON.stringify(subsets),
+          },
+        ]
+      : [];
+  }
+}
