@@ -6,6 +6,10 @@ import * as telemetry from '../imports/telemetry.istio.io.js';
 import type { IMeshPeer, IWorkload } from './peer.js';
 import { checkProps, dnsLabel, percentage } from './validation.js';
 import { ZeroTrustPolicy } from './zero-trust-policy.js';
+import { explain as explainRequest, type Explanation, type ExplainRequest } from './explain/explain.js';
+import { modelOf } from './model/from-construct.js';
+import type { MeshModel } from './model/types.js';
+import { meshValidation } from './validator/synth.js';
 
 /** Istio's mutual-TLS modes (PeerAuthentication). */
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
@@ -123,6 +127,8 @@ export class Mesh extends Chart {
       disableResourceNameHashes: true,
     });
     const p = checkProps(this, meshSchema, props);
+    // The whole-mesh validator runs over this chart's objects when the app is synthesized.
+    this.node.addValidation(meshValidation(this));
     this.trustDomain = p.trustDomain;
     this.ingressGateway = {
       selector: p.ingressGateway?.selector ?? { istio: 'ingressgateway' },
@@ -162,6 +168,16 @@ export class Mesh extends Chart {
   /** SPIFFE principal of a ServiceAccount in this mesh: `<trustDomain>/ns/<ns>/sa/<sa>`. */
   principalOf(namespace: string, serviceAccountName: string): string {
     return `${this.trustDomain}/ns/${namespace}/sa/${serviceAccountName}`;
+  }
+
+  /** The mesh model of this chart's objects as they are now (what the validator and `explain` read). */
+  model(): MeshModel {
+    return modelOf(this);
+  }
+
+  /** Where one request goes and whether it is allowed: the request simulator on this mesh. */
+  explain(request: ExplainRequest): Explanation {
+    return explainRequest(this.model(), request);
   }
 
   /** The declared call graph. */

@@ -276,12 +276,13 @@ export const SCENARIOS = {
         virtualServiceName: 'nginx-service',
         virtualServiceHosts: ['www.example.com'],
       }).route({ to: nginx });
-      new ZeroTrustPolicy(mesh, 'zero-trust', { mtls: 'STRICT', allowNothing: false }).addPortException(
-        nginx,
-        8080,
-        'DISABLE',
-        'example-workload-policy',
-      );
+      // No ALLOW policy for the gateway (as in the reference): on the plain-text port the gateway has
+      // no principal to match, so one would deny every request (the validator's MESH506).
+      new ZeroTrustPolicy(mesh, 'zero-trust', {
+        mtls: 'STRICT',
+        allowNothing: false,
+        allowIngressGateway: false,
+      }).addPortException(nginx, 8080, 'DISABLE', 'example-workload-policy');
     },
   },
   'gateway-https': {

@@ -1,0 +1,2 @@
+export * from './authz.js';
+export * from './explain.js';

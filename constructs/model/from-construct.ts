@@ -1,0 +1,47 @@
+/**
+ * The model of a construct tree (a Mesh chart or any scope): every ApiObject under it, as cdk8s
+ * would synthesize it, with its construct path as the origin.
+ */
+import { ApiObject } from 'cdk8s';
+import type { IConstruct } from 'constructs';
+import { buildModel, type ModelOptions } from './load.js';
+import type { DeclaredCall, KubeObject, MeshModel, SourcedObject } from './types.js';
+
+/** What the model reads from a Mesh (structurally, so the model does not import the Mesh). */
+interface MeshLike {
+  readonly trustDomain?: string;
+  readonly namespace?: string;
+  readonly calls?: readonly {
+    readonly from: { readonly name: string; readonly namespace: string; readonly principal: string };
+    readonly to: { readonly name: string; readonly namespace: string };
+    readonly methods?: readonly string[];
+    readonly paths?: readonly string[];
+  }[];
+}
+
+/** The synthesized objects of every ApiObject under `scope`, each with its construct path. */
+export function objectsOf(scope: IConstruct): SourcedObject[] {
+  return scope.node
+    .findAll()
+    .filter((c): c is ApiObject => ApiObject.isApiObject(c))
+    .map((o) => ({ object: o.toJson() as KubeObject, origin: { path: o.node.path } }));
+}
+
+/** The model of `scope`; a Mesh also gives its trust domain and declared call graph. */
+export function modelOf(scope: IConstruct, options: ModelOptions = {}): MeshModel {
+  const mesh = scope as IConstruct & MeshLike;
+  const calls: DeclaredCall[] | undefined = Array.isArray(mesh.calls)
+    ? mesh.calls.map((c) => ({
+        from: { name: c.from.name, namespace: c.from.namespace, principal: c.from.principal },
+        to: { name: c.to.name, namespace: c.to.namespace },
+        ...(c.methods ? { methods: c.methods } : {}),
+        ...(c.paths ? { paths: c.paths } : {}),
+      }))
+    : undefined;
+  return buildModel(objectsOf(scope), {
+    ...(typeof mesh.trustDomain === 'string' ? { trustDomain: mesh.trustDomain } : {}),
+    ...(typeof mesh.namespace === 'string' ? { defaultNamespace: mesh.namespace } : {}),
+    ...(calls ? { calls } : {}),
+    ...options,
+  });
+}

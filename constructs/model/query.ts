@@ -1,0 +1,204 @@
+/**
+ * Questions every consumer of the model asks: host names, label selection, which Service or
+ * ServiceEntry a host is, which DestinationRule applies, the effective mTLS mode of a workload.
+ * Follows Istio's resolution rules; indexes are built once per model.
+ */
+import type {
+  AuthorizationPolicy,
+  DestinationRule,
+  Labels,
+  MeshModel,
+  MtlsMode,
+  PeerAuthentication,
+  Service,
+  ServiceEntryObj,
+  Workload,
+} from './types.js';
+
+/**
+ * Istio's short-name resolution: a host without a dot is `<host>.<namespace>.svc.<domain>`;
+ * anything else (FQDN, wildcard, `reviews.default`) is taken as written.
+ */
+export function resolveHost(host: string, namespace: string, domain = 'cluster.local'): string {
+  if (host === '*' || host.includes('.')) return host;
+  return `${host}.${namespace}.svc.${domain}`;
+}
+
+/** Whether `pattern` (`*`, `*.example.com`, or a name) covers `host` (which may itself be a wildcard). */
+export function hostMatches(pattern: string, host: string): boolean {
+  if (pattern === '*' || pattern === host) return true;
+  if (pattern.startsWith('*.')) {
+    const suffix = pattern.slice(1);
+    return host.endsWith(suffix) && host.length > suffix.length;
+  }
+  return false;
+}
+
+/** Whether two host patterns share at least one host. */
+export function hostsOverlap(a: string, b: string): boolean {
+  return hostMatches(a, b) || hostMatches(b, a);
+}
+
+/** Whether every label of `selector` is on `labels` (an empty selector selects everything). */
+export function selects(selector: Labels | undefined, labels: Labels): boolean {
+  if (!selector) return true;
+  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
+  return true;
+}
+
+export interface ModelIndex {
+  readonly servicesByFqdn: ReadonlyMap<string, Service>;
+  readonly workloadsByNs: ReadonlyMap<string, readonly Workload[]>;
+  readonly destinationRulesByFqdn: ReadonlyMap<string, readonly DestinationRule[]>;
+  readonly peerAuthByNs: ReadonlyMap<string, readonly PeerAuthentication[]>;
+  readonly authzByNs: ReadonlyMap<string, readonly AuthorizationPolicy[]>;
+  readonly serviceAccounts: ReadonlySet<string>;
+}
+
+const cache = new WeakMap<MeshModel, ModelIndex>();
+
+function group<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}
+
+/** The model's indexes (computed once per model object). */
+export function indexOf(model: MeshModel): ModelIndex {
+  let ix = cache.get(model);
+  if (!ix) {
+    ix = {
+      servicesByFqdn: new Map(model.services.map((s) => [s.fqdn, s])),
+      workloadsByNs: group(model.workloads, (w) => w.namespace),
+      destinationRulesByFqdn: group(model.destinationRules, (d) =>
+        resolveHost(d.host, d.namespace, model.clusterDomain),
+      ),
+      peerAuthByNs: group(model.peerAuthentications, (p) => p.namespace),
+      authzByNs: group(model.authorizationPolicies, (p) => p.namespace),
+      serviceAccounts: new Set(model.serviceAccounts.map((s) => `${s.namespace}/${s.name}`)),
+    };
+    cache.set(model, ix);
+  }
+  return ix;
+}
+
+/** What a host name stands for in the registry. */
+export type Registered =
+  | { readonly type: 'service'; readonly service: Service }
+  | { readonly type: 'serviceEntry'; readonly entry: ServiceEntryObj }
+  | undefined;
+
+/** The Service or ServiceEntry a (resolved) host names, if any. */
+export function lookupHost(model: MeshModel, fqdn: string): Registered {
+  const svc = indexOf(model).servicesByFqdn.get(fqdn);
+  if (svc) return { type: 'service', service: svc };
+  const entry = model.serviceEntries.find((se) => se.hosts.some((h) => hostMatches(h, fqdn)));
+  if (entry) return { type: 'serviceEntry', entry };
+  if (fqdn.startsWith('*')) {
+    // A wildcard host is registered if it covers some Service.
+    for (const s of model.services) if (hostMatches(fqdn, s.fqdn)) return { type: 'service', service: s };
+  }
+  return undefined;
+}
+
+/** The workloads a Service selects. */
+export function workloadsOf(model: MeshModel, service: Service): Workload[] {
+  if (!service.selector || !Object.keys(service.selector).length) return [];
+  return (indexOf(model).workloadsByNs.get(service.namespace) ?? []).filter((w) =>
+    selects(service.selector, w.podLabels),
+  );
+}
+
+/** Workloads in `namespace` (or every namespace, for the root namespace) that a selector picks. */
+export function workloadsSelected(
+  model: MeshModel,
+  namespace: string,
+  selector: Labels | undefined,
+): Workload[] {
+  const pool =
+    namespace === model.rootNamespace ? model.workloads : (indexOf(model).workloadsByNs.get(namespace) ?? []);
+  return pool.filter((w) => selects(selector, w.podLabels));
+}
+
+/**
+ * The DestinationRule Istio applies to traffic from `clientNamespace` to `fqdn`: the client's
+ * namespace first, then the service's, then the root namespace; an exact host before a wildcard.
+ */
+export function destinationRuleFor(
+  model: MeshModel,
+  fqdn: string,
+  clientNamespace: string,
+): DestinationRule | undefined {
+  const ix = indexOf(model);
+  const exact = ix.destinationRulesByFqdn.get(fqdn) ?? [];
+  const wild = model.destinationRules.filter((d) => {
+    const h = resolveHost(d.host, d.namespace, model.clusterDomain);
+    return h !== fqdn && hostMatches(h, fqdn);
+  });
+  const serviceNs = fqdn.split('.')[1];
+  for (const list of [exact, wild]) {
+    for (const ns of [clientNamespace, serviceNs, model.rootNamespace]) {
+      const dr = list.find((d) => d.namespace === ns && !d.workloadSelector);
+      if (dr) return dr;
+    }
+    if (list.length) return list.find((d) => !d.workloadSelector);
+  }
+  return undefined;
+}
+
+/** The effective mutual-TLS mode of a workload's port and the PeerAuthentication that decided it. */
+export interface EffectiveMtls {
+  readonly mode: Exclude<MtlsMode, 'UNSET'>;
+  /** `namespace/name` of the deciding PeerAuthentication; undefined for Istio's default (PERMISSIVE). */
+  readonly decidedBy?: string;
+  readonly scope: 'port' | 'workload' | 'namespace' | 'mesh' | 'default';
+}
+
+/**
+ * Istio's PeerAuthentication precedence: workload (selector) > namespace > mesh (root
+ * namespace); `portLevelMtls` of the workload policy for the container port; UNSET inherits.
+ */
+export function effectiveMtls(model: MeshModel, workload: Workload, containerPort?: number): EffectiveMtls {
+  const ix = indexOf(model);
+  const inNs = ix.peerAuthByNs.get(workload.namespace) ?? [];
+  const wl = inNs.find((p) => p.selector && selects(p.selector, workload.podLabels));
+  const ns = inNs.find((p) => !p.selector);
+  const mesh = (ix.peerAuthByNs.get(model.rootNamespace) ?? []).find((p) => !p.selector);
+  const id = (p: PeerAuthentication) => `${p.namespace}/${p.name}`;
+  if (wl && containerPort !== undefined) {
+    const pm = wl.portLevelMtls[String(containerPort)];
+    if (pm && pm !== 'UNSET') return { mode: pm, decidedBy: id(wl), scope: 'port' };
+  }
+  if (wl && wl.mode !== 'UNSET') return { mode: wl.mode, decidedBy: id(wl), scope: 'workload' };
+  if (ns && ns.mode !== 'UNSET' && workload.namespace !== model.rootNamespace)
+    return { mode: ns.mode, decidedBy: id(ns), scope: 'namespace' };
+  if (mesh && mesh.mode !== 'UNSET') return { mode: mesh.mode, decidedBy: id(mesh), scope: 'mesh' };
+  return { mode: 'PERMISSIVE', scope: 'default' };
+}
+
+/** The container port a Service port forwards to for a workload. */
+export function containerPortOf(service: Service, port: number | undefined): number | undefined {
+  const p = port === undefined ? service.ports[0] : service.ports.find((x) => x.port === port);
+  if (!p) return undefined;
+  return typeof p.targetPort === 'number' ? p.targetPort : p.port;
+}
+
+/** The AuthorizationPolicies that apply to a workload: root-namespace and own-namespace, selector-matched. */
+export function policiesFor(model: MeshModel, workload: Workload): AuthorizationPolicy[] {
+  const ix = indexOf(model);
+  const root =
+    workload.namespace === model.rootNamespace ? [] : (ix.authzByNs.get(model.rootNamespace) ?? []);
+  return [...root, ...(ix.authzByNs.get(workload.namespace) ?? [])].filter((p) =>
+    selects(p.selector, workload.podLabels),
+  );
+}
+
+/** The SPIFFE principal of a workload. */
+export function principalOf(model: MeshModel, namespace: string, serviceAccount: string): string {
+  return `${model.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
