@@ -85,6 +85,12 @@ const versionSchema = z.union([
   }),
 ]);
 
+const rateLimitSchema = z.strictObject({
+  maxTokens: z.number().int().min(1),
+  tokensPerFill: z.number().int().min(1).optional(),
+  fillInterval: duration,
+});
+
 const appSchema = z
   .strictObject({
     name: dnsLabel,
@@ -99,13 +105,7 @@ const appSchema = z
     env: z.record(z.string(), z.string()).optional(),
     writablePaths: z.array(z.string().startsWith('/')).default(['/tmp']),
     trafficPolicy: trafficPolicySchema.optional(),
-    rateLimit: z
-      .strictObject({
-        maxTokens: z.number().int().min(1),
-        tokensPerFill: z.number().int().min(1).optional(),
-        fillInterval: duration,
-      })
-      .optional(),
+    rateLimit: rateLimitSchema.optional(),
     sidecar: z.boolean().default(true),
   })
   .superRefine((p, ctx) => {
@@ -248,19 +248,32 @@ export class App extends Construct implements IMeshPeer, IWorkload {
     }
     this.deployments = deployments;
 
+    // The generated type spells Istio's consecutive5xxErrors `consecutive5XxErrors`; its toJson
+    // maps that back and drops any other spelling, so the rendered (Istio JSON) key is renamed.
+    const policy = (t: TrafficPolicy | undefined) => {
+      const rendered = renderTrafficPolicy(t);
+      if (!rendered) return {};
+      if (!rendered.outlierDetection) return { trafficPolicy: rendered };
+      const { consecutive5xxErrors, ...outlier } = rendered.outlierDetection as Record<string, unknown>;
+      return {
+        trafficPolicy: {
+          ...rendered,
+          outlierDetection: { ...outlier, consecutive5XxErrors: consecutive5xxErrors },
+        },
+      };
+    };
+    const drSpec = {
+      host: this.name,
+      ...policy(p.trafficPolicy),
+      subsets: versions.map((v) => ({
+        name: v.name,
+        labels: { version: v.name },
+        ...policy(v.trafficPolicy),
+      })),
+    };
     this.destinationRule = new networking.DestinationRule(this, 'DestinationRule', {
       metadata: metadata(this.name),
-      spec: {
-        host: this.name,
-        ...(renderTrafficPolicy(p.trafficPolicy)
-          ? { trafficPolicy: renderTrafficPolicy(p.trafficPolicy) }
-          : {}),
-        subsets: versions.map((v) => ({
-          name: v.name,
-          labels: { version: v.name },
-          ...(v.trafficPolicy ? { trafficPolicy: renderTrafficPolicy(v.trafficPolicy) } : {}),
-        })),
-      } as networking.DestinationRuleSpec,
+      spec: drSpec as networking.DestinationRuleSpec,
     });
 
     if (p.rateLimit) this.addLocalRateLimit(p.rateLimit);
@@ -320,6 +333,7 @@ export class App extends Construct implements IMeshPeer, IWorkload {
    * pods. Requests over the limit get 429.
    */
   addLocalRateLimit(limit: LocalRateLimit): networking.EnvoyFilter {
+    checkProps(this, rateLimitSchema, limit, 'rateLimit');
     return new networking.EnvoyFilter(this, 'RateLimit', {
       metadata: {
         name: `${this.name}-local-ratelimit`,
@@ -350,7 +364,8 @@ export class App extends Construct implements IMeshPeer, IWorkload {
                   token_bucket: {
                     max_tokens: limit.maxTokens,
                     tokens_per_fill: limit.tokensPerFill ?? limit.maxTokens,
-                    fill_interval: `${limit.fillInterval.toSeconds()}s`,
+                    // Protobuf JSON: decimal seconds (`0.5s`); toSeconds() throws on 500 ms.
+                    fill_interval: `${limit.fillInterval.toMilliseconds() / 1000}s`,
                   },
                   filter_enabled: {
                     runtime_key: 'local_rate_limit_enabled',

@@ -98,6 +98,14 @@ type CallListener = (call: MeshCall) => void;
  * manifest by `cdk8s synth`. Its call graph (`app.calls(other)`) drives {@link ZeroTrustPolicy}.
  */
 export class Mesh extends Chart {
+  /**
+   * Ordinary `instanceof`: the one inherited from Chart (`Chart.isChart`) holds for any Chart, so
+   * `Mesh.of` would return a plain Chart and an App outside a Mesh would fail later, obscurely.
+   */
+  static override [Symbol.hasInstance](o: unknown): o is Mesh {
+    return Function.prototype[Symbol.hasInstance].call(this, o);
+  }
+
   /** The Mesh a construct belongs to; throws if it is not inside one. */
   static override of(scope: IConstruct): Mesh {
     for (let s: IConstruct | undefined = scope; s; s = s.node.scope) {
@@ -160,7 +168,8 @@ export class Mesh extends Chart {
         },
       });
     }
-    if (p.mtls !== undefined || p.defaultDeny !== undefined) {
+    // `defaultDeny: false` is the default: it must not create a policy (and STRICT mTLS) by itself.
+    if (p.mtls !== undefined || p.defaultDeny) {
       new ZeroTrustPolicy(this, 'ZeroTrust', { mtls: p.mtls, allowNothing: p.defaultDeny ?? false });
     }
   }

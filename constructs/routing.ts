@@ -148,7 +148,20 @@ export const httpRouteSchema = z
     mirror: z.strictObject({ subset: dnsLabel, percentage: percentage.optional() }).optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.to.length === 1) return;
+    // No destination is reported by `min(1)` above; a single one takes all the traffic, so a
+    // weight on it other than 100 would be rendered but silently not applied by Istio.
+    if (r.to.length === 0) return;
+    if (r.to.length === 1) {
+      const weight = r.to[0]!.weight;
+      if (weight !== undefined && weight !== 100) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['to', 0, 'weight'],
+          message: `a single destination takes all the traffic: omit its weight or set 100`,
+        });
+      }
+      return;
+    }
     const missing = r.to.filter((d) => d.weight === undefined).length;
     if (missing > 0) {
       ctx.addIssue({

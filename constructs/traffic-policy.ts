@@ -59,18 +59,24 @@ export const trafficPolicySchema = z.strictObject({
     .union([
       z.enum(['ROUND_ROBIN', 'RANDOM', 'LEAST_REQUEST', 'PASSTHROUGH']),
       z.strictObject({
-        consistentHash: z.union([
-          z.strictObject({ httpHeaderName: z.string().min(1) }),
-          z.strictObject({
-            httpCookie: z.strictObject({
-              name: z.string().min(1),
-              ttl: duration.optional(),
-              path: z.string().optional(),
+        consistentHash: z.union(
+          [
+            z.strictObject({ httpHeaderName: z.string().min(1) }),
+            z.strictObject({
+              httpCookie: z.strictObject({
+                name: z.string().min(1),
+                ttl: duration.optional(),
+                path: z.string().optional(),
+              }),
             }),
-          }),
-          z.strictObject({ useSourceIp: z.literal(true) }),
-          z.strictObject({ httpQueryParameterName: z.string().min(1) }),
-        ]),
+            z.strictObject({ useSourceIp: z.literal(true) }),
+            z.strictObject({ httpQueryParameterName: z.string().min(1) }),
+          ],
+          {
+            error:
+              'expected exactly one of { httpHeaderName }, { httpCookie: { name, ttl?: Duration, path? } }, { useSourceIp: true } or { httpQueryParameterName }',
+          },
+        ),
       }),
     ])
     .optional(),

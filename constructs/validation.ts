@@ -57,6 +57,23 @@ function at(value: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /**
+ * zod reports a failed union as a bare "Invalid input" (e.g. an unknown load balancer, or a
+ * version object with a bad field). When exactly one alternative got inside the value, or else
+ * exactly one got past the type check, its own issues say what is wrong and what is expected:
+ * report those instead.
+ */
+function unwrapUnion(i: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (i.code !== 'invalid_union' || i.message !== 'Invalid input') return [i];
+  const inside = i.errors.filter((branch) => branch.some((b) => b.path.length > 0));
+  const typed = i.errors.filter(
+    (branch) => !branch.some((b) => b.code === 'invalid_type' && b.path.length === 0),
+  );
+  const branch = inside.length === 1 ? inside[0] : typed.length === 1 ? typed[0] : undefined;
+  if (!branch) return [i];
+  return branch.flatMap((b) => unwrapUnion({ ...b, path: [...i.path, ...b.path] }));
+}
+
+/**
  * Parses `props` with `schema`; throws a {@link MeshPropsError} naming `scope`'s path and every
  * issue otherwise. Returns the parsed value (defaults applied). `field` prefixes the field paths
  * when `props` is one part of a construct's input (e.g. `routes[2]`).
@@ -69,11 +86,17 @@ export function checkProps<S extends z.ZodType>(
 ): z.output<S> {
   const res = schema.safeParse(props);
   if (res.success) return res.data;
-  const issues = res.error.issues.map((i) => ({
-    field: fieldPath(field, i.path),
-    message: i.message,
-    received: render(at(props, i.path)),
-  }));
+  const issues = res.error.issues.flatMap(unwrapUnion).map((i) =>
+    // A bad record key (e.g. an upper-case header name): zod says only "Invalid key in record" and
+    // keeps the reason inside; show the reason, and the key as what was received.
+    i.code === 'invalid_key'
+      ? {
+          field: fieldPath(field, i.path),
+          message: i.issues.map((k) => k.message).join('; '),
+          received: render(i.path.at(-1)),
+        }
+      : { field: fieldPath(field, i.path), message: i.message, received: render(at(props, i.path)) },
+  );
   throw new MeshPropsError(scope.node.path, issues);
 }
 
