@@ -188,7 +188,13 @@ function stringMatches(m: StringMatch, value: string | undefined, ignoreCase = f
   const v = ignoreCase ? value.toLowerCase() : value;
   if (m.exact !== undefined) return v === (ignoreCase ? m.exact.toLowerCase() : m.exact);
   if (m.prefix !== undefined) return v.startsWith(ignoreCase ? m.prefix.toLowerCase() : m.prefix);
-  if (m.regex !== undefined) return new RegExp(`^(?:${m.regex})$`).test(value);
+  if (m.regex !== undefined) {
+    try {
+      return new RegExp(`^(?:${m.regex})$`).test(value);
+    } catch {
+      return false; // istiod would refuse the route: it matches nothing
+    }
+  }
   return true; // an empty match means "present"
 }
 

@@ -334,7 +334,7 @@ export class TrafficSimulator {
             latencies.push(o.durationMs);
           });
           inFlight.add(p);
-          void p.finally(() => inFlight.delete(p));
+          void p.finally(() => inFlight.delete(p)).catch(() => undefined);
         }
         await sleep(tick);
       }
