@@ -1,6 +1,7 @@
 export * from './app.js';
 export * from './canary-operator.js';
 export * from './canary-release.js';
+export * from './istio-install.js';
 export * from './ingress-gateway.js';
 export * from './mesh.js';
 export * from './peer.js';
