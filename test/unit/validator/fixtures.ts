@@ -1,0 +1,88 @@
+/** A small, clean mesh as plain objects, and builders for the Istio objects rule tests add to it. */
+import type { KubeObject } from '../../../constructs/model/index.js';
+
+type Spec = Record<string, unknown>;
+const istio =
+  (group: string, kind: string) =>
+  (name: string, spec: Spec, extra: Spec = {}): KubeObject => ({
+    apiVersion: `${group}.istio.io/v1`,
+    kind,
+    metadata: { name, namespace: 'default', ...extra },
+    spec,
+  });
+export const vs = istio('networking', 'VirtualService');
+export const dr = istio('networking', 'DestinationRule');
+export const gw = istio('networking', 'Gateway');
+export const se = istio('networking', 'ServiceEntry');
+export const ef = istio('networking', 'EnvoyFilter');
+export const pa = istio('security', 'PeerAuthentication');
+export const ap = istio('security', 'AuthorizationPolicy');
+
+export function service(name: string, port = 9080, portName = 'http'): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default', labels: { app: name } },
+    spec: { selector: { app: name }, ports: [{ name: portName, port, targetPort: port }] },
+  };
+}
+
+export function deployment(
+  app: string,
+  version: string,
+  opts: { sa?: string; port?: number; inject?: boolean } = {},
+): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: `${app}-${version}`, namespace: 'default' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app, version } },
+      template: {
+        metadata: {
+          labels: { app, version },
+          ...(opts.inject === false ? { annotations: { 'sidecar.istio.io/inject': 'false' } } : {}),
+        },
+        spec: {
+          serviceAccountName: opts.sa ?? `bookinfo-${app}`,
+          containers: [
+            { name: app, image: `${app}:${version}`, ports: [{ containerPort: opts.port ?? 9080 }] },
+          ],
+        },
+      },
+    },
+  };
+}
+
+const sa = (name: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ServiceAccount',
+  metadata: { name, namespace: 'default' },
+});
+
+/** productpage → reviews (v1, v2) → ratings; injected namespace; one DestinationRule per service. */
+export function baseMesh(): KubeObject[] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'default', labels: { 'istio-injection': 'enabled' } },
+    },
+    ...['productpage', 'reviews', 'ratings'].flatMap((a) => [service(a), sa(`bookinfo-${a}`)]),
+    deployment('productpage', 'v1'),
+    deployment('reviews', 'v1'),
+    deployment('reviews', 'v2'),
+    deployment('ratings', 'v1'),
+    dr('reviews', {
+      host: 'reviews',
+      subsets: [
+        { name: 'v1', labels: { version: 'v1' } },
+        { name: 'v2', labels: { version: 'v2' } },
+      ],
+    }),
+    dr('ratings', { host: 'ratings', subsets: [{ name: 'v1', labels: { version: 'v1' } }] }),
+  ];
+}
+
+export const principal = (sa: string, ns = 'default') => `cluster.local/ns/${ns}/sa/${sa}`;

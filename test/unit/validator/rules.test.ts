@@ -1,0 +1,713 @@
+/**
+ * Every rule of the validator: a fixture that triggers it (with the message asserted) and a
+ * near-miss that does not. The fixtures are plain objects, as YAML or a cluster would give them.
+ */
+import { buildModel, type DeclaredCall, type KubeObject } from '../../../constructs/model/index.js';
+import { RULES, ruleTable, validate } from '../../../constructs/validator/index.js';
+import { ap, baseMesh, deployment, dr, ef, gw, pa, principal, se, service, vs } from './fixtures.js';
+
+interface Case {
+  readonly code: string;
+  /** Objects added to the base mesh that trigger the rule. */
+  readonly bad: KubeObject[];
+  /** A substring of the finding's message. */
+  readonly message: string;
+  /** A near-miss that must not trigger it. */
+  readonly good: KubeObject[];
+  /** Objects of the base mesh to drop (by `Kind/name`). */
+  readonly drop?: string[];
+  readonly calls?: DeclaredCall[];
+}
+
+const route = (host: string, subset?: string, weight?: number) => ({
+  destination: { host, ...(subset ? { subset } : {}) },
+  ...(weight !== undefined ? { weight } : {}),
+});
+const jason = { headers: { 'end-user': { exact: 'jason' } } };
+const call = (from: string, to: string, methods?: string[]): DeclaredCall => ({
+  from: { name: from, namespace: 'default', principal: principal(`bookinfo-${from}`) },
+  to: { name: to, namespace: 'default' },
+  ...(methods ? { methods } : {}),
+});
+const strictNs = pa('default', { mtls: { mode: 'STRICT' } });
+const bookinfoGw = (name: string, hosts: string[], port = 80) =>
+  gw(name, {
+    selector: { istio: 'ingressgateway' },
+    servers: [{ port: { number: port, name: 'http', protocol: 'HTTP' }, hosts }],
+  });
+
+const CASES: Case[] = [
+  {
+    code: 'MESH101',
+    bad: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviewz')] }] })],
+    message:
+      'destination host reviewz (reviewz.default.svc.cluster.local) is neither a Service nor a ServiceEntry',
+    good: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews.default.svc.cluster.local')] }] })],
+  },
+  {
+    code: 'MESH101',
+    bad: [vs('ext', { hosts: ['api.example.com'], http: [{ route: [route('api.example.com')] }] })],
+    message: 'api.example.com',
+    good: [
+      vs('ext', { hosts: ['api.example.com'], http: [{ route: [route('api.example.com')] }] }),
+      se('ext', {
+        hosts: ['api.example.com'],
+        ports: [{ number: 443, name: 'https', protocol: 'HTTPS' }],
+        resolution: 'DNS',
+      }),
+    ],
+  },
+  {
+    code: 'MESH102',
+    bad: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v3')] }] })],
+    message: 'subset v3 of reviews is not defined in DestinationRule default/reviews (subsets: v1, v2)',
+    good: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v2')] }] })],
+  },
+  {
+    code: 'MESH103',
+    bad: [vs('r', { hosts: ['*'], gateways: ['nope'], http: [{ route: [route('productpage')] }] })],
+    message: 'gateway nope not found',
+    good: [
+      bookinfoGw('nope', ['*']),
+      vs('r', { hosts: ['*'], gateways: ['nope'], http: [{ route: [route('productpage')] }] }),
+    ],
+  },
+  {
+    code: 'MESH104',
+    bad: [
+      bookinfoGw('g', ['bookinfo.example.com']),
+      vs('r', { hosts: ['other.example.com'], gateways: ['g'], http: [{ route: [route('productpage')] }] }),
+    ],
+    message: 'host other.example.com not found in Gateway default/g',
+    good: [
+      bookinfoGw('g', ['*.example.com']),
+      vs('r', { hosts: ['other.example.com'], gateways: ['g'], http: [{ route: [route('productpage')] }] }),
+    ],
+  },
+  {
+    code: 'MESH105',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1')] }, { route: [route('reviews', 'v2')] }],
+      }),
+    ],
+    message: 'rule #1 is never used: rule #0 before it matches every request',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ match: [jason], route: [route('reviews', 'v2')] }, { route: [route('reviews', 'v1')] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH106',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [
+          { match: [jason], route: [route('reviews', 'v2')] },
+          { match: [jason], route: [route('reviews', 'v1')] },
+          { route: [route('reviews', 'v1')] },
+        ],
+      }),
+    ],
+    message: 'rule #1 match #0 is never used: identical to rule #0 match #0',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [
+          { match: [jason], route: [route('reviews', 'v2')] },
+          { match: [{ headers: { 'end-user': { exact: 'mike' } } }], route: [route('reviews', 'v1')] },
+        ],
+      }),
+    ],
+  },
+  {
+    code: 'MESH107',
+    bad: [
+      vs('a', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v1')] }] }),
+      vs('b', { hosts: ['reviews.default.svc.cluster.local'], http: [{ route: [route('reviews', 'v2')] }] }),
+    ],
+    message: 'host reviews.default.svc.cluster.local is also routed by VirtualService default/a',
+    good: [
+      vs('a', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v1')] }] }),
+      vs('b', { hosts: ['ratings'], http: [{ route: [route('ratings', 'v1')] }] }),
+    ],
+  },
+  {
+    code: 'MESH108',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1', 50), route('reviews', 'v2', 40)] }],
+      }),
+    ],
+    message: 'weights sum to 90 (v1=50, v2=40); they must sum to 100',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1', 60), route('reviews', 'v2', 40)] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH109',
+    bad: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v1', 50)] }] })],
+    message: 'the only destination has weight 50',
+    good: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v1', 100)] }] })],
+  },
+  {
+    code: 'MESH110',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1', 50), route('reviews', 'v1', 50)] }],
+      }),
+    ],
+    message: 'destination reviews subset v1 appears twice',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1', 50), route('reviews', 'v2', 50)] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH111',
+    bad: [
+      vs('r', {
+        hosts: ['ratings'],
+        http: [
+          {
+            fault: { abort: { httpStatus: 700, percentage: { value: 150 } } },
+            route: [route('ratings', 'v1')],
+          },
+        ],
+      }),
+    ],
+    message: 'http[0].fault.abort.percentage is 150; it must be in [0, 100]',
+    good: [
+      vs('r', {
+        hosts: ['ratings'],
+        http: [
+          {
+            fault: { abort: { httpStatus: 500, percentage: { value: 100 } } },
+            route: [route('ratings', 'v1')],
+          },
+        ],
+      }),
+    ],
+  },
+  {
+    code: 'MESH112',
+    bad: [
+      vs('ratings', {
+        hosts: ['ratings'],
+        http: [
+          {
+            fault: { delay: { fixedDelay: '7s', percentage: { value: 100 } } },
+            route: [route('ratings', 'v1')],
+          },
+        ],
+      }),
+      vs('reviews', { hosts: ['reviews'], http: [{ timeout: '3s', route: [route('reviews', 'v1')] }] }),
+    ],
+    message:
+      'http[0] delays calls from reviews by 7s, but calls to reviews time out after 3s (VirtualService default/reviews http[0])',
+    good: [
+      vs('ratings', {
+        hosts: ['ratings'],
+        http: [
+          {
+            fault: { delay: { fixedDelay: '2s', percentage: { value: 100 } } },
+            route: [route('ratings', 'v1')],
+          },
+        ],
+      }),
+      vs('reviews', { hosts: ['reviews'], http: [{ timeout: '3s', route: [route('reviews', 'v1')] }] }),
+    ],
+    calls: [call('productpage', 'reviews'), call('reviews', 'ratings')],
+  },
+  {
+    code: 'MESH113',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [
+          { timeout: '2s', retries: { attempts: 3, perTryTimeout: '2s' }, route: [route('reviews', 'v1')] },
+        ],
+      }),
+    ],
+    message: 'perTryTimeout 2s ≥ timeout 2s: no retry can happen',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [
+          { timeout: '3s', retries: { attempts: 2, perTryTimeout: '1s' }, route: [route('reviews', 'v1')] },
+        ],
+      }),
+    ],
+  },
+  {
+    code: 'MESH201',
+    bad: [bookinfoGw('a', ['bookinfo.example.com']), bookinfoGw('b', ['*.example.com'])],
+    message:
+      'conflicts with Gateway default/a (selector {"istio":"ingressgateway"}, port 80, hosts bookinfo.example.com)',
+    good: [bookinfoGw('a', ['bookinfo.example.com']), bookinfoGw('b', ['*.example.org'])],
+  },
+  {
+    code: 'MESH202',
+    bad: [
+      gw('g', {
+        selector: { istio: 'ingressgateway' },
+        servers: [
+          {
+            port: { number: 443, name: 'https', protocol: 'HTTPS' },
+            hosts: ['a.example.com'],
+            tls: { mode: 'SIMPLE' },
+          },
+        ],
+      }),
+    ],
+    message: 'servers[0] (tls SIMPLE) has no credentialName',
+    good: [
+      gw('g', {
+        selector: { istio: 'ingressgateway' },
+        servers: [
+          {
+            port: { number: 443, name: 'https', protocol: 'HTTPS' },
+            hosts: ['a.example.com'],
+            tls: { mode: 'SIMPLE', credentialName: 'a-cert' },
+          },
+        ],
+      }),
+    ],
+  },
+  {
+    code: 'MESH301',
+    bad: [
+      dr('ratings', {
+        host: 'ratings',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      }),
+    ],
+    drop: ['DestinationRule/ratings'],
+    message: 'subset v2 ({"version":"v2"}) selects no workload of Service default/ratings',
+    good: [
+      dr('ratings', {
+        host: 'ratings',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      }),
+      deployment('ratings', 'v2'),
+    ],
+  },
+  {
+    code: 'MESH302',
+    bad: [
+      dr('reviews-2', {
+        host: 'reviews.default.svc.cluster.local',
+        subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+      }),
+    ],
+    message:
+      'host reviews.default.svc.cluster.local subset v1 is also configured by DestinationRule default/reviews',
+    good: [
+      dr(
+        'reviews-2',
+        { host: 'reviews.other.svc.cluster.local', subsets: [{ name: 'v1', labels: { version: 'v1' } }] },
+        { namespace: 'other' },
+      ),
+      { ...service('reviews'), metadata: { name: 'reviews', namespace: 'other' } },
+    ],
+  },
+  {
+    code: 'MESH303',
+    bad: [dr('x', { host: 'reviewz' })],
+    message: 'host reviewz (reviewz.default.svc.cluster.local) is neither a Service nor a ServiceEntry',
+    good: [dr('x', { host: '*.default.svc.cluster.local' })],
+  },
+  {
+    code: 'MESH304',
+    bad: [
+      dr('ratings', {
+        host: 'ratings',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v1', labels: { version: 'v1' } },
+        ],
+      }),
+    ],
+    drop: ['DestinationRule/ratings'],
+    message: 'subset v1 is declared more than once',
+    good: [],
+  },
+  {
+    code: 'MESH305',
+    bad: [dr('ratings', { host: 'ratings', subsets: [{ name: 'all' }] })],
+    drop: ['DestinationRule/ratings'],
+    message: 'subset all has no labels',
+    good: [dr('ratings', { host: 'ratings', subsets: [{ name: 'all', labels: { app: 'ratings' } }] })],
+  },
+  {
+    code: 'MESH401',
+    bad: [
+      strictNs,
+      dr('ratings', {
+        host: 'ratings',
+        trafficPolicy: { tls: { mode: 'DISABLE' } },
+        subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+      }),
+    ],
+    drop: ['DestinationRule/ratings'],
+    message:
+      'trafficPolicy.tls sends plain text to ratings-v1, whose PeerAuthentication default/default is STRICT: requests fail',
+    good: [
+      pa('default', { mtls: { mode: 'PERMISSIVE' } }),
+      dr('ratings', {
+        host: 'ratings',
+        trafficPolicy: { tls: { mode: 'DISABLE' } },
+        subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH402',
+    bad: [
+      pa('default', { mtls: { mode: 'STRICT' } }, { namespace: 'istio-system' }),
+      dr('ratings', {
+        host: 'ratings',
+        trafficPolicy: { tls: { mode: 'DISABLE' } },
+        subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+      }),
+    ],
+    drop: ['DestinationRule/ratings'],
+    message: 'but mesh-wide PeerAuthentication istio-system/default is STRICT',
+    good: [
+      pa('default', { mtls: { mode: 'STRICT' } }, { namespace: 'istio-system' }),
+      pa('ratings', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'PERMISSIVE' } }),
+      dr('ratings', {
+        host: 'ratings',
+        trafficPolicy: { tls: { mode: 'DISABLE' } },
+        subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH403',
+    bad: [
+      pa('ratings', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'DISABLE' } }),
+      dr('ratings', {
+        host: 'ratings',
+        trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } },
+        subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+      }),
+    ],
+    drop: ['DestinationRule/ratings'],
+    message: 'sends Istio mTLS to ratings-v1, which has mTLS DISABLE (default/ratings)',
+    good: [
+      pa('ratings', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'PERMISSIVE' } }),
+      dr('ratings', {
+        host: 'ratings',
+        trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } },
+        subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH404',
+    bad: [strictNs],
+    message: 'namespace default is STRICT and no DestinationRule enables mTLS for it',
+    good: [
+      strictNs,
+      dr('all', { host: '*.default.svc.cluster.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } }),
+    ],
+  },
+  {
+    code: 'MESH405',
+    bad: [pa('default', { mtls: { mode: 'DISABLE' } })],
+    message: 'namespace default disables mTLS and no DestinationRule disables it for clients',
+    good: [
+      pa('default', { mtls: { mode: 'DISABLE' } }),
+      dr('all', { host: '*.default.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } }),
+    ],
+  },
+  {
+    code: 'MESH406',
+    bad: [pa('default', { mtls: { mode: 'STRICT' }, portLevelMtls: { 9080: { mode: 'DISABLE' } } })],
+    message: 'portLevelMtls (9080) is set on a namespace or mesh-wide policy',
+    good: [
+      pa('default', {
+        selector: { matchLabels: { app: 'ratings' } },
+        portLevelMtls: { 9080: { mode: 'DISABLE' } },
+      }),
+    ],
+  },
+  {
+    code: 'MESH407',
+    bad: [
+      pa('p', { selector: { matchLabels: { app: 'ratings' } }, portLevelMtls: { 80: { mode: 'DISABLE' } } }),
+    ],
+    message: 'port 80 is not a container port of ratings-v1 (container ports: 9080)',
+    good: [
+      pa('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        portLevelMtls: { 9080: { mode: 'DISABLE' } },
+      }),
+    ],
+  },
+  {
+    code: 'MESH408',
+    bad: [pa('p', { selector: { matchLabels: { app: 'ratingz' } }, mtls: { mode: 'STRICT' } })],
+    message: 'no workload in default has the labels {"app":"ratingz"}',
+    good: [pa('p', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'STRICT' } })],
+  },
+  {
+    code: 'MESH501',
+    bad: [ap('p', { selector: { matchLabels: { app: 'ratingz' } } })],
+    message: 'no workload in default has the labels {"app":"ratingz"}',
+    good: [ap('p', { selector: { matchLabels: { app: 'ratings' } }, rules: [{}] })],
+  },
+  {
+    code: 'MESH502',
+    bad: [
+      ap('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { principals: [principal('bookinfo-reviewz')] } }] }],
+      }),
+    ],
+    message:
+      'principal cluster.local/ns/default/sa/bookinfo-reviewz: ServiceAccount default/bookinfo-reviewz not found',
+    good: [
+      ap('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [
+          {
+            from: [
+              { source: { principals: [principal('istio-ingressgateway-service-account', 'istio-system')] } },
+            ],
+          },
+        ],
+      }),
+    ],
+  },
+  {
+    code: 'MESH503',
+    bad: [
+      ap('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { namespaces: ['defualt'] } }] }],
+      }),
+    ],
+    message: 'namespace defualt not found',
+    good: [
+      ap('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { namespaces: ['default'] } }] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH504',
+    bad: [
+      ap('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ to: [{ operation: { methods: ['get'] } }] }],
+      }),
+    ],
+    message: 'method get is not an HTTP method',
+    good: [
+      ap('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ to: [{ operation: { methods: ['GET', 'grpc.health.v1.Health/Check'] } }] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH505',
+    bad: [
+      pa('default', { mtls: { mode: 'DISABLE' } }),
+      ap('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { principals: [principal('bookinfo-reviews')] } }] }],
+      }),
+    ],
+    message: 'uses principals or namespaces, but ratings-v1 has mTLS DISABLE (default/default)',
+    good: [
+      pa('default', { mtls: { mode: 'PERMISSIVE' } }),
+      ap('p', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { principals: [principal('bookinfo-reviews')] } }] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH506',
+    bad: [
+      strictNs,
+      ap('allow-nothing', {}),
+      ap('ratings-viewer', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { principals: [principal('bookinfo-productpage')] } }] }],
+      }),
+    ],
+    message:
+      'reviews → ratings (GET /) is declared but denied on ratings-v1: no rule of the ALLOW policies (default/allow-nothing, default/ratings-viewer) matches',
+    good: [
+      strictNs,
+      ap('allow-nothing', {}),
+      ap('ratings-viewer', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { principals: [principal('bookinfo-reviews')] } }] }],
+      }),
+    ],
+    calls: [call('reviews', 'ratings', ['GET'])],
+  },
+  {
+    code: 'MESH507',
+    bad: [
+      ap('ratings-viewer', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [
+          {
+            from: [
+              { source: { principals: [principal('bookinfo-reviews'), principal('bookinfo-productpage')] } },
+            ],
+          },
+        ],
+      }),
+    ],
+    message:
+      'rules[0] allows cluster.local/ns/default/sa/bookinfo-productpage, but no declared call from it reaches default/ratings',
+    good: [
+      ap('ratings-viewer', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { principals: [principal('bookinfo-reviews')] } }] }],
+      }),
+    ],
+    calls: [call('reviews', 'ratings')],
+  },
+  {
+    code: 'MESH601',
+    bad: [service('web', 8080, 'web')],
+    message:
+      "port name web (port: 8080, targetPort: 8080) doesn't follow the naming convention of Istio port",
+    good: [service('web', 8080, 'http-web'), deployment('web', 'v1', { port: 8080 })],
+  },
+  {
+    code: 'MESH602',
+    bad: [service('web', 8080, 'http')],
+    message: 'selector {"app":"web"} matches no workload in default',
+    good: [service('web', 8080, 'http'), deployment('web', 'v1', { port: 8080 })],
+  },
+  {
+    code: 'MESH603',
+    bad: [
+      deployment('legacy', 'v1', { inject: false }),
+      ap('p', { selector: { matchLabels: { app: 'legacy' } }, rules: [{}] }),
+    ],
+    message: 'selects legacy-v1, which run without the Envoy sidecar',
+    good: [
+      deployment('legacy', 'v1'),
+      ap('p', { selector: { matchLabels: { app: 'legacy' } }, rules: [{}] }),
+    ],
+  },
+  {
+    code: 'MESH701',
+    bad: [
+      ef('rl', {
+        workloadSelector: { labels: { app: 'ratings' } },
+        configPatches: [{ applyTo: 'HTTP_FILTER', patch: { operation: 'INSERT_BEFORE' } }],
+      }),
+    ],
+    message: 'has a relative patch (INSERT_BEFORE) and no priority',
+    good: [
+      ef('rl', {
+        workloadSelector: { labels: { app: 'ratings' } },
+        priority: 10,
+        configPatches: [{ applyTo: 'HTTP_FILTER', patch: { operation: 'INSERT_BEFORE' } }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH702',
+    bad: [ef('rl', { workloadSelector: { labels: { app: 'ratingz' } }, priority: 1, configPatches: [] })],
+    message: 'no workload in default has the labels {"app":"ratingz"}',
+    good: [ef('rl', { workloadSelector: { labels: { app: 'ratings' } }, priority: 1, configPatches: [] })],
+  },
+  {
+    code: 'MESH801',
+    bad: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }],
+    drop: ['Namespace/default'],
+    message: 'namespace default is not enabled for Istio injection',
+    good: [
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'default', labels: { 'istio-injection': 'disabled' } },
+      },
+    ],
+  },
+];
+
+function run(objs: KubeObject[], c: Pick<Case, 'drop' | 'calls'>) {
+  const kept = baseMesh().filter((o) => !c.drop?.includes(`${o.kind}/${o.metadata?.name}`));
+  return validate(
+    buildModel(
+      [...kept, ...objs].map((object, i) => ({ object, origin: { file: 'mesh.yaml', line: i + 1 } })),
+      c.calls ? { calls: c.calls } : {},
+    ),
+  );
+}
+
+describe('validator rules', () => {
+  test('the base fixture is clean', () => {
+    expect(run([], {})).toEqual([]);
+  });
+
+  test('there are at least 25 rules, with distinct codes, each covered by a case here', () => {
+    const codes = RULES.map((r) => r.code);
+    expect(codes.length).toBeGreaterThanOrEqual(25);
+    expect(new Set(codes).size).toBe(codes.length);
+    expect([...new Set(CASES.map((c) => c.code))].sort()).toEqual([...codes].sort());
+    for (const r of ruleTable()) expect(r.hint.length).toBeGreaterThan(10);
+  });
+
+  test.each(CASES.map((c) => [c.code, c.message, c] as const))(
+    'fails with %s if … %s',
+    (code, message, c) => {
+      const found = run(c.bad, c).filter((f) => f.code === code);
+      expect(found.map((f) => f.message)).toEqual(expect.arrayContaining([expect.stringContaining(message)]));
+      const rule = RULES.find((r) => r.code === code)!;
+      expect(found[0]!.severity).toBe(rule.severity);
+      expect(found[0]!.hint).toBe(rule.hint);
+      expect(found[0]!.where).toMatch(/^mesh\.yaml:\w+\/[\w-]+:\d+$/);
+    },
+  );
+
+  test.each(CASES.map((c) => [c.code, c] as const))('%s: the near-miss passes', (code, c) => {
+    expect(run(c.good, c).filter((f) => f.code === code)).toEqual([]);
+  });
+
+  test('the suppress annotation and option silence a code (ours or the upstream one)', () => {
+    const bad = vs(
+      'r',
+      { hosts: ['reviews'], http: [{ route: [route('reviewz')] }] },
+      { annotations: { 'galley.istio.io/analyze-suppress': 'IST0101' } },
+    );
+    expect(run([bad], {}).filter((f) => f.code === 'MESH101')).toEqual([]);
+    const model = buildModel(
+      [...baseMesh(), vs('r', { hosts: ['reviews'], http: [{ route: [route('reviewz')] }] })].map(
+        (object) => ({ object }),
+      ),
+    );
+    expect(validate(model, { suppress: ['MESH101'] }).filter((f) => f.code === 'MESH101')).toEqual([]);
+    expect(validate(model).filter((f) => f.code === 'MESH101')).toHaveLength(1);
+  });
+});
