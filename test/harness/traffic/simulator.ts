@@ -286,8 +286,10 @@ export class TrafficSimulator {
     if (opts.durationMs === undefined && opts.requests === undefined) {
       problems.push('give durationMs or requests, so that the load stops by itself');
     }
+    // A request count is normally what stops the load; the time bound (twice the nominal time
+    // plus 10 s) is the backstop that still lets a loaded CI machine send them all.
     const durationMs = Math.min(
-      opts.durationMs ?? ((opts.requests ?? 0) / opts.rps) * 1000 + 1000,
+      opts.durationMs ?? ((opts.requests ?? 0) / opts.rps) * 2000 + 10_000,
       MAX_LOAD_MS,
     );
     if (opts.durationMs !== undefined && !(opts.durationMs > 0 && opts.durationMs <= MAX_LOAD_MS)) {
