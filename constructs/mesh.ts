@@ -43,8 +43,21 @@ export interface MeshProps {
    * @default - no PeerAuthentication (Istio's default: PERMISSIVE)
    */
   readonly mtls?: MtlsMode;
-  /** Deny every request no ALLOW policy permits (`allow-nothing`). @default false */
+  /**
+   * Deny every request no ALLOW policy permits (`allow-nothing`). Setting it creates the mesh's
+   * ZeroTrustPolicy, whose mTLS is then STRICT unless `mtls` says otherwise: ALLOW rules by
+   * principal need mTLS to know the caller.
+   * @default false
+   */
   readonly defaultDeny?: boolean;
+  /**
+   * Sidecar injection for the namespace: `istio-injection: enabled` (or `disabled`), or, with a
+   * `revision`, `istio.io/rev: <revision>`.
+   * @default true
+   */
+  readonly sidecarInjection?: boolean;
+  /** Istio control-plane revision that injects this namespace (canary upgrades). @default - the default revision */
+  readonly revision?: string;
   /** The ingress gateway that Gateways select. @default - Istio's default ingress gateway */
   readonly ingressGateway?: IngressGatewayRef;
   /**
@@ -75,6 +88,8 @@ const meshSchema = z.strictObject({
       serviceAccountName: z.string().min(1).optional(),
     })
     .optional(),
+  sidecarInjection: z.boolean().default(true),
+  revision: dnsLabel.optional(),
   accessLogging: z.boolean().default(false),
   traceSampling: percentage.optional(),
   chart: z.object({}).passthrough().optional(),
@@ -118,6 +133,11 @@ export class Mesh extends Chart {
   declare readonly namespace: string;
   readonly trustDomain: string;
   readonly ingressGateway: Required<IngressGatewayRef>;
+  /** Whether the namespace gets sidecars injected (its label, when the namespace is managed). */
+  readonly sidecarInjection: boolean;
+  readonly revision: string | undefined;
+  readonly accessLogging: boolean;
+  readonly traceSampling: number | undefined;
   /** The mesh's ZeroTrustPolicy, if any (at most one per mesh). */
   get zeroTrust(): ZeroTrustPolicy | undefined {
     return this._zeroTrust;
@@ -138,6 +158,10 @@ export class Mesh extends Chart {
     // The whole-mesh validator runs over this chart's objects when the app is synthesized.
     this.node.addValidation(meshValidation(this));
     this.trustDomain = p.trustDomain;
+    this.sidecarInjection = p.sidecarInjection;
+    this.revision = p.revision;
+    this.accessLogging = p.accessLogging;
+    this.traceSampling = p.traceSampling;
     this.ingressGateway = {
       selector: p.ingressGateway?.selector ?? { istio: 'ingressgateway' },
       namespace: p.ingressGateway?.namespace ?? 'istio-system',
@@ -149,7 +173,9 @@ export class Mesh extends Chart {
         metadata: {
           name: this.namespace,
           labels: {
-            'istio-injection': 'enabled',
+            ...(p.revision && p.sidecarInjection
+              ? { 'istio.io/rev': p.revision }
+              : { 'istio-injection': p.sidecarInjection ? 'enabled' : 'disabled' }),
             'pod-security.kubernetes.io/enforce': p.podSecurity,
           },
         },

@@ -309,3 +309,42 @@ describe('Mesh validation', () => {
     );
   });
 });
+
+describe('Mesh sidecar injection', () => {
+  const labels = (props: MeshProps) =>
+    (ofKind(synth(newMesh(props)), 'Namespace')[0] as { metadata: { labels: Record<string, string> } })
+      .metadata.labels;
+
+  test('injection is on by default: istio-injection enabled', () => {
+    expect(labels({})).toStrictEqual({
+      'istio-injection': 'enabled',
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+  });
+
+  test('a revision injects through istio.io/rev instead of istio-injection', () => {
+    const mesh = newMesh({ revision: 'canary-1-30' });
+    expect(mesh.revision).toBe('canary-1-30');
+    expect(labels({ revision: 'canary-1-30' })).toStrictEqual({
+      'istio.io/rev': 'canary-1-30',
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+  });
+
+  test('sidecarInjection false labels the namespace istio-injection disabled, revision or not', () => {
+    expect(labels({ sidecarInjection: false })['istio-injection']).toBe('disabled');
+    expect(labels({ sidecarInjection: false, revision: 'canary' })).toStrictEqual({
+      'istio-injection': 'disabled',
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+  });
+
+  test('the install-relevant settings are readable for IstioInstall', () => {
+    const mesh = newMesh({ accessLogging: true, traceSampling: 10 });
+    expect([mesh.accessLogging, mesh.traceSampling, mesh.sidecarInjection]).toStrictEqual([true, 10, true]);
+  });
+
+  test('fails if the revision is not a DNS label', () => {
+    expect(() => newMesh({ revision: 'Canary_1' })).toThrow(/- revision: must be a DNS-1123 label/);
+  });
+});
