@@ -7,6 +7,7 @@ import { Mesh } from './mesh.js';
 import type { IMeshPeer, IWorkload } from './peer.js';
 import { renderHttpRoute, httpRouteSchema, type HttpRouteOptions } from './routing.js';
 import { renderTrafficPolicy, trafficPolicySchema, type TrafficPolicy } from './traffic-policy.js';
+import { RESTRICTED_CONTAINER } from './pod-security.js';
 import { checkProps, dnsLabel, duration, MeshPropsError, portNumber } from './validation.js';
 
 /** Istio's protocol names; the Service port is named after it (`http`, `grpc`, …). @see https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/ */
@@ -228,14 +229,7 @@ export class App extends Construct implements IMeshPeer, IWorkload {
             envVariables: Object.fromEntries(
               Object.entries(p.env ?? {}).map(([k, val]) => [k, kplus.EnvValue.fromValue(val)]),
             ),
-            securityContext: {
-              ensureNonRoot: true,
-              allowPrivilegeEscalation: false,
-              privileged: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: [kplus.Capability.ALL] },
-              seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-            },
+            securityContext: RESTRICTED_CONTAINER,
             volumeMounts: p.writablePaths.map((path, i) => ({
               path,
               volume: kplus.Volume.fromEmptyDir(this, `${v.name}-writable-${i}`, `writable-${i}`),

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { canaryReleaseCrd, GROUP, PLURAL } from '../api/v1alpha1/index.js';
+import { RESTRICTED_CONTAINER } from './pod-security.js';
 import { checkProps, dnsLabel } from './validation.js';
 
 export interface CanaryOperatorProps {
@@ -133,14 +134,7 @@ export class CanaryOperator extends Construct {
           },
           liveness: kplus.Probe.fromHttpGet('/healthz', { port: 8080 }),
           readiness: kplus.Probe.fromHttpGet('/readyz', { port: 8080 }),
-          securityContext: {
-            ensureNonRoot: true,
-            allowPrivilegeEscalation: false,
-            privileged: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: [kplus.Capability.ALL] },
-            seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-          },
+          securityContext: RESTRICTED_CONTAINER,
           resources: {
             cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
             memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },

@@ -5,6 +5,7 @@ export * from './istio-install.js';
 export * from './ingress-gateway.js';
 export * from './mesh.js';
 export * from './peer.js';
+export * from './pod-security.js';
 export * from './routing.js';
 export * from './traffic-policy.js';
 export * from './validation.js';
