@@ -1,0 +1,203 @@
+/**
+ * cdk8s-mesh's command line:
+ *
+ *   cli lint <files|dirs…> [--output text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]
+ *   cli lint --kubeconfig <path> [--namespace ns,…]
+ *   cli explain <files|dirs…> | --kubeconfig <path>  --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--output json]
+ *   cli rules [--output json]
+ *
+ * Exit codes follow `istioctl analyze`: 0 nothing at or above the failure threshold, 79 findings
+ * at or above it, 65 some input could not be parsed (and nothing else failed), 1 the tool failed
+ * (bad arguments, unreadable path, unreachable cluster).
+ */
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ExplainError, explain, formatExplanation } from '../constructs/explain/explain.js';
+import { buildModel } from '../constructs/model/load.js';
+import type { SourcedObject } from '../constructs/model/types.js';
+import type { ParseProblem } from '../constructs/model/yaml.js';
+import { atLeast, formatFinding, type Severity } from '../constructs/validator/finding.js';
+import { ruleTable, summarize, validate } from '../constructs/validator/validate.js';
+import { collectFiles, loadFiles } from './files.js';
+import { loadFromCluster } from './kube.js';
+
+export const EXIT = { ok: 0, toolFailure: 1, parseError: 65, findings: 79 } as const;
+
+/** Where the CLI writes; a test passes its own. */
+export interface Io {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+}
+
+const USAGE = `usage:
+  cli lint <files|dirs…> [--output text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]
+  cli lint --kubeconfig <path> [--namespace ns,…]
+  cli explain (<files|dirs…> | --kubeconfig <path>) --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--output json]
+  cli rules [--output json]
+exit codes (as istioctl analyze): 0 clean, 79 findings at or above the threshold, 65 unparsable input, 1 tool failure`;
+
+const OPTIONS = {
+  output: { type: 'string', short: 'o', default: 'text' },
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  'failure-threshold': { type: 'string', default: 'error' },
+  suppress: { type: 'string' },
+  from: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  method: { type: 'string' },
+  path: { type: 'string' },
+  header: { type: 'string', short: 'H', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+interface Input {
+  readonly objects: SourcedObject[];
+  readonly problems: ParseProblem[];
+  readonly notes: string[];
+}
+
+async function load(
+  paths: string[],
+  kubeconfig: string | undefined,
+  namespace: string | undefined,
+): Promise<Input> {
+  if (kubeconfig) {
+    if (paths.length) throw new UsageError('give files or --kubeconfig, not both');
+    const { objects, notes } = await loadFromCluster(kubeconfig, namespace?.split(',').filter(Boolean));
+    return { objects, problems: [], notes };
+  }
+  if (!paths.length) throw new UsageError('no files or directories given');
+  const { objects, problems } = loadFiles(collectFiles(paths));
+  return { objects, problems, notes: [] };
+}
+
+/** Runs one command; returns the exit code. Never throws. */
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\n${USAGE}\n`);
+    return EXIT.toolFailure;
+  }
+  const [command, ...paths] = positionals;
+  if (values.help || !command) {
+    (values.help ? io.out : io.err)(`${USAGE}\n`);
+    return values.help ? EXIT.ok : EXIT.toolFailure;
+  }
+  const json = values.output === 'json';
+  if (values.output !== 'json' && values.output !== 'text') {
+    io.err(`--output must be text or json (got ${values.output})\n`);
+    return EXIT.toolFailure;
+  }
+  try {
+    switch (command) {
+      case 'rules': {
+        const rules = ruleTable();
+        if (json) io.out(`${JSON.stringify(rules, null, 2)}\n`);
+        else
+          for (const r of rules)
+            io.out(`${r.code}\t${r.severity}\t${r.mirrors.join(',') || '-'}\t${r.title}\n`);
+        return EXIT.ok;
+      }
+      case 'lint':
+        return await lint(paths, values, io, json);
+      case 'explain':
+        return await explainCommand(paths, values, io, json);
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) io.err(`${e.message}\n${USAGE}\n`);
+    else if (e instanceof ExplainError) io.err(`${e.message}\n`);
+    else io.err(`cli ${command}: ${(e as Error).message}\n`);
+    return EXIT.toolFailure;
+  }
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+async function lint(paths: string[], values: Values, io: Io, json: boolean): Promise<number> {
+  const threshold = String(values['failure-threshold']).toLowerCase() as Severity;
+  if (!['error', 'warning', 'info'].includes(threshold))
+    throw new UsageError(`--failure-threshold must be error, warning or info (got ${threshold})`);
+  const input = await load(
+    paths,
+    values.kubeconfig as string | undefined,
+    values.namespace as string | undefined,
+  );
+  const model = buildModel(input.objects);
+  const suppress = String(values.suppress ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const findings = validate(model, { suppress });
+  const notes = [
+    ...input.notes,
+    ...model.skipped.map((s) => `${s.where}: kind ${s.kind} is not part of the mesh model: skipped`),
+  ];
+  if (json) {
+    io.out(
+      `${JSON.stringify({ findings, parseErrors: input.problems, notes, summary: summarize(findings) }, null, 2)}\n`,
+    );
+  } else {
+    for (const p of input.problems) io.err(`Error [parse] ${p.file}:${p.line}: ${p.message} - skipping\n`);
+    for (const n of notes) io.err(`Note: ${n}\n`);
+    for (const f of findings) io.out(`${formatFinding(f)}\n`);
+    const s = summarize(findings);
+    io.out(
+      findings.length
+        ? `${s.error} error(s), ${s.warning} warning(s), ${s.info} info(s) in ${model.virtualServices.length + model.destinationRules.length + model.gateways.length + model.authorizationPolicies.length + model.peerAuthentications.length} Istio object(s)\n`
+        : `✔ No validation issues found${input.problems.length ? ` (but ${input.problems.length} document(s) could not be parsed)` : ''}.\n`,
+    );
+  }
+  if (findings.some((f) => atLeast(f.severity, threshold))) return EXIT.findings;
+  return input.problems.length ? EXIT.parseError : EXIT.ok;
+}
+
+async function explainCommand(paths: string[], values: Values, io: Io, json: boolean): Promise<number> {
+  if (!values.host) throw new UsageError('explain needs --host');
+  const headers: Record<string, string> = {};
+  for (const h of (values.header as string[] | undefined) ?? []) {
+    const i = h.indexOf(':');
+    if (i <= 0) throw new UsageError(`--header must be 'name: value' (got ${h})`);
+    headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !Number.isInteger(port))
+    throw new UsageError(`--port must be a number (got ${values.port})`);
+  const input = await load(
+    paths,
+    values.kubeconfig as string | undefined,
+    values.namespace as string | undefined,
+  );
+  for (const p of input.problems) io.err(`Error [parse] ${p.file}:${p.line}: ${p.message} - skipping\n`);
+  const e = explain(buildModel(input.objects), {
+    host: String(values.host),
+    ...(values.from ? { from: String(values.from) } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(values.method ? { method: String(values.method) } : {}),
+    ...(values.path ? { path: String(values.path) } : {}),
+    headers,
+  });
+  io.out(json ? `${JSON.stringify(e, null, 2)}\n` : `${formatExplanation(e)}\n`);
+  return input.problems.length ? EXIT.parseError : EXIT.ok;
+}
+
+/** The process entry: runs `argv` and sets the exit code. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // A closed pipe (`cli lint … | head`) ends the output, not the process with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+  process.exitCode = await run(argv, {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
