@@ -1,0 +1,432 @@
+/**
+ * Kubernetes reads and writes of the operator, behind a narrow interface.
+ *
+ * Every object is handled as plain JSON through the apiserver's generic REST paths
+ * (`/apis/<group>/<version>/namespaces/<ns>/<plural>`), so no typed model of client-node stands
+ * between what the server sends and what the operator compares (client-node's models turn
+ * MicroTime fields into `Date`s and back in a format the apiserver refuses).
+ *
+ * Writes are JSON Patches that carry the resourceVersion that was read
+ * (`replace /metadata/resourceVersion`): the apiserver refuses one made against a changed object
+ * with 409 Conflict, and the caller re-observes and decides again. Nothing here overwrites blindly.
+ * Expected failures come back as result values; an exception means a bug.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  API_VERSION,
+  GROUP,
+  PLURAL,
+  VERSION,
+  type CanaryReleaseStatus,
+} from '../../api/v1alpha1/canary-release.js';
+import type { Readiness } from '../core/types.js';
+import { err, ok, type Result } from './result.js';
+
+/** Why a Kubernetes call failed. */
+export type KubeErrorKind =
+  /** 404: the object (or its kind) does not exist. */
+  | 'NotFound'
+  /** 409, or a failed JSON Patch `test`: the object changed since it was read. Re-observe. */
+  | 'Conflict'
+  /** 422/400: the server refused the content. */
+  | 'Invalid'
+  /** 401/403: the operator lacks a permission (RBAC). */
+  | 'Forbidden'
+  /** The server could not be reached, timed out, or answered 5xx/429. Retry later. */
+  | 'Unavailable';
+
+export interface KubeError {
+  readonly kind: KubeErrorKind;
+  /** HTTP status, 0 when there was no answer. */
+  readonly status: number;
+  /** What happened, naming the object. */
+  readonly message: string;
+}
+
+/** One JSON Patch operation (RFC 6902). */
+export type JsonPatchOp =
+  | { readonly op: 'add' | 'replace' | 'test'; readonly path: string; readonly value: unknown }
+  | { readonly op: 'remove'; readonly path: string };
+
+/** A namespaced resource type on the generic REST paths. */
+export interface ResourceType {
+  /** API group; `''` is the core group (only readable with `get` here, not listable). */
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+}
+
+export const CANARY_RELEASES: ResourceType = { group: GROUP, version: VERSION, plural: PLURAL };
+export const VIRTUAL_SERVICES: ResourceType = {
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'virtualservices',
+};
+export const DESTINATION_RULES: ResourceType = {
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'destinationrules',
+};
+export const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments' };
+export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
+export const EVENTS: ResourceType = { group: 'events.k8s.io', version: 'v1', plural: 'events' };
+
+/** The metadata fields the operator reads. */
+export interface ObjectMeta {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly generation?: number;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly creationTimestamp?: string;
+  readonly deletionTimestamp?: string;
+}
+
+/** Any object as JSON. */
+export interface KubeObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly [field: string]: unknown;
+}
+
+/** A CanaryRelease as read: the spec is left unparsed (`decide` validates it). */
+export interface CanaryReleaseObject extends KubeObject {
+  readonly spec?: unknown;
+  readonly status?: unknown;
+}
+
+/** Identifies a namespaced object. */
+export interface ObjectRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** The `Status` body of an apiserver error, when there is one. */
+function statusBody(body: unknown): { message?: string; details?: { name?: string; causes?: unknown[] } } {
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as { message?: string };
+    } catch {
+      return { message: body };
+    }
+  }
+  return body && typeof body === 'object' ? (body as { message?: string }) : {};
+}
+
+/**
+ * Turns a client-node failure into a {@link KubeError}. With `jsonPatch`, a 422 without field
+ * causes is how the apiserver reports a patch that does not apply to the object as it is now (a
+ * failed `test`, a path that is gone): the object changed since it was read, so it is a Conflict.
+ */
+export function kubeError(e: unknown, what: string, opts: { jsonPatch?: boolean } = {}): KubeError {
+  if (e instanceof k8s.ApiException) {
+    const code = e.code;
+    const status = statusBody(e.body);
+    const detail = String(status.message ?? '').slice(0, 500);
+    const patchMismatch =
+      opts.jsonPatch === true &&
+      code === 422 &&
+      !status.details?.name &&
+      !(status.details?.causes ?? []).length;
+    const kind: KubeErrorKind =
+      code === 404
+        ? 'NotFound'
+        : code === 409 || patchMismatch
+          ? 'Conflict'
+          : code === 401 || code === 403
+            ? 'Forbidden'
+            : code === 400 || code === 422
+              ? 'Invalid'
+              : 'Unavailable';
+    const why = patchMismatch ? 'the object is no longer as it was read (a JSON Patch test failed)' : detail;
+    return { kind, status: code, message: `${what}: HTTP ${code}${why ? `: ${why}` : ''}` };
+  }
+  const cause = (e as { cause?: { code?: string } })?.cause?.code;
+  const message = (e as Error)?.message ?? String(e);
+  return { kind: 'Unavailable', status: 0, message: `${what}: ${cause ?? message}`.slice(0, 600) };
+}
+
+/** The client-node options that make a patch go out as JSON Patch. */
+const JSON_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
+const MERGE_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+/**
+ * Plain-JSON access to namespaced objects through client-node's generic custom-objects client,
+ * which works for every group's REST paths (apps, coordination.k8s.io, events.k8s.io, CRDs).
+ */
+export class KubeClient {
+  private readonly api: k8s.CustomObjectsApi;
+
+  constructor(readonly kubeConfig: k8s.KubeConfig) {
+    this.api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  async get<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    ref: ObjectRef,
+  ): Promise<Result<T, KubeError>> {
+    try {
+      const obj = (await this.api.getNamespacedCustomObject({ ...type, ...ref })) as T;
+      return ok(obj);
+    } catch (e) {
+      return err(kubeError(e, `get ${type.plural} ${ref.namespace}/${ref.name}`));
+    }
+  }
+
+  async list<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    namespace?: string,
+  ): Promise<Result<{ items: T[]; metadata?: { resourceVersion?: string } }, KubeError>> {
+    try {
+      const res = (
+        namespace
+          ? await this.api.listNamespacedCustomObject({ ...type, namespace })
+          : await this.api.listClusterCustomObject(type)
+      ) as { items?: T[]; metadata?: { resourceVersion?: string } };
+      return ok({ items: res.items ?? [], metadata: res.metadata });
+    } catch (e) {
+      return err(kubeError(e, `list ${type.plural}${namespace ? ` in ${namespace}` : ''}`));
+    }
+  }
+
+  async create<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    namespace: string,
+    body: unknown,
+  ): Promise<Result<T, KubeError>> {
+    try {
+      return ok((await this.api.createNamespacedCustomObject({ ...type, namespace, body })) as T);
+    } catch (e) {
+      return err(kubeError(e, `create ${type.plural} in ${namespace}`));
+    }
+  }
+
+  /** Replaces an object; `body.metadata.resourceVersion` is the precondition. */
+  async replace<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    ref: ObjectRef,
+    body: unknown,
+  ): Promise<Result<T, KubeError>> {
+    try {
+      return ok((await this.api.replaceNamespacedCustomObject({ ...type, ...ref, body })) as T);
+    } catch (e) {
+      return err(kubeError(e, `replace ${type.plural} ${ref.namespace}/${ref.name}`));
+    }
+  }
+
+  /** Applies a JSON Patch to the object, or to its status subresource. */
+  async jsonPatch<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    ref: ObjectRef,
+    ops: readonly JsonPatchOp[],
+    opts: { readonly subresource?: 'status'; readonly fieldManager?: string } = {},
+  ): Promise<Result<T, KubeError>> {
+    const what = `patch ${type.plural}${opts.subresource ? '/status' : ''} ${ref.namespace}/${ref.name}`;
+    const req = { ...type, ...ref, body: ops, fieldManager: opts.fieldManager };
+    try {
+      const res = opts.subresource
+        ? await this.api.patchNamespacedCustomObjectStatus(req, JSON_PATCH)
+        : await this.api.patchNamespacedCustomObject(req, JSON_PATCH);
+      return ok(res as T);
+    } catch (e) {
+      return err(kubeError(e, what, { jsonPatch: true }));
+    }
+  }
+
+  /** Applies a JSON merge patch (used for annotations by tests and tools). */
+  async mergePatch<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    ref: ObjectRef,
+    patch: unknown,
+  ): Promise<Result<T, KubeError>> {
+    try {
+      return ok(
+        (await this.api.patchNamespacedCustomObject({ ...type, ...ref, body: patch }, MERGE_PATCH)) as T,
+      );
+    } catch (e) {
+      return err(kubeError(e, `merge-patch ${type.plural} ${ref.namespace}/${ref.name}`));
+    }
+  }
+}
+
+/** The JSON Patch op that makes a write conditional on the object being unchanged since `rv`. */
+export function resourceVersionPrecondition(resourceVersion: string): JsonPatchOp {
+  return { op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion };
+}
+
+/** Escapes a key for a JSON Pointer (RFC 6901). */
+export function pointerKey(key: string | number): string {
+  return String(key).replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Outcome of {@link KubernetesAdapter.writeStatus}. */
+export type StatusWrite =
+  /** The status was equal to the one read: nothing was sent. */
+  { readonly written: false } | { readonly written: true; readonly resourceVersion: string };
+
+/** The reference an Event points at. */
+export interface EventSubject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+}
+
+export interface KubernetesAdapterOptions {
+  /** `reportingController` of Events. @default 'delivery.cdk8s-mesh.io/canary-operator' */
+  readonly controller?: string;
+  /** `reportingInstance` of Events (the pod name). @default - the host name */
+  readonly instance?: string;
+  /** Field manager of writes. @default 'cdk8s-mesh-operator' */
+  readonly fieldManager?: string;
+}
+
+/** What the reconciler needs from Kubernetes, apart from the traffic router. */
+export class KubernetesAdapter {
+  readonly client: KubeClient;
+  readonly controller: string;
+  readonly instance: string;
+  readonly fieldManager: string;
+
+  constructor(kubeConfig: k8s.KubeConfig, opts: KubernetesAdapterOptions = {}) {
+    this.client = new KubeClient(kubeConfig);
+    this.controller = opts.controller ?? `${GROUP}/canary-operator`;
+    this.instance = (opts.instance ?? process.env.HOSTNAME ?? 'operator').slice(0, 128);
+    this.fieldManager = opts.fieldManager ?? 'cdk8s-mesh-operator';
+  }
+
+  /** Reads a CanaryRelease fresh from the apiserver (never from a cache: its status is the state). */
+  getRelease(ref: ObjectRef): Promise<Result<CanaryReleaseObject, KubeError>> {
+    return this.client.get<CanaryReleaseObject>(CANARY_RELEASES, ref);
+  }
+
+  /**
+   * Writes the whole status in one patch through the /status subresource, conditional on the
+   * resourceVersion read; sends nothing when `next` equals `previous`.
+   */
+  async writeStatus(
+    ref: ObjectRef,
+    resourceVersion: string,
+    previous: unknown,
+    next: CanaryReleaseStatus,
+  ): Promise<Result<StatusWrite, KubeError>> {
+    if (isDeepStrictEqual(JSON.parse(JSON.stringify(previous ?? null)), JSON.parse(JSON.stringify(next)))) {
+      return ok({ written: false });
+    }
+    const res = await this.client.jsonPatch(
+      CANARY_RELEASES,
+      ref,
+      [resourceVersionPrecondition(resourceVersion), { op: 'add', path: '/status', value: next }],
+      { subresource: 'status', fieldManager: this.fieldManager },
+    );
+    if (!res.ok) return res;
+    return ok({ written: true, resourceVersion: res.value.metadata.resourceVersion ?? '' });
+  }
+
+  /**
+   * Records an Event (events.k8s.io/v1; `kubectl describe` and `kubectl get events` show it) about
+   * `subject`. `reason` is CamelCase; `note` is cut to the API's 1 kB.
+   */
+  async emitEvent(
+    subject: EventSubject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    note: string,
+    now: Date = new Date(),
+  ): Promise<Result<void, KubeError>> {
+    const micro = now.toISOString().replace(/Z$/, '000Z');
+    const body = {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: {
+        generateName: `${subject.name}.`,
+        namespace: subject.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'cdk8s-mesh-operator' },
+      },
+      eventTime: micro,
+      reportingController: this.controller,
+      reportingInstance: this.instance,
+      action:
+        reason === 'Promoted' || reason === 'StepAdvanced' || reason === 'Started' ? 'Progress' : 'Reconcile',
+      reason: reason.slice(0, 128),
+      type,
+      note: note.slice(0, 1024),
+      regarding: {
+        apiVersion: subject.apiVersion,
+        kind: subject.kind,
+        namespace: subject.namespace,
+        name: subject.name,
+        ...(subject.uid ? { uid: subject.uid } : {}),
+        ...(subject.resourceVersion ? { resourceVersion: subject.resourceVersion } : {}),
+      },
+    };
+    const res = await this.client.create(EVENTS, subject.namespace, body);
+    return res.ok ? ok(undefined) : res;
+  }
+
+  /** Readiness of a Deployment: rolled out (observed, updated) and all desired replicas available. */
+  async readiness(ref: ObjectRef): Promise<Result<Readiness, KubeError>> {
+    const res = await this.client.get(DEPLOYMENTS, ref);
+    if (!res.ok) {
+      if (res.error.kind === 'NotFound') {
+        return ok({ ready: false, message: `Deployment ${ref.namespace}/${ref.name} does not exist` });
+      }
+      return res;
+    }
+    return ok(deploymentReadiness(res.value));
+  }
+}
+
+/** The subject of Events about a CanaryRelease. */
+export function releaseSubject(obj: CanaryReleaseObject): EventSubject {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'CanaryRelease',
+    namespace: obj.metadata.namespace ?? 'default',
+    name: obj.metadata.name,
+    ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
+  };
+}
+
+/** Readiness of a Deployment object as `kubectl rollout status` judges it. */
+export function deploymentReadiness(d: KubeObject): Readiness {
+  const spec = (d.spec ?? {}) as { replicas?: number; paused?: boolean };
+  const st = (d.status ?? {}) as {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+  };
+  const desired = spec.replicas ?? 1;
+  const available = st.availableReplicas ?? 0;
+  const updated = st.updatedReplicas ?? 0;
+  const msg = `${available}/${desired} available, ${updated}/${desired} updated`;
+  if ((st.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
+    return { ready: false, message: `the Deployment's new generation is not observed yet (${msg})` };
+  }
+  if (updated < desired || available < desired || (st.replicas ?? 0) > updated) {
+    return { ready: false, message: msg };
+  }
+  return { ready: true, message: msg };
+}
+
+/**
+ * Runs `attempt` until it does not end in Conflict, at most `times` times. Each attempt must
+ * re-observe what it writes (this is what makes a retry safe: nothing is written blind).
+ */
+export async function retryOnConflict<T>(
+  times: number,
+  attempt: (n: number) => Promise<Result<T, KubeError>>,
+): Promise<Result<T, KubeError>> {
+  let last: Result<T, KubeError> | undefined;
+  for (let n = 1; n <= Math.max(1, times); n++) {
+    last = await attempt(n);
+    if (last.ok || last.error.kind !== 'Conflict') return last;
+  }
+  return last!;
+}
