@@ -344,7 +344,8 @@ export class KubernetesAdapter {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
       metadata: {
-        generateName: `${subject.name}.`,
+        // client-go's naming: <object>.<hex nanoseconds>; the random part keeps same-ms events apart
+        name: `${subject.name.slice(0, 200)}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000))).toString(16)}`,
         namespace: subject.namespace,
         labels: { 'app.kubernetes.io/managed-by': 'cdk8s-mesh-operator' },
       },

@@ -1,0 +1,153 @@
+/**
+ * The operator process: `npm run operator -- [flags]` or `tsx operator/main.ts [flags]`.
+ * Every flag has an environment variable; flags win. Logs are JSON lines on stderr. SIGTERM and
+ * SIGINT stop it gracefully: runs under way finish, the Lease is released, then it exits.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { parseArgs } from 'node:util';
+import { startOperator } from './runtime/operator.js';
+import { createLogger, type Level } from './runtime/log.js';
+
+const USAGE = `usage: operator [flags]
+
+  --kubeconfig PATH        kubeconfig to use (env KUBECONFIG); default: in-cluster service
+                           account when running in a pod, else ~/.kube/config
+  --prometheus-url URL     Prometheus base URL (env PROMETHEUS_URL), required,
+                           e.g. http://prometheus.istio-system:9090
+  --namespace NS           watch and act in this namespace only (env WATCH_NAMESPACE); default: all
+  --lease-namespace NS     namespace of the leader-election Lease (env LEASE_NAMESPACE, else
+                           POD_NAMESPACE); default: default
+  --lease-name NAME        name of the Lease (env LEASE_NAME); default: cdk8s-mesh-canary-operator
+  --no-leader-election     act at once without a Lease (a single replica only)
+  --listen HOST:PORT       serve /metrics, /healthz, /readyz (env LISTEN_ADDRESS); default: :8080
+  --identity NAME          replica identity (env POD_NAME); default: <hostname>-<pid>
+  --log-level LEVEL        debug, info, warn or error (env LOG_LEVEL); default: info
+  --help                   this text
+`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        kubeconfig: { type: 'string' },
+        'prometheus-url': { type: 'string' },
+        namespace: { type: 'string' },
+        'lease-namespace': { type: 'string' },
+        'lease-name': { type: 'string' },
+        'no-leader-election': { type: 'boolean' },
+        listen: { type: 'string' },
+        identity: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    process.stderr.write(`operator: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const env = process.env;
+  const level = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as Level;
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    process.stderr.write(`operator: --log-level must be debug, info, warn or error (got "${level}")\n`);
+    return 2;
+  }
+  const log = createLogger({ level });
+  const prometheusUrl = values['prometheus-url'] ?? env.PROMETHEUS_URL;
+  if (!prometheusUrl || !/^https?:\/\//.test(prometheusUrl)) {
+    log.error(
+      '--prometheus-url (or PROMETHEUS_URL) is required: the base URL of Prometheus, e.g. http://prometheus.istio-system:9090',
+      {
+        got: prometheusUrl ?? null,
+      },
+    );
+    return 2;
+  }
+
+  const kubeConfig = new k8s.KubeConfig();
+  const kubeconfigPath = values.kubeconfig ?? env.KUBECONFIG;
+  try {
+    if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
+    else kubeConfig.loadFromDefault(); // in-cluster when KUBERNETES_SERVICE_HOST is set
+    if (!kubeConfig.getCurrentCluster()) throw new Error('it names no current cluster');
+  } catch (e) {
+    log.error(
+      `cannot load the Kubernetes configuration${kubeconfigPath ? ` from ${kubeconfigPath}` : ''}: ${(e as Error).message}; pass --kubeconfig or run in a pod with a service account`,
+    );
+    return 2;
+  }
+
+  const leaseNamespace = values['lease-namespace'] ?? env.LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default';
+  const handle = await startOperator({
+    kubeConfig,
+    prometheusUrl,
+    namespace: values.namespace ?? env.WATCH_NAMESPACE ?? undefined,
+    leaderElection: values['no-leader-election']
+      ? false
+      : {
+          namespace: leaseNamespace,
+          name: values['lease-name'] ?? env.LEASE_NAME ?? 'cdk8s-mesh-canary-operator',
+        },
+    identity: values.identity ?? env.POD_NAME,
+    listen: values.listen ?? env.LISTEN_ADDRESS ?? ':8080',
+    logger: log,
+  });
+  log.info('operator started', {
+    cluster: kubeConfig.getCurrentCluster()?.server,
+    listen: handle.address,
+    identity: handle.identity,
+  });
+
+  return await new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signals > 1) {
+        log.warn(`second ${sig}: exiting now`);
+        resolve(1);
+        return;
+      }
+      log.info(`${sig}: stopping gracefully`);
+      handle.stop().then(
+        () => resolve(0),
+        (e: unknown) => {
+          log.error('error while stopping', { error: (e as Error)?.message ?? String(e) });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+process.on('unhandledRejection', (e) => {
+  // An exception in the runtime is a bug; log it and keep the process (and its Lease) consistent.
+  process.stderr.write(
+    JSON.stringify({
+      time: new Date().toISOString(),
+      level: 'error',
+      msg: 'unhandled rejection',
+      error: String((e as Error)?.stack ?? e),
+    }) + '\n',
+  );
+});
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        msg: 'operator failed to start',
+        error: (e as Error)?.message ?? String(e),
+      }) + '\n',
+    );
+    process.exit(1);
+  },
+);

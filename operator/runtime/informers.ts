@@ -1,0 +1,132 @@
+/**
+ * Informers: list + watch of one resource type into a local cache, built on client-node's
+ * `makeInformer` (ListWatch), which resumes a closed or timed-out watch from the last
+ * resourceVersion it saw and lists again only when the server says that version is gone (410).
+ * What is added here: a watch that fails (apiserver restarting, network) is restarted with an
+ * exponential backoff instead of staying down, `synced` tells when the first list has landed, and
+ * errors after `stop()` are not reported.
+ */
+import * as k8s from '@kubernetes/client-node';
+import type { KubeObject, ResourceType } from '../adapters/kubernetes.js';
+import { systemClock, type Clock } from './clock.js';
+
+export interface InformerOptions {
+  readonly kubeConfig: k8s.KubeConfig;
+  readonly type: ResourceType;
+  /** Watch one namespace; all namespaces when omitted. */
+  readonly namespace?: string;
+  /** Told of watch failures (the informer restarts by itself). */
+  readonly onError?: (message: string) => void;
+  /** @default systemClock */
+  readonly clock?: Clock;
+}
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+/** The REST path of a collection: `/apis/<group>/<version>[/namespaces/<ns>]/<plural>`. */
+export function collectionPath(type: ResourceType, namespace?: string): string {
+  const base = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
+  return namespace ? `${base}/namespaces/${namespace}/${type.plural}` : `${base}/${type.plural}`;
+}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  private readonly inner: k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>;
+  private readonly listeners: ((event: InformerEvent, obj: T) => void)[] = [];
+  private stopped = false;
+  private restartTimer: unknown;
+  private failures = 0;
+  private hasSynced = false;
+  private readonly clock: Clock;
+  /** Watch (re)connections, for metrics and tests. */
+  connects = 0;
+  /** Watch failures that led to a restart. */
+  restarts = 0;
+
+  constructor(private readonly opts: InformerOptions) {
+    this.clock = opts.clock ?? systemClock;
+    const api = opts.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const { group, version, plural } = opts.type;
+    const list = async () =>
+      (opts.namespace
+        ? await api.listNamespacedCustomObject({ group, version, plural, namespace: opts.namespace })
+        : await api.listClusterCustomObject({
+            group,
+            version,
+            plural,
+          })) as k8s.KubernetesListObject<k8s.KubernetesObject>;
+    this.inner = k8s.makeInformer(opts.kubeConfig, collectionPath(opts.type, opts.namespace), list);
+    const emit = (event: InformerEvent) => (obj: k8s.KubernetesObject) => {
+      this.failures = 0;
+      for (const l of this.listeners) l(event, obj as unknown as T);
+    };
+    this.inner.on('add', emit('add'));
+    this.inner.on('update', emit('update'));
+    this.inner.on('delete', emit('delete'));
+    this.inner.on('connect', () => {
+      this.connects++;
+    });
+    this.inner.on('error', (e: unknown) => this.failed(e));
+  }
+
+  /** Calls `fn` for every change of the cache (adds from the first list included). */
+  on(fn: (event: InformerEvent, obj: T) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Whether the first list has landed in the cache. */
+  get synced(): boolean {
+    return this.hasSynced;
+  }
+
+  /** Lists and starts watching; resolves once the first list is in the cache (or the list failed and a retry is scheduled). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.inner.start();
+    this.markSynced();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer !== undefined) this.clock.clearTimer(this.restartTimer);
+    await this.inner.stop();
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    return this.inner.get(name, namespace) as unknown as T | undefined;
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.inner.list(namespace) as unknown as readonly T[];
+  }
+
+  private markSynced(): void {
+    if (
+      !this.hasSynced &&
+      (this.inner as unknown as k8s.ListWatch<k8s.KubernetesObject>).latestResourceVersion() !== ''
+    ) {
+      this.hasSynced = true;
+      this.failures = 0;
+    }
+  }
+
+  private failed(e: unknown): void {
+    if (this.stopped) return;
+    const code =
+      (e as { code?: number; statusCode?: number })?.code ?? (e as { statusCode?: number })?.statusCode;
+    const message = (e as Error)?.message ?? String(e);
+    const delay = Math.min(30_000, 500 * 2 ** this.failures++);
+    this.restarts++;
+    this.opts.onError?.(
+      `watch of ${collectionPath(this.opts.type, this.opts.namespace)} failed (${code ?? message.slice(0, 200)}); restarting in ${delay} ms`,
+    );
+    if (this.restartTimer !== undefined) this.clock.clearTimer(this.restartTimer);
+    this.restartTimer = this.clock.setTimer(() => {
+      this.restartTimer = undefined;
+      if (this.stopped) return;
+      void this.inner.start().then(
+        () => this.markSynced(),
+        (err: unknown) => this.failed(err),
+      );
+    }, delay);
+  }
+}

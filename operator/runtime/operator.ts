@@ -1,0 +1,304 @@
+/**
+ * The operator runtime, startable in-process: informers (CanaryRelease, VirtualService,
+ * DestinationRule, Deployment) feed a work queue whose handler is the reconciler; leader election
+ * on a Lease decides which replica's queue runs; an HTTP server serves `/metrics`, `/healthz` and
+ * `/readyz`. `operator/main.ts` is the process around it.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { IstioRouter } from '../adapters/istio-router.js';
+import {
+  CANARY_RELEASES,
+  DEPLOYMENTS,
+  DESTINATION_RULES,
+  KubernetesAdapter,
+  VIRTUAL_SERVICES,
+  type CanaryReleaseObject,
+  type KubeObject,
+} from '../adapters/kubernetes.js';
+import { PrometheusProvider } from '../adapters/prometheus.js';
+import { systemClock, type Clock } from './clock.js';
+import { Informer } from './informers.js';
+import { LeaderElector } from './leader-election.js';
+import { createLogger, type Logger } from './log.js';
+import { OperatorMetrics } from './metrics.js';
+import { Reconciler, type ReconcileReport } from './reconciler.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface LeaderElectionOptions {
+  /** Namespace of the Lease. */
+  readonly namespace: string;
+  /** Name of the Lease. @default 'cdk8s-mesh-canary-operator' */
+  readonly name?: string;
+  /** @default 15000 */
+  readonly leaseDurationMs?: number;
+  /** @default 10000 */
+  readonly renewDeadlineMs?: number;
+  /** @default 2000 */
+  readonly retryPeriodMs?: number;
+}
+
+export interface OperatorOptions {
+  /** Who the operator talks to (in-cluster, or a kubeconfig). */
+  readonly kubeConfig: k8s.KubeConfig;
+  /** Base URL of Prometheus, e.g. `http://prometheus.istio-system:9090`. */
+  readonly prometheusUrl: string;
+  /** Time allowed for one Prometheus query. @default 5000 */
+  readonly prometheusTimeoutMs?: number;
+  /** Watch and act in this namespace only. @default - all namespaces */
+  readonly namespace?: string;
+  /** Leader election; `false` acts at once without a Lease (one replica only). */
+  readonly leaderElection: LeaderElectionOptions | false;
+  /** This replica's identity (Lease holder, Event `reportingInstance`). @default `${hostname}-${pid}` or $POD_NAME */
+  readonly identity?: string;
+  /** Serve `/metrics`, `/healthz`, `/readyz` on `host:port` (port 0 picks one). @default - no server */
+  readonly listen?: string;
+  /** Releases reconciled at the same time. @default 4 */
+  readonly concurrency?: number;
+  /** Time allowed for one webhook POST. @default 5000 */
+  readonly webhookTimeoutMs?: number;
+  /** Reconcile every release at least this often, whatever the events. @default 300000 */
+  readonly resyncMs?: number;
+  /** @default - JSON lines on stderr at level info */
+  readonly logger?: Logger;
+  /** @default systemClock */
+  readonly clock?: Clock;
+}
+
+/** A running operator. */
+export interface OperatorHandle {
+  readonly identity: string;
+  /** `host:port` of the HTTP server, when `listen` was given. */
+  readonly address: string | undefined;
+  /** Whether this replica holds the Lease (always true without leader election). */
+  isLeader(): boolean;
+  /** Whether every informer has its first list. */
+  isReady(): boolean;
+  /** Queues a reconcile of one release now. */
+  enqueue(namespace: string, name: string): void;
+  /** The last report of each release's reconcile, by `namespace/name`. */
+  readonly reports: ReadonlyMap<string, ReconcileReport>;
+  readonly metrics: OperatorMetrics;
+  readonly queue: WorkQueue;
+  /** Stops acting (runs under way finish), releases the Lease, stops watching and serving. */
+  stop(): Promise<void>;
+}
+
+const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+
+/** Fields of a CanaryRelease whose change needs a reconcile (not the status we write ourselves). */
+function trigger(o: CanaryReleaseObject): string {
+  return JSON.stringify([
+    o.metadata.generation,
+    o.metadata.annotations ?? {},
+    o.metadata.deletionTimestamp ?? null,
+  ]);
+}
+
+export async function startOperator(opts: OperatorOptions): Promise<OperatorHandle> {
+  const clock = opts.clock ?? systemClock;
+  const identity = opts.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const log = (opts.logger ?? createLogger()).with({ operator: identity });
+  const metrics = new OperatorMetrics();
+  const kube = new KubernetesAdapter(opts.kubeConfig, { instance: identity });
+  const router = new IstioRouter(kube.client);
+  const prometheus = new PrometheusProvider({
+    url: opts.prometheusUrl,
+    timeoutMs: opts.prometheusTimeoutMs ?? 5000,
+  });
+  const reconciler = new Reconciler({
+    kube,
+    router,
+    prometheus,
+    clock,
+    log,
+    metrics,
+    webhookTimeoutMs: opts.webhookTimeoutMs,
+  });
+  const queue = new WorkQueue(reconciler.handle, {
+    concurrency: opts.concurrency ?? 4,
+    clock,
+    onError: (key, e, retryInMs) =>
+      log.warn('reconcile failed; retrying', {
+        release: key,
+        error: (e as Error)?.message ?? String(e),
+        reason: (e as { reason?: string })?.reason,
+        retryInMs,
+      }),
+  });
+  queue.pause(); // until this replica leads
+
+  const informer = <T extends KubeObject>(type: typeof CANARY_RELEASES) =>
+    new Informer<T>({
+      kubeConfig: opts.kubeConfig,
+      type,
+      namespace: opts.namespace,
+      clock,
+      onError: (m) => {
+        metrics.watchRestarts.inc({ resource: type.plural });
+        log.warn(m);
+      },
+    });
+  const releases = informer<CanaryReleaseObject>(CANARY_RELEASES);
+  const virtualServices = informer(VIRTUAL_SERVICES);
+  const destinationRules = informer(DESTINATION_RULES);
+  const deployments = informer(DEPLOYMENTS);
+  const informers = [releases, virtualServices, destinationRules, deployments];
+
+  const seen = new Map<string, string>();
+  const enqueue = (key: string) => {
+    queue.add(key);
+    metrics.queueDepth.set(queue.length);
+  };
+  releases.on((event, o) => {
+    const key = keyOf(o);
+    if (event === 'delete') {
+      seen.delete(key);
+      return;
+    }
+    const t = trigger(o);
+    if (seen.get(key) === t) return; // a status write (ours): nothing to decide
+    seen.set(key, t);
+    enqueue(key);
+  });
+  const specOf = (r: CanaryReleaseObject) =>
+    (r.spec ?? {}) as {
+      virtualService?: { name?: string };
+      service?: string;
+      stable?: { deployment?: string };
+      canary?: { deployment?: string };
+    };
+  const releasesIn = (ns: string | undefined, pick: (s: ReturnType<typeof specOf>) => boolean) => {
+    for (const r of releases.list(ns)) if (pick(specOf(r))) enqueue(keyOf(r));
+  };
+  virtualServices.on((_e, vs) =>
+    releasesIn(vs.metadata.namespace, (s) => s.virtualService?.name === vs.metadata.name),
+  );
+  deployments.on((_e, d) =>
+    releasesIn(
+      d.metadata.namespace,
+      (s) => s.canary?.deployment === d.metadata.name || s.stable?.deployment === d.metadata.name,
+    ),
+  );
+  destinationRules.on((_e, dr) => {
+    const host = String((dr.spec as { host?: string } | undefined)?.host ?? '').split('.')[0];
+    releasesIn(dr.metadata.namespace, (s) => String(s.service ?? '').split('.')[0] === host);
+  });
+
+  const becomeLeader = () => {
+    metrics.leader.set(1);
+    log.info('leading: acting on releases');
+    queue.resume();
+    for (const r of releases.list()) enqueue(keyOf(r));
+  };
+  const stopLeading = () => {
+    metrics.leader.set(0);
+    log.info('not leading: acting on nothing');
+    queue.pause();
+  };
+
+  // Serve health before the informers sync, so that liveness holds during a slow start.
+  let server: Server | undefined;
+  let address: string | undefined;
+  let ready = false;
+  if (opts.listen !== undefined) {
+    const m = /^(.*):(\d+)$/.exec(opts.listen);
+    if (!m)
+      throw new Error(`listen address "${opts.listen}" must be host:port, e.g. 127.0.0.1:8080 or :8080`);
+    server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (path === '/readyz') {
+        const waiting = informers.filter((i) => !i.synced).length;
+        if (ready && waiting === 0) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        else
+          res
+            .writeHead(503, { 'content-type': 'text/plain' })
+            .end(`waiting for ${waiting} informer(s) to sync\n`);
+      } else if (path === '/metrics') {
+        metrics.queueDepth.set(queue.length);
+        metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+          (e: unknown) => res.writeHead(500).end(String(e)),
+        );
+      } else {
+        res
+          .writeHead(404, { 'content-type': 'text/plain' })
+          .end('not found: try /metrics, /healthz or /readyz\n');
+      }
+    });
+    const srv = server;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(Number(m[2]), m[1] === '' ? undefined : m[1], () => resolve());
+    });
+    const a = srv.address() as AddressInfo;
+    address = `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  await Promise.all(informers.map((i) => i.start()));
+  ready = true;
+  log.info('informers started', {
+    synced: informers.map((i) => i.synced),
+    namespace: opts.namespace ?? '(all)',
+    prometheus: opts.prometheusUrl,
+  });
+
+  let elector: LeaderElector | undefined;
+  if (opts.leaderElection === false) becomeLeader();
+  else {
+    elector = new LeaderElector({
+      client: kube.client,
+      namespace: opts.leaderElection.namespace,
+      name: opts.leaderElection.name ?? 'cdk8s-mesh-canary-operator',
+      identity,
+      leaseDurationMs: opts.leaderElection.leaseDurationMs,
+      renewDeadlineMs: opts.leaderElection.renewDeadlineMs,
+      retryPeriodMs: opts.leaderElection.retryPeriodMs,
+      clock,
+      onStartedLeading: becomeLeader,
+      onStoppedLeading: stopLeading,
+      onError: (m) => log.warn(m),
+    });
+    elector.start();
+  }
+
+  const resyncMs = opts.resyncMs ?? 300_000;
+  const resync = setInterval(() => {
+    for (const r of releases.list()) queue.addAfter(keyOf(r), Math.random() * 1000);
+  }, resyncMs);
+  resync.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('stopping');
+      clearInterval(resync);
+      queue.pause();
+      await queue.shutdown(30_000); // runs under way finish before the Lease is let go
+      await elector?.stop();
+      metrics.leader.set(0);
+      await Promise.all(informers.map((i) => i.stop()));
+      await reconciler.flush();
+      if (server) {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server!.close(() => r()));
+      }
+      log.info('stopped');
+    })());
+
+  return {
+    identity,
+    address,
+    isLeader: () => (elector ? elector.isLeader : !stopping),
+    isReady: () => ready && informers.every((i) => i.synced),
+    enqueue: (namespace, name) => enqueue(`${namespace}/${name}`),
+    reports: reconciler.last,
+    metrics,
+    queue,
+    stop,
+  };
+}

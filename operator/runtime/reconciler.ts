@@ -1,0 +1,336 @@
+/**
+ * One reconcile of one CanaryRelease: read the CR fresh → parseSpec → observe (the route through
+ * the traffic router, the canary Deployment's readiness, Prometheus) → `decide` → carry out the
+ * route actions in one VirtualService patch → only if that worked, write the whole status in one
+ * patch (skipped when unchanged) → Events → webhook notifications → requeue when `decide` says.
+ *
+ * Both writes carry the resourceVersion they were decided on. When either is refused because the
+ * object changed, the reconcile starts over from the reads (at most `maxConflicts` times): a
+ * decision is never applied to a world it did not see. A crash or a refusal between the route
+ * write and the status write is safe: `decide` treats weights one step ahead of the status as its
+ * own and converges again.
+ *
+ * An invalid spec is handed to `decide` without any route, readiness or metric read: it yields
+ * the Invalid phase, a condition and an Event, and no route action.
+ */
+import {
+  parseSpec,
+  readCommands,
+  type CanaryReleaseSpec,
+  type CanaryReleaseStatus,
+} from '../../api/v1alpha1/canary-release.js';
+import { decide, type Action, type Observations, type Readiness } from '../core/index.js';
+import {
+  IstioRouter,
+  isRouteAction,
+  type RouteSnapshot,
+  type RouteTarget,
+} from '../adapters/istio-router.js';
+import {
+  KubernetesAdapter,
+  releaseSubject,
+  type CanaryReleaseObject,
+  type ObjectRef,
+} from '../adapters/kubernetes.js';
+import type { PrometheusProvider } from '../adapters/prometheus.js';
+import { observeMetrics } from './analysis-metrics.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './log.js';
+import type { OperatorMetrics } from './metrics.js';
+import type { HandlerResult } from './workqueue.js';
+
+/** A reconcile that could not finish; the work queue retries it with backoff. */
+export class ReconcileError extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = 'ReconcileError';
+  }
+}
+
+export interface ReconcilerDeps {
+  readonly kube: KubernetesAdapter;
+  readonly router: IstioRouter;
+  readonly prometheus: PrometheusProvider;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: OperatorMetrics;
+  /** Time allowed for one webhook POST. @default 5000 */
+  readonly webhookTimeoutMs?: number;
+  /** Reads and decides again at most this many times when a write is refused. @default 5 */
+  readonly maxConflicts?: number;
+}
+
+/** What one pass decided and did, for logs and tests. */
+export interface ReconcileReport {
+  readonly phase?: string;
+  readonly step?: number;
+  readonly canaryWeight?: number;
+  readonly actions: readonly Action['type'][];
+  readonly statusWritten: boolean;
+  readonly conflicts: number;
+  readonly requeueAfter: number | null;
+}
+
+/** The route a valid spec drives. */
+export function routeTarget(obj: CanaryReleaseObject, spec: CanaryReleaseSpec): RouteTarget {
+  return {
+    namespace: obj.metadata.namespace ?? 'default',
+    release: obj.metadata.name,
+    virtualService: spec.virtualService.name,
+    route: spec.virtualService.route,
+    service: spec.service,
+    stableSubset: spec.stable.subset,
+    canarySubset: spec.canary.subset,
+  };
+}
+
+function currentStep(status: unknown): { phase?: string; step: number } {
+  const s = status as Partial<CanaryReleaseStatus> | undefined;
+  return { phase: s?.phase, step: typeof s?.currentStep === 'number' ? s.currentStep : 0 };
+}
+
+export class Reconciler {
+  private readonly pendingWebhooks = new Set<Promise<void>>();
+  /** The last report per key, for tests and debugging. */
+  readonly last = new Map<string, ReconcileReport>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** The work-queue handler: reconciles `namespace/name`. */
+  readonly handle = async (key: string): Promise<HandlerResult> => {
+    const [namespace, name] = key.split('/', 2) as [string, string];
+    const started = performance.now();
+    let result = 'ok';
+    try {
+      const report = await this.reconcile({ namespace, name });
+      if (report) this.last.set(key, report);
+      return { requeueAfter: report?.requeueAfter ?? null };
+    } catch (e) {
+      result = 'error';
+      throw e;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      this.deps.metrics.reconciles.inc({ result });
+      this.deps.metrics.reconcileSeconds.observe({ result }, seconds);
+    }
+  };
+
+  /** Waits (bounded by their timeouts) for webhook notifications under way. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.pendingWebhooks]);
+  }
+
+  async reconcile(ref: ObjectRef): Promise<ReconcileReport | undefined> {
+    const { kube, router, clock, metrics } = this.deps;
+    const log = this.deps.log.with({ release: `${ref.namespace}/${ref.name}` });
+    const maxConflicts = this.deps.maxConflicts ?? 5;
+    for (let conflicts = 0; conflicts <= maxConflicts; conflicts++) {
+      const got = await kube.getRelease(ref);
+      if (!got.ok) {
+        if (got.error.kind === 'NotFound') return undefined;
+        throw new ReconcileError(got.error.message, 'ReadFailed');
+      }
+      const obj = got.value;
+      if (obj.metadata.deletionTimestamp) return undefined;
+      const generation = obj.metadata.generation ?? 0;
+      const commands = readCommands(obj.metadata.annotations);
+      const parsed = parseSpec(obj.spec);
+
+      let observations: Observations;
+      let target: RouteTarget | undefined;
+      let snapshot: RouteSnapshot | undefined;
+      if (!parsed.ok) {
+        observations = {
+          generation,
+          commands,
+          route: { found: false, reason: 'VirtualServiceNotFound' },
+          metrics: {},
+        };
+      } else {
+        const spec = parsed.spec;
+        target = routeTarget(obj, spec);
+        const prev = currentStep(obj.status);
+        const analysing =
+          (prev.phase === 'Progressing' || prev.phase === 'Paused') &&
+          (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === generation;
+        const [snap, ready, measured] = await Promise.all([
+          router.getRoutes(target),
+          spec.canary.deployment
+            ? kube.readiness({ namespace: ref.namespace, name: spec.canary.deployment })
+            : Promise.resolve(undefined),
+          analysing
+            ? observeMetrics(this.deps.prometheus, spec, ref.namespace, prev.step)
+            : Promise.resolve({}),
+        ]);
+        if (!snap.ok) throw new ReconcileError(snap.error.message, 'RouteReadFailed');
+        if (ready && !ready.ok) throw new ReconcileError(ready.error.message, 'ReadinessReadFailed');
+        snapshot = snap.value;
+        const canary: Readiness | undefined = ready?.ok ? ready.value : undefined;
+        observations = {
+          generation,
+          commands,
+          route: snapshot.observation,
+          ...(canary ? { canary } : {}),
+          metrics: measured,
+        };
+      }
+
+      const now = new Date(clock.now());
+      const decision = decide(obj.spec, obj.status, observations, now);
+      const routeActions = decision.actions.filter(isRouteAction);
+
+      // 1. Routes. Nothing else is written unless they are.
+      if (routeActions.length > 0) {
+        if (!target || !snapshot) {
+          // decide never asks for route changes it has not seen a route for; this is a bug.
+          throw new ReconcileError('route actions without an observed route', 'Bug');
+        }
+        const applied = await router.apply(target, snapshot, routeActions);
+        if (!applied.ok) {
+          if (applied.error.kind === 'Conflict') {
+            metrics.conflicts.inc({ object: 'VirtualService' });
+            metrics.routeWrites.inc({ result: 'conflict' });
+            log.info('VirtualService changed since it was read: observing again', {
+              conflicts: conflicts + 1,
+            });
+            continue;
+          }
+          metrics.routeWrites.inc({ result: 'error' });
+          await this.event(
+            obj,
+            'Warning',
+            'RouteUpdateFailed',
+            `could not update VirtualService ${target.virtualService}: ${applied.error.message}; the status is left as it was and the update is retried`,
+          );
+          throw new ReconcileError(applied.error.message, 'RouteUpdateFailed');
+        }
+        metrics.routeWrites.inc({ result: 'ok' });
+        const o = applied.value.observation;
+        if (routeActions.some((a) => a.type === 'SetFault') && o.found && o.headerRoutes.length === 0) {
+          await this.event(
+            obj,
+            'Warning',
+            'FaultOnWholeRoute',
+            `the fault of this step is on route ${target.route} as a whole, stable's share included: Istio injects faults per route, before a weighted destination is chosen. Put a headerRoute step before the faultTest to fault only the canary's header-routed traffic`,
+          );
+        }
+        log.info('routes updated', { actions: routeActions.map((a) => a.type), observation: o });
+      }
+
+      // 2. Status, in one patch, only if it changed.
+      const written = await kube.writeStatus(
+        ref,
+        obj.metadata.resourceVersion ?? '',
+        obj.status,
+        decision.status,
+      );
+      if (!written.ok) {
+        if (written.error.kind === 'Conflict') {
+          metrics.conflicts.inc({ object: 'CanaryRelease' });
+          metrics.statusWrites.inc({ result: 'conflict' });
+          log.info('CanaryRelease changed since it was read: observing again', { conflicts: conflicts + 1 });
+          continue;
+        }
+        metrics.statusWrites.inc({ result: 'error' });
+        throw new ReconcileError(written.error.message, 'StatusUpdateFailed');
+      }
+      metrics.statusWrites.inc({ result: written.value.written ? 'written' : 'unchanged' });
+
+      // 3. Events, outcomes and notifications: only once the state they tell of is stored.
+      for (const a of decision.actions) {
+        if (a.type === 'EmitEvent') await this.event(obj, a.eventType, a.reason, a.message);
+        else if (a.type === 'Promote' || a.type === 'RollBack') {
+          metrics.decisions.inc({ outcome: a.type === 'Promote' ? 'Promoted' : 'RolledBack' });
+          log.info(a.type === 'Promote' ? 'release promoted' : 'release rolled back', {
+            ...(a.type === 'RollBack' ? { reason: a.reason, message: a.message } : {}),
+          });
+        } else if (a.type === 'Notify') this.notify(obj, a, log);
+      }
+      const st = decision.status;
+      const report: ReconcileReport = {
+        phase: st.phase,
+        step: st.currentStep,
+        canaryWeight: st.canaryWeight,
+        actions: decision.actions.map((a) => a.type),
+        statusWritten: written.value.written,
+        conflicts,
+        requeueAfter: decision.requeueAfter,
+      };
+      if (written.value.written || routeActions.length > 0) {
+        log.info('reconciled', { ...report, message: st.message });
+      } else {
+        log.debug('reconciled, nothing changed', { ...report });
+      }
+      return report;
+    }
+    metrics.reconciles.inc({ result: 'conflict-exhausted' });
+    throw new ReconcileError(
+      `the CanaryRelease or its VirtualService kept changing during ${maxConflicts + 1} tries`,
+      'ConflictsExhausted',
+    );
+  }
+
+  private async event(obj: CanaryReleaseObject, type: 'Normal' | 'Warning', reason: string, message: string) {
+    const res = await this.deps.kube.emitEvent(
+      releaseSubject(obj),
+      type,
+      reason,
+      message,
+      new Date(this.deps.clock.now()),
+    );
+    this.deps.metrics.events.inc({ type, reason });
+    if (!res.ok) {
+      this.deps.log.warn('could not record an Event', {
+        release: `${obj.metadata.namespace}/${obj.metadata.name}`,
+        reason,
+        error: res.error.message,
+      });
+    }
+  }
+
+  private notify(obj: CanaryReleaseObject, a: Extract<Action, { type: 'Notify' }>, log: Logger): void {
+    const timeoutMs = this.deps.webhookTimeoutMs ?? 5000;
+    const body = JSON.stringify({
+      release: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      event: a.event,
+      message: a.message,
+      step: a.step,
+      canaryWeight: a.canaryWeight,
+      webhook: a.webhook,
+      time: new Date(this.deps.clock.now()).toISOString(),
+    });
+    const p = fetch(a.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    }).then(
+      async (res) => {
+        await res.body?.cancel().catch(() => undefined);
+        const good = res.status >= 200 && res.status < 300;
+        this.deps.metrics.webhooks.inc({ result: good ? 'ok' : 'error' });
+        if (!good)
+          log.warn('webhook answered with an error', {
+            webhook: a.webhook,
+            status: res.status,
+            event: a.event,
+          });
+      },
+      (e: unknown) => {
+        const timeout = (e as Error)?.name === 'TimeoutError';
+        this.deps.metrics.webhooks.inc({ result: timeout ? 'timeout' : 'error' });
+        log.warn(timeout ? `webhook did not answer within ${timeoutMs} ms` : 'webhook could not be reached', {
+          webhook: a.webhook,
+          event: a.event,
+          error: (e as Error)?.message ?? String(e),
+        });
+      },
+    );
+    this.pendingWebhooks.add(p);
+    void p.finally(() => this.pendingWebhooks.delete(p));
+  }
+}
