@@ -112,8 +112,8 @@ describe('KubernetesAdapter on the real apiserver', () => {
     const mine = list.items.filter((e) => e.regarding?.name === 'events');
     // listed by name (<object>.<hex ns>): two Events in one millisecond may come in either order
     expect(mine.map((e) => [e.type, e.reason, e.note]).sort()).toStrictEqual([
-      ['Warning', 'AnalysisFailed', 'canary success rate 80% is below the minimum 99%'],
       ['Normal', 'StepAdvanced', 'step 1/2: setWeight 50'],
+      ['Warning', 'AnalysisFailed', 'canary success rate 80% is below the minimum 99%'],
     ]);
     expect(mine.find((e) => e.reason === 'AnalysisFailed')!.regarding).toMatchObject({
       kind: 'CanaryRelease',
