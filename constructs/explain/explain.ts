@@ -9,6 +9,7 @@ import {
   destinationRuleFor,
   effectiveMtls,
   hostMatches,
+  indexOf,
   lookupHost,
   principalOf,
   resolveHost,
@@ -410,7 +411,8 @@ export function explain(
     );
   } else {
     host = resolveHost(request.host, clientNs, model.clusterDomain);
-    candidates = model.virtualServices.filter(
+    const byHost = indexOf(model).virtualServicesByHost;
+    candidates = [...new Set([...(byHost.get(host) ?? []), ...(byHost.get('*') ?? [])])].filter(
       (vs) =>
         (!vs.gateways.length || vs.gateways.includes('mesh')) &&
         vs.hosts.some((h) => hostMatches(resolveHost(h, vs.namespace, model.clusterDomain), host)),

@@ -12,6 +12,7 @@ import type {
   PeerAuthentication,
   Service,
   ServiceEntryObj,
+  VirtualService,
   Workload,
 } from './types.js';
 
@@ -53,6 +54,12 @@ export interface ModelIndex {
   readonly peerAuthByNs: ReadonlyMap<string, readonly PeerAuthentication[]>;
   readonly authzByNs: ReadonlyMap<string, readonly AuthorizationPolicy[]>;
   readonly serviceAccounts: ReadonlySet<string>;
+  /** DestinationRules whose host is a wildcard. */
+  readonly wildcardDestinationRules: readonly DestinationRule[];
+  /** VirtualServices by resolved host; wildcard hosts under `*`. */
+  readonly virtualServicesByHost: ReadonlyMap<string, readonly VirtualService[]>;
+  /** The Services that select each workload. */
+  readonly servicesOfWorkload: ReadonlyMap<Workload, readonly Service[]>;
 }
 
 const cache = new WeakMap<MeshModel, ModelIndex>();
@@ -81,7 +88,29 @@ export function indexOf(model: MeshModel): ModelIndex {
       peerAuthByNs: group(model.peerAuthentications, (p) => p.namespace),
       authzByNs: group(model.authorizationPolicies, (p) => p.namespace),
       serviceAccounts: new Set(model.serviceAccounts.map((s) => `${s.namespace}/${s.name}`)),
+      wildcardDestinationRules: model.destinationRules.filter((d) => d.host.startsWith('*')),
+      virtualServicesByHost: (() => {
+        const m = new Map<string, VirtualService[]>();
+        for (const vs of model.virtualServices) {
+          for (const h of new Set(vs.hosts.map((x) => resolveHost(x, vs.namespace, model.clusterDomain)))) {
+            const k = h.includes('*') ? '*' : h;
+            const list = m.get(k);
+            if (list) list.push(vs);
+            else m.set(k, [vs]);
+          }
+        }
+        return m;
+      })(),
+      servicesOfWorkload: new Map(),
     };
+    const byWorkload = ix.servicesOfWorkload as Map<Workload, Service[]>;
+    const byNs = ix.workloadsByNs;
+    for (const s of model.services) {
+      if (!s.selector || !Object.keys(s.selector).length) continue;
+      for (const w of byNs.get(s.namespace) ?? []) {
+        if (selects(s.selector, w.podLabels)) byWorkload.set(w, [...(byWorkload.get(w) ?? []), s]);
+      }
+    }
     cache.set(model, ix);
   }
   return ix;
@@ -136,7 +165,7 @@ export function destinationRuleFor(
 ): DestinationRule | undefined {
   const ix = indexOf(model);
   const exact = ix.destinationRulesByFqdn.get(fqdn) ?? [];
-  const wild = model.destinationRules.filter((d) => {
+  const wild = ix.wildcardDestinationRules.filter((d) => {
     const h = resolveHost(d.host, d.namespace, model.clusterDomain);
     return h !== fqdn && hostMatches(h, fqdn);
   });

@@ -883,10 +883,9 @@ export const RULES: readonly Rule[] = [
       for (const p of m.authorizationPolicies) {
         if (p.action !== 'ALLOW') continue;
         const targets = workloadsSelected(m, p.namespace, p.selector);
+        const byW = indexOf(m).servicesOfWorkload;
         const callees = new Set(
-          m.services
-            .filter((s) => workloadsOf(m, s).some((w) => targets.includes(w)))
-            .map((s) => `${s.namespace}/${s.name}`),
+          targets.flatMap((w) => byW.get(w) ?? []).map((s) => `${s.namespace}/${s.name}`),
         );
         const declared = new Set(
           m.calls.filter((c) => callees.has(`${c.to.namespace}/${c.to.name}`)).map((c) => c.from.principal),
