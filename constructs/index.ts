@@ -10,3 +10,8 @@ export * from './routing.js';
 export * from './traffic-policy.js';
 export * from './validation.js';
 export * from './zero-trust-policy.js';
+// The mesh model, the validator and the request simulator, as namespaces: their object types
+// (VirtualService, MtlsMode, …) would collide with the constructs' names.
+export * as model from './model/index.js';
+export * as validator from './validator/index.js';
+export * as simulator from './explain/index.js';
