@@ -130,6 +130,8 @@ export class CanaryOperator extends Construct {
           envVariables: {
             PROMETHEUS_URL: kplus.EnvValue.fromValue(p.prometheusUrl),
             LEASE_NAMESPACE: kplus.EnvValue.fromValue(ns),
+            // The replica's identity as Lease holder and Event reporter.
+            POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
             ...(watched ? { WATCH_NAMESPACE: kplus.EnvValue.fromValue(watched) } : {}),
           },
           liveness: kplus.Probe.fromHttpGet('/healthz', { port: 8080 }),

@@ -72,7 +72,12 @@ describe('CanaryOperator', () => {
       spec: {
         replicas: number;
         template: {
-          spec: { containers: { env: { name: string; value: string }[]; securityContext: object }[] };
+          spec: {
+            containers: {
+              env: { name: string; value?: string; valueFrom?: object }[];
+              securityContext: object;
+            }[];
+          };
         };
       };
     };
@@ -81,6 +86,7 @@ describe('CanaryOperator', () => {
     expect(c.env).toEqual([
       { name: 'PROMETHEUS_URL', value: 'http://prometheus.istio-system:9090' },
       { name: 'LEASE_NAMESPACE', value: 'cdk8s-mesh-system' },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     ]);
     expect(c.securityContext).toMatchObject({
       runAsNonRoot: true,
