@@ -12,7 +12,7 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
 test('the README lists every validator rule with its severity, mirrored codes and title', () => {
   const rows = new Map(
-    [...readme.matchAll(/^\| `(MESH\d+)` \| (\w+) \| ([^|]+) \| ([^|]+) \|$/gm)].map((m) => [
+    [...readme.matchAll(/^\|\s*`(MESH\d+)`\s*\|\s*(\w+)\s*\|([^|]+)\|([^|]+)\|$/gm)].map((m) => [
       m[1],
       { severity: m[2], mirrors: m[3]!.trim(), title: m[4]!.trim() },
     ]),
