@@ -3,7 +3,7 @@
  *
  *   cli lint <files|dirs…> [--output text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]
  *   cli lint --kubeconfig <path> [--namespace ns,…]
- *   cli explain <files|dirs…> | --kubeconfig <path>  --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--output json]
+ *   cli explain <files|dirs…> | --kubeconfig <path>  --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--hops] [--output json]
  *   cli rules [--output json]
  *
  * Exit codes follow `istioctl analyze`: 0 nothing at or above the failure threshold, 79 findings
@@ -13,6 +13,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExplainError, explain, formatExplanation } from '../constructs/explain/explain.js';
+import { explainPath, formatPath } from '../constructs/explain/path.js';
 import { buildModel } from '../constructs/model/load.js';
 import type { SourcedObject } from '../constructs/model/types.js';
 import type { ParseProblem } from '../constructs/model/yaml.js';
@@ -32,7 +33,7 @@ export interface Io {
 const USAGE = `usage:
   cli lint <files|dirs…> [--output text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]
   cli lint --kubeconfig <path> [--namespace ns,…]
-  cli explain (<files|dirs…> | --kubeconfig <path>) --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--output json]
+  cli explain (<files|dirs…> | --kubeconfig <path>) --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--hops] [--output json]
   cli rules [--output json]
 exit codes (as istioctl analyze): 0 clean, 79 findings at or above the threshold, 65 unparsable input, 1 tool failure`;
 
@@ -48,6 +49,8 @@ const OPTIONS = {
   method: { type: 'string' },
   path: { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
+  // `explain --hops`: the sidecar path, hop by hop (`--path` is the request's path).
+  hops: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -176,14 +179,20 @@ async function explainCommand(paths: string[], values: Values, io: Io, json: boo
     values.namespace as string | undefined,
   );
   for (const p of input.problems) io.err(`Error [parse] ${p.file}:${p.line}: ${p.message} - skipping\n`);
-  const e = explain(buildModel(input.objects), {
+  const request = {
     host: String(values.host),
     ...(values.from ? { from: String(values.from) } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.method ? { method: String(values.method) } : {}),
     ...(values.path ? { path: String(values.path) } : {}),
     headers,
-  });
+  };
+  if (values.hops) {
+    const p = explainPath(buildModel(input.objects), request);
+    io.out(json ? `${JSON.stringify(p, null, 2)}\n` : `${formatPath(p)}\n`);
+    return input.problems.length ? EXIT.parseError : EXIT.ok;
+  }
+  const e = explain(buildModel(input.objects), request);
   io.out(json ? `${JSON.stringify(e, null, 2)}\n` : `${formatExplanation(e)}\n`);
   return input.problems.length ? EXIT.parseError : EXIT.ok;
 }

@@ -7,6 +7,7 @@ import type { IMeshPeer, IWorkload } from './peer.js';
 import { checkProps, dnsLabel, percentage } from './validation.js';
 import { ZeroTrustPolicy } from './zero-trust-policy.js';
 import { explain as explainRequest, type Explanation, type ExplainRequest } from './explain/explain.js';
+import { explainPath, type PathRequest, type RequestPath } from './explain/path.js';
 import { modelOf } from './model/from-construct.js';
 import type { MeshModel } from './model/types.js';
 import { meshValidation } from './validator/synth.js';
@@ -213,6 +214,11 @@ export class Mesh extends Chart {
   /** Where one request goes and whether it is allowed: the request simulator on this mesh. */
   explain(request: ExplainRequest): Explanation {
     return explainRequest(this.model(), request);
+  }
+
+  /** The hop-by-hop path of one request through iptables and the sidecars (`explain --path`). */
+  explainPath(request: PathRequest): RequestPath {
+    return explainPath(this.model(), request);
   }
 
   /** The declared call graph. */

@@ -1,2 +1,3 @@
 export * from './authz.js';
 export * from './explain.js';
+export * from './path.js';

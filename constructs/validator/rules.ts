@@ -29,6 +29,7 @@ import type {
   Workload,
 } from '../model/types.js';
 import type { RuleInfo } from './finding.js';
+import { injectionRule } from './injection.js';
 
 /** Reports one finding of the running rule on an object. */
 export type Report = (on: Entry, message: string, hint?: string) => void;
@@ -1009,4 +1010,5 @@ export const RULES: readonly Rule[] = [
       }
     },
   },
+  injectionRule,
 ];

@@ -654,6 +654,26 @@ const CASES: Case[] = [
       },
     ],
   },
+  {
+    // A namespace without injection whose workloads have a route and a policy: a warning per workload.
+    code: 'MESH802',
+    bad: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },
+      vs('reviews', {
+        hosts: ['reviews'],
+        http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }],
+      }),
+      ap('ratings-viewer', { selector: { matchLabels: { app: 'ratings' } }, rules: [{}] }),
+    ],
+    drop: ['Namespace/default'],
+    message:
+      'ratings-v1 runs without the Envoy sidecar (namespace default has no istio-injection or istio.io/rev label): AuthorizationPolicy default/ratings-viewer is not enforced on it',
+    // Near miss: the same unlabelled namespace, but no route or policy applies to its workloads (MESH801's info only).
+    good: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },
+      ap('ratings-viewer', { selector: { matchLabels: { app: 'other' } }, rules: [{}] }),
+    ],
+  },
 ];
 
 function run(objs: KubeObject[], c: Pick<Case, 'drop' | 'calls'>) {
