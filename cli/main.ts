@@ -3,39 +3,55 @@
  *
  *   cli lint <files|dirs…> [--output text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]
  *   cli lint --kubeconfig <path> [--namespace ns,…]
- *   cli explain <files|dirs…> | --kubeconfig <path>  --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--hops] [--output json]
+ *   cli explain <files|dirs…> | --kubeconfig <path>  --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--output json]
  *   cli rules [--output json]
+ *   cli status [name] [-n ns | -A] [--kubeconfig p] [--context c] [--output json] [--watch] [--interval 2s]
+ *   cli promote|resume|abort <name> [-n ns] [--kubeconfig p] [--context c] [--output json]
  *
  * Exit codes follow `istioctl analyze`: 0 nothing at or above the failure threshold, 79 findings
  * at or above it, 65 some input could not be parsed (and nothing else failed), 1 the tool failed
- * (bad arguments, unreadable path, unreachable cluster).
+ * (bad arguments, unreadable path, unreachable cluster). The release commands (./release.ts) add
+ * 3 refused (the release is not in a state the command applies to), 4 not found, 5 a watched
+ * release ended RolledBack or Invalid.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExplainError, explain, formatExplanation } from '../constructs/explain/explain.js';
-import { explainPath, formatPath } from '../constructs/explain/path.js';
 import { buildModel } from '../constructs/model/load.js';
 import type { SourcedObject } from '../constructs/model/types.js';
 import type { ParseProblem } from '../constructs/model/yaml.js';
 import { atLeast, formatFinding, type Severity } from '../constructs/validator/finding.js';
 import { ruleTable, summarize, validate } from '../constructs/validator/validate.js';
+import { CommandError, UsageError } from './errors.js';
 import { collectFiles, loadFiles } from './files.js';
 import { loadFromCluster } from './kube.js';
+import { RELEASE_EXIT, controlCommand, statusCommand, type ReleaseOptions } from './release.js';
 
-export const EXIT = { ok: 0, toolFailure: 1, parseError: 65, findings: 79 } as const;
+export const EXIT = { ok: 0, toolFailure: 1, ...RELEASE_EXIT, parseError: 65, findings: 79 } as const;
 
 /** Where the CLI writes; a test passes its own. */
 export interface Io {
   readonly out: (s: string) => void;
   readonly err: (s: string) => void;
+  /** stdout is a terminal: `status --watch` redraws in place. @default false */
+  readonly tty?: boolean;
+  /** Terminal width. @default 120 */
+  readonly columns?: number;
+  /** Ends `status --watch`. */
+  readonly signal?: AbortSignal;
 }
 
 const USAGE = `usage:
   cli lint <files|dirs…> [--output text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]
   cli lint --kubeconfig <path> [--namespace ns,…]
-  cli explain (<files|dirs…> | --kubeconfig <path>) --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--hops] [--output json]
+  cli explain (<files|dirs…> | --kubeconfig <path>) --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--output json]
   cli rules [--output json]
-exit codes (as istioctl analyze): 0 clean, 79 findings at or above the threshold, 65 unparsable input, 1 tool failure`;
+  cli status [name] [-n ns | -A] [--kubeconfig p] [--context c] [--output json] [--watch] [--interval 2s]
+  cli promote <name> [-n ns] [--kubeconfig p] [--context c] [--output json]   open the gate the release waits at
+  cli resume <name> …                                                          promote, or end a drift hold
+  cli abort <name> …                                                           roll the release back now
+exit codes (as istioctl analyze): 0 clean, 79 findings at or above the threshold, 65 unparsable input, 1 tool failure;
+  release commands: 3 refused (not in a state the command applies to), 4 not found, 5 watched release rolled back or invalid`;
 
 const OPTIONS = {
   output: { type: 'string', short: 'o', default: 'text' },
@@ -49,12 +65,12 @@ const OPTIONS = {
   method: { type: 'string' },
   path: { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
-  // `explain --hops`: the sidecar path, hop by hop (`--path` is the request's path).
-  hops: { type: 'boolean' },
+  context: { type: 'string' },
+  'all-namespaces': { type: 'boolean', short: 'A' },
+  watch: { type: 'boolean', short: 'w' },
+  interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-class UsageError extends Error {}
 
 interface Input {
   readonly objects: SourcedObject[];
@@ -111,18 +127,40 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return await lint(paths, values, io, json);
       case 'explain':
         return await explainCommand(paths, values, io, json);
+      case 'status':
+        return await statusCommand(paths, releaseOptions(values, json), io);
+      case 'promote':
+      case 'resume':
+      case 'abort':
+        return await controlCommand(command, paths, releaseOptions(values, json), io);
       default:
         throw new UsageError(`unknown command ${command}`);
     }
   } catch (e) {
     if (e instanceof UsageError) io.err(`${e.message}\n${USAGE}\n`);
     else if (e instanceof ExplainError) io.err(`${e.message}\n`);
-    else io.err(`cli ${command}: ${(e as Error).message}\n`);
+    else if (e instanceof CommandError) {
+      io.err(`cli ${command}: ${e.message}\n`);
+      return e.exitCode;
+    } else io.err(`cli ${command}: ${(e as Error).message}\n`);
     return EXIT.toolFailure;
   }
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
+
+function releaseOptions(values: Values, json: boolean): ReleaseOptions {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  return {
+    kubeconfig: str('kubeconfig'),
+    context: str('context'),
+    namespace: str('namespace'),
+    allNamespaces: values['all-namespaces'] === true,
+    watch: values.watch === true,
+    interval: str('interval'),
+    json,
+  };
+}
 
 async function lint(paths: string[], values: Values, io: Io, json: boolean): Promise<number> {
   const threshold = String(values['failure-threshold']).toLowerCase() as Severity;
@@ -179,20 +217,14 @@ async function explainCommand(paths: string[], values: Values, io: Io, json: boo
     values.namespace as string | undefined,
   );
   for (const p of input.problems) io.err(`Error [parse] ${p.file}:${p.line}: ${p.message} - skipping\n`);
-  const request = {
+  const e = explain(buildModel(input.objects), {
     host: String(values.host),
     ...(values.from ? { from: String(values.from) } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.method ? { method: String(values.method) } : {}),
     ...(values.path ? { path: String(values.path) } : {}),
     headers,
-  };
-  if (values.hops) {
-    const p = explainPath(buildModel(input.objects), request);
-    io.out(json ? `${JSON.stringify(p, null, 2)}\n` : `${formatPath(p)}\n`);
-    return input.problems.length ? EXIT.parseError : EXIT.ok;
-  }
-  const e = explain(buildModel(input.objects), request);
+  });
   io.out(json ? `${JSON.stringify(e, null, 2)}\n` : `${formatExplanation(e)}\n`);
   return input.problems.length ? EXIT.parseError : EXIT.ok;
 }
@@ -206,6 +238,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   process.exitCode = await run(argv, {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
+    tty: process.stdout.isTTY === true,
+    columns: process.stdout.columns,
   });
 }
 
