@@ -3,7 +3,7 @@
  *
  *   cli lint <files|dirs…> [--output text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]
  *   cli lint --kubeconfig <path> [--namespace ns,…]
- *   cli explain <files|dirs…> | --kubeconfig <path>  --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--output json]
+ *   cli explain <files|dirs…> | --kubeconfig <path>  --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--hops] [--output json]
  *   cli rules [--output json]
  *   cli status [name] [-n ns | -A] [--kubeconfig p] [--context c] [--output json] [--watch] [--interval 2s]
  *   cli promote|resume|abort <name> [-n ns] [--kubeconfig p] [--context c] [--output json]
@@ -17,6 +17,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExplainError, explain, formatExplanation } from '../constructs/explain/explain.js';
+import { explainPath, formatPath } from '../constructs/explain/path.js';
 import { buildModel } from '../constructs/model/load.js';
 import type { SourcedObject } from '../constructs/model/types.js';
 import type { ParseProblem } from '../constructs/model/yaml.js';
@@ -44,7 +45,7 @@ export interface Io {
 const USAGE = `usage:
   cli lint <files|dirs…> [--output text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]
   cli lint --kubeconfig <path> [--namespace ns,…]
-  cli explain (<files|dirs…> | --kubeconfig <path>) --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--output json]
+  cli explain (<files|dirs…> | --kubeconfig <path>) --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--hops] [--output json]
   cli rules [--output json]
   cli status [name] [-n ns | -A] [--kubeconfig p] [--context c] [--output json] [--watch] [--interval 2s]
   cli promote <name> [-n ns] [--kubeconfig p] [--context c] [--output json]   open the gate the release waits at
@@ -65,6 +66,9 @@ const OPTIONS = {
   method: { type: 'string' },
   path: { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
+  // `explain --hops`: the sidecar path, hop by hop (`--path` is the request's path).
+  hops: { type: 'boolean' },
+  // status, promote, resume, abort
   context: { type: 'string' },
   'all-namespaces': { type: 'boolean', short: 'A' },
   watch: { type: 'boolean', short: 'w' },
@@ -217,14 +221,20 @@ async function explainCommand(paths: string[], values: Values, io: Io, json: boo
     values.namespace as string | undefined,
   );
   for (const p of input.problems) io.err(`Error [parse] ${p.file}:${p.line}: ${p.message} - skipping\n`);
-  const e = explain(buildModel(input.objects), {
+  const request = {
     host: String(values.host),
     ...(values.from ? { from: String(values.from) } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.method ? { method: String(values.method) } : {}),
     ...(values.path ? { path: String(values.path) } : {}),
     headers,
-  });
+  };
+  if (values.hops) {
+    const p = explainPath(buildModel(input.objects), request);
+    io.out(json ? `${JSON.stringify(p, null, 2)}\n` : `${formatPath(p)}\n`);
+    return input.problems.length ? EXIT.parseError : EXIT.ok;
+  }
+  const e = explain(buildModel(input.objects), request);
   io.out(json ? `${JSON.stringify(e, null, 2)}\n` : `${formatExplanation(e)}\n`);
   return input.problems.length ? EXIT.parseError : EXIT.ok;
 }
