@@ -328,6 +328,11 @@ export class App extends Construct implements IMeshPeer, IWorkload {
    */
   addLocalRateLimit(limit: LocalRateLimit): networking.EnvoyFilter {
     checkProps(this, rateLimitSchema, limit, 'rateLimit');
+    if (this.node.tryFindChild('RateLimit')) {
+      throw new Error(
+        `${this.node.path}: ${this.name} already has a local rate limit; set it once (rateLimit prop or addLocalRateLimit)`,
+      );
+    }
     return new networking.EnvoyFilter(this, 'RateLimit', {
       metadata: {
         name: `${this.name}-local-ratelimit`,

@@ -149,6 +149,13 @@ export class IngressGateway extends Construct {
       metadata: { name: p.virtualServiceName ?? this.name, namespace: ns },
       spec: { hosts, gateways: [this.name], http: this.http as networking.VirtualServiceSpecHttp[] },
     });
+    // Istio refuses a VirtualService without routes: say so at synth, with this construct's path.
+    this.node.addValidation({
+      validate: () =>
+        this.http.length
+          ? []
+          : [`IngressGateway ${this.name} routes nothing: add a rule with route({ paths, to: app })`],
+    });
   }
 
   /**
@@ -158,6 +165,7 @@ export class IngressGateway extends Construct {
   route(options: IngressRouteOptions): void {
     const index = this.http.length;
     const paths = checkProps(this, pathSchema, options.paths ?? [], `routes[${index}].paths`);
+    if (options.port !== undefined) checkProps(this, portNumber, options.port, `routes[${index}].port`);
     const to = options.to;
     const host = to.namespace === this.mesh.namespace ? to.host : to.fqdn;
     this.http.push({

@@ -93,6 +93,11 @@ export class ZeroTrustPolicy extends Construct {
     name = `${target.name}-port-${port}-mtls`,
   ): security.PeerAuthentication {
     checkProps(this, portNumber, port, `portException(${target.name}).port`);
+    if (this.node.tryFindChild(`PortException-${target.name}-${port}`)) {
+      throw new Error(
+        `${this.node.path}: ${target.name} already has a port-level mTLS exception on port ${port}; declare each port once`,
+      );
+    }
     return new security.PeerAuthentication(this, `PortException-${target.name}-${port}`, {
       metadata: { name, namespace: target.namespace },
       spec: {
@@ -137,8 +142,7 @@ export class ZeroTrustPolicy extends Construct {
         : undefined;
     // Callers with the same operations share one rule; an open rule (no `from`) stands alone.
     const same = entry.rules.find(
-      (r) =>
-        JSON.stringify(r.to) === JSON.stringify(to) && (r.principals === undefined) === (from === undefined),
+      (r) => sameOperations(r.to, to) && (r.principals === undefined) === (from === undefined),
     );
     if (same && from) {
       if (!same.principals!.includes(from.principal)) same.principals!.push(from.principal);
@@ -164,4 +168,11 @@ export interface IngressGatewayPeer extends IMeshPeer {
 
 function isIngressGateway(p: IMeshPeer): boolean {
   return (p as Partial<IngressGatewayPeer>).isIngressGateway === true;
+}
+
+/** Whether two rule operations allow the same methods and paths, in whatever order they were given. */
+function sameOperations(a: Rule['to'], b: Rule['to']): boolean {
+  const key = (o: Rule['to']) =>
+    JSON.stringify({ methods: [...(o?.methods ?? [])].sort(), paths: [...(o?.paths ?? [])].sort() });
+  return key(a) === key(b);
 }

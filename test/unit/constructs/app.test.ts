@@ -529,3 +529,18 @@ describe('App validation', () => {
     );
   });
 });
+
+describe('App local rate limit declared twice', () => {
+  test('fails if a second local rate limit is added', () => {
+    const mesh = newMesh();
+    const app = new App(mesh, 'productpage', {
+      image: 'p:{version}',
+      rateLimit: { maxTokens: 10, fillInterval: Duration.seconds(1) },
+    });
+    expect(
+      errorOf(() => app.addLocalRateLimit({ maxTokens: 5, fillInterval: Duration.seconds(1) })).message,
+    ).toBe(
+      'bookinfo/productpage: productpage already has a local rate limit; set it once (rateLimit prop or addLocalRateLimit)',
+    );
+  });
+});

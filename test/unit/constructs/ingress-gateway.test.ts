@@ -15,6 +15,13 @@ function setup(props: IngressGatewayProps = {}, meshProps: Parameters<typeof new
   return { mesh, productpage, gw };
 }
 
+/** A gateway with one catch-all route to productpage: Istio refuses a gateway VirtualService without routes. */
+function routed(props: IngressGatewayProps = {}, meshProps: Parameters<typeof newMesh>[0] = {}) {
+  const built = setup(props, meshProps);
+  built.gw.route({ to: built.productpage });
+  return built;
+}
+
 const httpServer = { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*'] };
 
 describe('IngressGateway defaults', () => {
@@ -64,7 +71,7 @@ describe('IngressGateway defaults', () => {
 
 describe('IngressGateway props', () => {
   test('name overrides the construct id; virtualServiceName names the VirtualService only', () => {
-    const { mesh } = setup({ name: 'public', virtualServiceName: 'public-routes' });
+    const { mesh } = routed({ name: 'public', virtualServiceName: 'public-routes' });
     expect(names(ofKind(synth(mesh), 'Gateway'))).toStrictEqual(['Gateway/public']);
     const [vs] = ofKind(synth(mesh), 'VirtualService').filter((o) => o.metadata.name !== 'productpage');
     expect(vs!.metadata.name).toBe('public-routes');
@@ -72,7 +79,7 @@ describe('IngressGateway props', () => {
   });
 
   test('hosts are the server hosts and, by default, the VirtualService hosts', () => {
-    const { mesh } = setup({ hosts: ['bookinfo.example.com', 'books.example.com'] });
+    const { mesh } = routed({ hosts: ['bookinfo.example.com', 'books.example.com'] });
     const objs = synth(mesh);
     expect(
       (one(objs, 'Gateway', 'bookinfo-gateway').spec!.servers as { hosts: string[] }[])[0]!.hosts,
@@ -84,21 +91,21 @@ describe('IngressGateway props', () => {
   });
 
   test('virtualServiceHosts narrows the VirtualService to some of the Gateway hosts', () => {
-    const { mesh } = setup({ virtualServiceHosts: ['www.example.com'] });
+    const { mesh } = routed({ virtualServiceHosts: ['www.example.com'] });
     const objs = synth(mesh);
     expect(one(objs, 'Gateway', 'bookinfo-gateway').spec!.servers).toStrictEqual([httpServer]);
     expect(one(objs, 'VirtualService', 'bookinfo-gateway').spec!.hosts).toStrictEqual(['www.example.com']);
   });
 
   test('port sets the HTTP server port', () => {
-    const { mesh } = setup({ port: 8080 });
+    const { mesh } = routed({ port: 8080 });
     expect(one(synth(mesh), 'Gateway', 'bookinfo-gateway').spec!.servers).toStrictEqual([
       { ...httpServer, port: { number: 8080, name: 'http', protocol: 'HTTP' } },
     ]);
   });
 
   test('the mesh ingressGateway sets the Gateway selector and the peer principal', () => {
-    const { mesh, gw } = setup(
+    const { mesh, gw } = routed(
       {},
       {
         trustDomain: 'example.org',
@@ -114,7 +121,7 @@ describe('IngressGateway TLS', () => {
   const tls = { dnsNames: ['bookinfo.example.com'], issuer: { name: 'letsencrypt' } };
 
   test('a Certificate in istio-system whose secret the HTTPS server names as credentialName', () => {
-    const { mesh, gw } = setup({ tls });
+    const { mesh, gw } = routed({ tls });
     const objs = synth(mesh);
     expect(ofKind(objs, 'Certificate')).toStrictEqual([
       {
@@ -145,7 +152,7 @@ describe('IngressGateway TLS', () => {
   });
 
   test('port, credentialName and an Issuer (not ClusterIssuer); hosts shared with the certificate appear once', () => {
-    const { mesh } = setup({
+    const { mesh } = routed({
       hosts: ['bookinfo.example.com'],
       tls: {
         ...tls,
@@ -171,12 +178,12 @@ describe('IngressGateway TLS', () => {
   });
 
   test('the Certificate goes where the mesh ingress gateway runs', () => {
-    const { mesh } = setup({ tls }, { ingressGateway: { namespace: 'edge' } });
+    const { mesh } = routed({ tls }, { ingressGateway: { namespace: 'edge' } });
     expect(ofKind(synth(mesh), 'Certificate')[0]!.metadata.namespace).toBe('edge');
   });
 
   test('httpsRedirect answers plain HTTP with a redirect', () => {
-    const { mesh } = setup({ tls: { ...tls, httpsRedirect: true } });
+    const { mesh } = routed({ tls: { ...tls, httpsRedirect: true } });
     expect((one(synth(mesh), 'Gateway', 'bookinfo-gateway').spec!.servers as unknown[])[0]).toStrictEqual({
       ...httpServer,
       tls: { httpsRedirect: true },
@@ -184,7 +191,7 @@ describe('IngressGateway TLS', () => {
   });
 
   test('httpsRedirect false (the default) keeps the HTTP server plain', () => {
-    const { mesh } = setup({ tls: { ...tls, httpsRedirect: false } });
+    const { mesh } = routed({ tls: { ...tls, httpsRedirect: false } });
     expect((one(synth(mesh), 'Gateway', 'bookinfo-gateway').spec!.servers as unknown[])[0]).toStrictEqual(
       httpServer,
     );
@@ -310,6 +317,22 @@ describe('IngressGateway validation', () => {
   test('fails if the gateway is not inside a Mesh', () => {
     expect(errorOf(() => new IngressGateway(new Chart(Testing.app(), 'plain'), 'gw')).message).toBe(
       "plain/gw: must be created inside a Mesh (new App(mesh, 'name', …))",
+    );
+  });
+});
+
+describe('IngressGateway checks', () => {
+  test('fails at synth if the gateway routes nothing (Istio refuses a VirtualService without routes)', () => {
+    const { mesh } = setup();
+    expect(() => Testing.synth(mesh)).toThrow(
+      'IngressGateway bookinfo-gateway routes nothing: add a rule with route({ paths, to: app })',
+    );
+  });
+
+  test('fails if a route port is not a port', () => {
+    const { gw, productpage } = setup();
+    expect(errorOf(() => gw.route({ to: productpage, port: 70000 })).message).toMatch(
+      /^bookinfo\/bookinfo-gateway: invalid props\n {2}- routes\[0\]\.port: /,
     );
   });
 });

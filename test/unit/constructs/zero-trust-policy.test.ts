@@ -328,3 +328,24 @@ describe('ZeroTrustPolicy validation', () => {
     );
   });
 });
+
+describe('ZeroTrustPolicy rule merging and repeated declarations', () => {
+  test('callers with the same methods in another order share one rule', () => {
+    const { mesh, productpage, details, reviews } = bookinfo();
+    new ZeroTrustPolicy(mesh, 'zero-trust');
+    productpage.calls(reviews, { methods: ['GET', 'POST'] });
+    details.calls(reviews, { methods: ['POST', 'GET'] });
+    expect(one(policies(mesh), 'AuthorizationPolicy', 'reviews-viewer').spec!.rules).toStrictEqual([
+      { ...from(principal('productpage'), principal('details')), ...op({ methods: ['GET', 'POST'] }) },
+    ]);
+  });
+
+  test('fails if a port-level exception is declared twice for the same workload and port', () => {
+    const { mesh, productpage } = bookinfo();
+    const zt = new ZeroTrustPolicy(mesh, 'zero-trust');
+    zt.addPortException(productpage, 9080);
+    expect(errorOf(() => zt.addPortException(productpage, 9080)).message).toBe(
+      'bookinfo/zero-trust: productpage already has a port-level mTLS exception on port 9080; declare each port once',
+    );
+  });
+});
