@@ -5,6 +5,8 @@
  *   cli lint --kubeconfig <path> [--namespace ns,…]
  *   cli explain <files|dirs…> | --kubeconfig <path>  --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--hops] [--output json]
  *   cli rules [--output json]
+ *   cli reachability <files|dirs…> | --kubeconfig <path> [--calls calls.yaml] [--output json]
+ *   cli graph <files|dirs…> | --kubeconfig <path> [--calls calls.yaml] [--out mesh.svg] [--title t]
  *   cli status [name] [-n ns | -A] [--kubeconfig p] [--context c] [--output json] [--watch] [--interval 2s]
  *   cli promote|resume|abort <name> [-n ns] [--kubeconfig p] [--context c] [--output json]
  *
@@ -25,7 +27,9 @@ import { atLeast, formatFinding, type Severity } from '../constructs/validator/f
 import { ruleTable, summarize, validate } from '../constructs/validator/validate.js';
 import { CommandError, UsageError } from './errors.js';
 import { collectFiles, loadFiles } from './files.js';
+import { graphCommand } from './graph.js';
 import { loadFromCluster } from './kube.js';
+import { reachabilityCommand } from './reachability.js';
 import { RELEASE_EXIT, controlCommand, statusCommand, type ReleaseOptions } from './release.js';
 
 export const EXIT = { ok: 0, toolFailure: 1, ...RELEASE_EXIT, parseError: 65, findings: 79 } as const;
@@ -47,6 +51,8 @@ const USAGE = `usage:
   cli lint --kubeconfig <path> [--namespace ns,…]
   cli explain (<files|dirs…> | --kubeconfig <path>) --from <caller> --host <host> [--port n] [--method m] [--path p] [--header 'k: v']… [--hops] [--output json]
   cli rules [--output json]
+  cli reachability (<files|dirs…> | --kubeconfig <path>) [--calls calls.yaml] [--output json]   who can call whom; 79 if a declared call is denied
+  cli graph (<files|dirs…> | --kubeconfig <path>) [--calls calls.yaml] [--out mesh.svg] [--title t]   the mesh as an SVG
   cli status [name] [-n ns | -A] [--kubeconfig p] [--context c] [--output json] [--watch] [--interval 2s]
   cli promote <name> [-n ns] [--kubeconfig p] [--context c] [--output json]   open the gate the release waits at
   cli resume <name> …                                                          promote, or end a drift hold
@@ -73,6 +79,10 @@ const OPTIONS = {
   'all-namespaces': { type: 'boolean', short: 'A' },
   watch: { type: 'boolean', short: 'w' },
   interval: { type: 'string' },
+  // reachability and graph: the declared call graph; graph's output file and title.
+  calls: { type: 'string' },
+  out: { type: 'string' },
+  title: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -131,6 +141,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return await lint(paths, values, io, json);
       case 'explain':
         return await explainCommand(paths, values, io, json);
+      case 'reachability':
+        return await reachabilityCommand(paths, { ...meshInput(values), json }, io);
+      case 'graph':
+        return await graphCommand(
+          paths,
+          { ...meshInput(values), out: str(values, 'out'), title: str(values, 'title') },
+          io,
+        );
       case 'status':
         return await statusCommand(paths, releaseOptions(values, json), io);
       case 'promote':
@@ -152,6 +170,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
+
+const str = (values: Values, k: string) =>
+  typeof values[k] === 'string' ? (values[k] as string) : undefined;
+const meshInput = (values: Values) => ({
+  kubeconfig: str(values, 'kubeconfig'),
+  namespace: str(values, 'namespace'),
+  calls: str(values, 'calls'),
+});
 
 function releaseOptions(values: Values, json: boolean): ReleaseOptions {
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);

@@ -423,6 +423,11 @@ export function explain(
   const vs = [...candidates].sort((a, b) => order(a) - order(b))[0];
   if (candidates.length > 1)
     notes.push(`${candidates.length} VirtualServices match ${host}; Istio uses ${vs!.namespace}/${vs!.name}`);
+  if (caller.ingress && !vs) {
+    // A gateway has routes only from the VirtualServices bound to it: no default route to a Service.
+    notes.push(`no VirtualService bound to a Gateway of the ingress gateway serves ${host}: 404`);
+    return { request: req, caller, host, noRoute: true, destinations: [], notes };
+  }
 
   let route: HttpRoute | undefined;
   let routeInfo: Explanation['route'];

@@ -5,7 +5,7 @@
 import { ApiObject } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { buildModel, type ModelOptions } from './load.js';
-import type { DeclaredCall, KubeObject, MeshModel, SourcedObject } from './types.js';
+import type { DeclaredCall, KubeObject, MeshModel, SourcedObject, UndeployedSubset } from './types.js';
 
 /** What the model reads from a Mesh (structurally, so the model does not import the Mesh). */
 interface MeshLike {
@@ -16,6 +16,13 @@ interface MeshLike {
     readonly to: { readonly name: string; readonly namespace: string };
     readonly methods?: readonly string[];
     readonly paths?: readonly string[];
+  }[];
+  /** Apps: their versions, and the Deployments of the versions they deploy. */
+  readonly workloads?: readonly {
+    readonly name?: unknown;
+    readonly namespace?: unknown;
+    readonly versions?: unknown;
+    readonly deployments?: unknown;
   }[];
 }
 
@@ -38,7 +45,16 @@ export function modelOf(scope: IConstruct, options: ModelOptions = {}): MeshMode
         ...(c.paths ? { paths: c.paths } : {}),
       }))
     : undefined;
+  const undeployed: UndeployedSubset[] = [];
+  for (const w of Array.isArray(mesh.workloads) ? mesh.workloads : []) {
+    if (typeof w.name !== 'string' || typeof w.namespace !== 'string' || !Array.isArray(w.versions)) continue;
+    const deployed = (w.deployments ?? {}) as Record<string, unknown>;
+    for (const v of w.versions)
+      if (typeof v === 'string' && !(v in deployed))
+        undeployed.push({ namespace: w.namespace, service: w.name, subset: v });
+  }
   return buildModel(objectsOf(scope), {
+    ...(undeployed.length ? { undeployedSubsets: undeployed } : {}),
     ...(typeof mesh.trustDomain === 'string' ? { trustDomain: mesh.trustDomain } : {}),
     ...(typeof mesh.namespace === 'string' ? { defaultNamespace: mesh.namespace } : {}),
     ...(calls ? { calls } : {}),

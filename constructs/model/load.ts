@@ -29,6 +29,7 @@ import type {
   SourcedObject,
   Subset,
   TrafficPolicy,
+  UndeployedSubset,
   VirtualService,
   Workload,
 } from './types.js';
@@ -44,6 +45,8 @@ export interface ModelOptions {
   readonly defaultNamespace?: string;
   /** Declared calls (from the authoring layer). @default - unknown */
   readonly calls?: readonly DeclaredCall[];
+  /** Subsets declared on purpose without pods (from the authoring layer). @default - none known */
+  readonly undeployedSubsets?: readonly UndeployedSubset[];
 }
 
 type Json = Record<string, unknown>;
@@ -199,6 +202,7 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
     trustDomain: options.trustDomain ?? 'cluster.local',
     clusterDomain,
     calls: options.calls,
+    ...(options.undeployedSubsets ? { undeployedSubsets: options.undeployedSubsets } : {}),
     knownNamespaces: known,
     ...m,
   };

@@ -60,6 +60,21 @@ export interface ModelIndex {
   readonly virtualServicesByHost: ReadonlyMap<string, readonly VirtualService[]>;
   /** The Services that select each workload. */
   readonly servicesOfWorkload: ReadonlyMap<Workload, readonly Service[]>;
+  /** Workloads by one pod label, `namespace\0key=value` (and `\0key=value` for every namespace). */
+  readonly workloadsByLabel: ReadonlyMap<string, readonly Workload[]>;
+  /** Workloads by `namespace/serviceAccount`. */
+  readonly workloadsByServiceAccount: ReadonlyMap<string, readonly Workload[]>;
+  /** Per namespace, AuthorizationPolicies without a selector and those with one, by one of its labels. */
+  readonly authzByNsLabel: ReadonlyMap<string, PolicyBuckets>;
+  /** Position of each AuthorizationPolicy in the model, to keep Istio's (and the model's) order. */
+  readonly authzOrder: ReadonlyMap<AuthorizationPolicy, number>;
+}
+
+/** AuthorizationPolicies of one namespace, bucketed so a workload finds its own without scanning all. */
+export interface PolicyBuckets {
+  readonly unselected: readonly AuthorizationPolicy[];
+  /** Selected policies under the first label (`key=value`) of their selector. */
+  readonly byLabel: ReadonlyMap<string, readonly AuthorizationPolicy[]>;
 }
 
 const cache = new WeakMap<MeshModel, ModelIndex>();
@@ -102,18 +117,64 @@ export function indexOf(model: MeshModel): ModelIndex {
         return m;
       })(),
       servicesOfWorkload: new Map(),
+      workloadsByLabel: new Map(),
+      workloadsByServiceAccount: new Map(),
+      authzByNsLabel: new Map(),
+      authzOrder: new Map(),
     };
+    const byLabel = ix.workloadsByLabel as Map<string, Workload[]>;
+    const push = <K, T>(m: Map<K, T[]>, k: K, v: T) => {
+      const list = m.get(k);
+      if (list) list.push(v);
+      else m.set(k, [v]);
+    };
+    for (const w of model.workloads) {
+      for (const [k, v] of Object.entries(w.podLabels)) {
+        push(byLabel, `${w.namespace}\0${k}=${v}`, w);
+        push(byLabel, `\0${k}=${v}`, w);
+      }
+      push(
+        ix.workloadsByServiceAccount as Map<string, Workload[]>,
+        `${w.namespace}/${w.serviceAccountName}`,
+        w,
+      );
+    }
+    const buckets = ix.authzByNsLabel as Map<
+      string,
+      { unselected: AuthorizationPolicy[]; byLabel: Map<string, AuthorizationPolicy[]> }
+    >;
+    model.authorizationPolicies.forEach((p, i) => {
+      (ix!.authzOrder as Map<AuthorizationPolicy, number>).set(p, i);
+      let b = buckets.get(p.namespace);
+      if (!b) buckets.set(p.namespace, (b = { unselected: [], byLabel: new Map() }));
+      const first = p.selector ? Object.entries(p.selector)[0] : undefined;
+      if (!first) b.unselected.push(p);
+      else push(b.byLabel, `${first[0]}=${first[1]}`, p);
+    });
     const byWorkload = ix.servicesOfWorkload as Map<Workload, Service[]>;
-    const byNs = ix.workloadsByNs;
     for (const s of model.services) {
       if (!s.selector || !Object.keys(s.selector).length) continue;
-      for (const w of byNs.get(s.namespace) ?? []) {
-        if (selects(s.selector, w.podLabels)) byWorkload.set(w, [...(byWorkload.get(w) ?? []), s]);
-      }
+      for (const w of selectFrom(ix, s.namespace, s.selector)) push(byWorkload, w, s);
     }
     cache.set(model, ix);
   }
   return ix;
+}
+
+/**
+ * The workloads of `namespace` (every namespace when undefined) that `selector` picks, from the
+ * label index: the smallest bucket among the selector's labels, filtered by the whole selector.
+ */
+function selectFrom(ix: ModelIndex, namespace: string | undefined, selector: Labels): readonly Workload[] {
+  const prefix = namespace === undefined ? '' : namespace;
+  let best: readonly Workload[] | undefined;
+  for (const [k, v] of Object.entries(selector)) {
+    const bucket = ix.workloadsByLabel.get(`${prefix}\0${k}=${v}`);
+    if (!bucket) return [];
+    if (!best || bucket.length < best.length) best = bucket;
+  }
+  if (!best) return [];
+  return best.filter((w) => selects(selector, w.podLabels));
 }
 
 /** What a host name stands for in the registry. */
@@ -138,9 +199,7 @@ export function lookupHost(model: MeshModel, fqdn: string): Registered {
 /** The workloads a Service selects. */
 export function workloadsOf(model: MeshModel, service: Service): Workload[] {
   if (!service.selector || !Object.keys(service.selector).length) return [];
-  return (indexOf(model).workloadsByNs.get(service.namespace) ?? []).filter((w) =>
-    selects(service.selector, w.podLabels),
-  );
+  return [...selectFrom(indexOf(model), service.namespace, service.selector)];
 }
 
 /** Workloads in `namespace` (or every namespace, for the root namespace) that a selector picks. */
@@ -149,9 +208,10 @@ export function workloadsSelected(
   namespace: string,
   selector: Labels | undefined,
 ): Workload[] {
-  const pool =
-    namespace === model.rootNamespace ? model.workloads : (indexOf(model).workloadsByNs.get(namespace) ?? []);
-  return pool.filter((w) => selects(selector, w.podLabels));
+  const root = namespace === model.rootNamespace;
+  if (!selector || !Object.keys(selector).length)
+    return [...(root ? model.workloads : (indexOf(model).workloadsByNs.get(namespace) ?? []))];
+  return [...selectFrom(indexOf(model), root ? undefined : namespace, selector)];
 }
 
 /**
@@ -220,11 +280,20 @@ export function containerPortOf(service: Service, port: number | undefined): num
 /** The AuthorizationPolicies that apply to a workload: root-namespace and own-namespace, selector-matched. */
 export function policiesFor(model: MeshModel, workload: Workload): AuthorizationPolicy[] {
   const ix = indexOf(model);
-  const root =
-    workload.namespace === model.rootNamespace ? [] : (ix.authzByNs.get(model.rootNamespace) ?? []);
-  return [...root, ...(ix.authzByNs.get(workload.namespace) ?? [])].filter((p) =>
-    selects(p.selector, workload.podLabels),
-  );
+  const out: AuthorizationPolicy[] = [];
+  const collect = (ns: string) => {
+    const b = ix.authzByNsLabel.get(ns);
+    if (!b) return;
+    const found: AuthorizationPolicy[] = [...b.unselected];
+    for (const [k, v] of Object.entries(workload.podLabels))
+      for (const p of b.byLabel.get(`${k}=${v}`) ?? [])
+        if (selects(p.selector, workload.podLabels)) found.push(p);
+    found.sort((a, c) => ix.authzOrder.get(a)! - ix.authzOrder.get(c)!);
+    out.push(...found);
+  };
+  if (workload.namespace !== model.rootNamespace) collect(model.rootNamespace);
+  collect(workload.namespace);
+  return out;
 }
 
 /** The SPIFFE principal of a workload. */

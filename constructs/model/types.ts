@@ -282,6 +282,17 @@ export interface DeclaredCall {
   readonly paths?: readonly string[];
 }
 
+/**
+ * A version the authoring layer declares as a subset without deploying it (`deploy: false`), so a
+ * subset without pods is intended, not a typo.
+ */
+export interface UndeployedSubset {
+  readonly namespace: string;
+  /** Service (App) name. */
+  readonly service: string;
+  readonly subset: string;
+}
+
 /** An object the loader did not use (unknown kind), reported as a note. */
 export interface Skipped {
   readonly kind: string;
@@ -308,6 +319,8 @@ export interface MeshModel {
   readonly envoyFilters: readonly EnvoyFilter[];
   /** Declared calls (construct-built meshes only); undefined when unknown. */
   readonly calls: readonly DeclaredCall[] | undefined;
+  /** Subsets declared on purpose without pods (construct-built meshes only). */
+  readonly undeployedSubsets?: readonly UndeployedSubset[];
   readonly skipped: readonly Skipped[];
   /** Namespaces that have at least one object in the model (or a Namespace object). */
   readonly knownNamespaces: ReadonlySet<string>;

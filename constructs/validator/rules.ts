@@ -3,8 +3,8 @@
  * the upstream code it mirrors (istioctl analyze `IST…`, Kiali `KIA…`, or Istio's own admission
  * validation), the hint, and the check itself. The checks read only the {@link MeshModel}.
  */
-import { authorize } from '../explain/authz.js';
-import { durationMs, hopTls, type Caller } from '../explain/explain.js';
+import { durationMs } from '../explain/explain.js';
+import { deniedDeclaredCalls, undeclaredAllowances } from '../explain/reachability.js';
 import {
   containerPortOf,
   destinationRuleFor,
@@ -96,6 +96,36 @@ function drWorkloads(m: MeshModel, dr: DestinationRule): Workload[] {
     return m.services.filter((s) => hostMatches(h, s.fqdn)).flatMap((s) => workloadsOf(m, s));
   const reg = lookupHost(m, h);
   return reg?.type === 'service' ? workloadsOf(m, reg.service) : [];
+}
+
+/**
+ * DestinationRule subsets that select no workload of their Service, each with the first route
+ * that sends to it (if any) and whether the authoring layer declared it without deployment.
+ */
+function emptySubsets(m: MeshModel) {
+  const routedTo = new Map<string, string>();
+  for (const vs of m.virtualServices)
+    for (const { d, field } of destinationsOf(vs))
+      if (d.subset) {
+        const k = `${fq(m, d.host, vs.namespace)}#${d.subset}`;
+        if (!routedTo.has(k)) routedTo.set(k, `VirtualService ${id(vs)} ${field}`);
+      }
+  const intended = new Set(
+    (m.undeployedSubsets ?? []).map((u) => `${fq(m, u.service, u.namespace)}#${u.subset}`),
+  );
+  const out = [];
+  for (const dr of m.destinationRules) {
+    const h = fq(m, dr.host, dr.namespace);
+    const reg = lookupHost(m, h);
+    if (reg?.type !== 'service' || h.startsWith('*')) continue;
+    const ws = workloadsOf(m, reg.service);
+    for (const subset of dr.subsets) {
+      if (ws.some((w) => selects(subset.labels, w.podLabels))) continue;
+      const k = `${h}#${subset.name}`;
+      out.push({ dr, subset, service: reg.service, routed: routedTo.get(k), intended: intended.has(k) });
+    }
+  }
+  return out;
 }
 
 const PROTOCOLS = [
@@ -464,20 +494,27 @@ export const RULES: readonly Rule[] = [
     title: 'subset selects no workload',
     hint: "deploy pods with the subset's labels, or fix the labels (a route to this subset answers 503)",
     check: (m, report) => {
-      for (const dr of m.destinationRules) {
-        const h = fq(m, dr.host, dr.namespace);
-        const reg = lookupHost(m, h);
-        if (reg?.type !== 'service' || h.startsWith('*')) continue;
-        const ws = workloadsOf(m, reg.service);
-        for (const s of dr.subsets) {
-          if (!ws.some((w) => selects(s.labels, w.podLabels))) {
-            report(
-              dr,
-              `subset ${s.name} (${JSON.stringify(s.labels)}) selects no workload of Service ${id(reg.service)}`,
-            );
-          }
-        }
-      }
+      for (const { dr, subset, service, routed, intended } of emptySubsets(m))
+        if (routed || !intended)
+          report(
+            dr,
+            `subset ${subset.name} (${JSON.stringify(subset.labels)}) selects no workload of Service ${id(service)}${routed ? `; routed to by ${routed}` : ''}`,
+          );
+    },
+  },
+  {
+    code: 'MESH306',
+    severity: 'info',
+    mirrors: ['IST0173', 'KIA0203'],
+    title: 'subset declared without deployment, and no route uses it',
+    hint: 'nothing to do while no route sends to it; deploy the version (drop deploy: false) before routing to it',
+    check: (m, report) => {
+      for (const { dr, subset, service, routed, intended } of emptySubsets(m))
+        if (!routed && intended)
+          report(
+            dr,
+            `subset ${subset.name} of Service ${id(service)} has no workload: the App declares it with deploy: false`,
+          );
     },
   },
   {
@@ -830,47 +867,11 @@ export const RULES: readonly Rule[] = [
     title: 'declared call denied by the policies',
     hint: 'allow the caller on the callee (ZeroTrustPolicy derives this from app.calls), or remove the declared call',
     check: (m, report) => {
-      for (const c of m.calls ?? []) {
-        const svc = indexOf(m).servicesByFqdn.get(fq(m, c.to.name, c.to.namespace));
-        if (!svc) continue;
-        const fromW = m.workloads.find(
-          (w) =>
-            w.namespace === c.from.namespace &&
-            `${m.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccountName}` === c.from.principal,
+      for (const d of deniedDeclaredCalls(m))
+        report(
+          d.policy ?? d.service,
+          `${d.call.from.name} → ${d.call.to.name} (${d.method} ${d.path}) is declared but denied on ${d.workload.name}: ${d.result.reason}`,
         );
-        const caller: Caller = {
-          description: c.from.name,
-          namespace: c.from.namespace,
-          labels: fromW?.podLabels ?? {},
-          principal: c.from.principal,
-          sidecar: fromW?.sidecar ?? true,
-          ingress: !fromW,
-        };
-        const dr = destinationRuleFor(m, svc.fqdn, c.from.namespace);
-        const method = c.methods?.[0] ?? 'GET';
-        const path = (c.paths?.[0] ?? '/').replace(/\*$/, '');
-        for (const w of workloadsOf(m, svc)) {
-          const cport = containerPortOf(svc, undefined);
-          const tls = hopTls(m, caller, w, dr, undefined, svc.ports[0]?.port, cport);
-          const res = authorize(m, w, {
-            ...(tls.mutual ? { principal: c.from.principal, sourceNamespace: c.from.namespace } : {}),
-            method,
-            path,
-            host: svc.name,
-            ...(cport !== undefined ? { port: cport } : {}),
-            headers: {},
-          });
-          if (res.decision === 'DENY') {
-            const entry =
-              m.authorizationPolicies.find((p) => `${p.namespace}/${p.name}` === res.policy) ?? svc;
-            report(
-              entry,
-              `${c.from.name} → ${c.to.name} (${method} ${path}) is declared but denied on ${w.name}: ${res.reason}`,
-            );
-            break;
-          }
-        }
-      }
     },
   },
   {
@@ -880,29 +881,11 @@ export const RULES: readonly Rule[] = [
     title: 'policy allows a caller no declared call needs',
     hint: 'remove the principal from the policy, or declare the call (app.calls(other))',
     check: (m, report) => {
-      if (!m.calls) return;
-      for (const p of m.authorizationPolicies) {
-        if (p.action !== 'ALLOW') continue;
-        const targets = workloadsSelected(m, p.namespace, p.selector);
-        const byW = indexOf(m).servicesOfWorkload;
-        const callees = new Set(
-          targets.flatMap((w) => byW.get(w) ?? []).map((s) => `${s.namespace}/${s.name}`),
+      for (const u of undeclaredAllowances(m))
+        report(
+          u.policy,
+          `rules[${u.rule}] allows ${u.principal}, but no declared call from it reaches ${u.callees.join(', ') || 'the selected workloads'}`,
         );
-        const declared = new Set(
-          m.calls.filter((c) => callees.has(`${c.to.namespace}/${c.to.name}`)).map((c) => c.from.principal),
-        );
-        p.rules.forEach((r, i) =>
-          (r.from ?? []).forEach((f) =>
-            (f.source?.principals ?? []).forEach((pr) => {
-              if (PRINCIPAL.test(pr) && !declared.has(pr))
-                report(
-                  p,
-                  `rules[${i}] allows ${pr}, but no declared call from it reaches ${[...callees].join(', ') || 'the selected workloads'}`,
-                );
-            }),
-          ),
-        );
-      }
     },
   },
   // ---- Services and workloads --------------------------------------------------------------

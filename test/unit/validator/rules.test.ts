@@ -2,7 +2,12 @@
  * Every rule of the validator: a fixture that triggers it (with the message asserted) and a
  * near-miss that does not. The fixtures are plain objects, as YAML or a cluster would give them.
  */
-import { buildModel, type DeclaredCall, type KubeObject } from '../../../constructs/model/index.js';
+import {
+  buildModel,
+  type DeclaredCall,
+  type KubeObject,
+  type UndeployedSubset,
+} from '../../../constructs/model/index.js';
 import { RULES, ruleTable, validate } from '../../../constructs/validator/index.js';
 import { ap, baseMesh, deployment, dr, ef, gw, pa, principal, se, service, vs } from './fixtures.js';
 
@@ -17,6 +22,8 @@ interface Case {
   /** Objects of the base mesh to drop (by `Kind/name`). */
   readonly drop?: string[];
   readonly calls?: DeclaredCall[];
+  /** Subsets the authoring layer declares without deployment. */
+  readonly undeployed?: UndeployedSubset[];
 }
 
 const route = (host: string, subset?: string, weight?: number) => ({
@@ -306,6 +313,59 @@ const CASES: Case[] = [
         ],
       }),
       deployment('ratings', 'v2'),
+    ],
+  },
+  {
+    // Declared without deployment on purpose, but a route sends to it: still a warning.
+    code: 'MESH301',
+    bad: [
+      dr('ratings', {
+        host: 'ratings',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      }),
+      vs('ratings', { hosts: ['ratings'], http: [{ route: [route('ratings', 'v2')] }] }),
+    ],
+    drop: ['DestinationRule/ratings'],
+    undeployed: [{ namespace: 'default', service: 'ratings', subset: 'v2' }],
+    message:
+      'subset v2 ({"version":"v2"}) selects no workload of Service default/ratings; routed to by VirtualService default/ratings http[0].route[0]',
+    good: [
+      dr('ratings', {
+        host: 'ratings',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      }),
+      vs('ratings', { hosts: ['ratings'], http: [{ route: [route('ratings', 'v1')] }] }),
+    ],
+  },
+  {
+    code: 'MESH306',
+    bad: [
+      dr('ratings', {
+        host: 'ratings',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      }),
+    ],
+    drop: ['DestinationRule/ratings'],
+    undeployed: [{ namespace: 'default', service: 'ratings', subset: 'v2' }],
+    message: 'subset v2 of Service default/ratings has no workload: the App declares it with deploy: false',
+    good: [
+      dr('ratings', {
+        host: 'ratings',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      }),
+      vs('ratings', { hosts: ['ratings'], http: [{ route: [route('ratings', 'v2')] }] }),
     ],
   },
   {
@@ -676,12 +736,15 @@ const CASES: Case[] = [
   },
 ];
 
-function run(objs: KubeObject[], c: Pick<Case, 'drop' | 'calls'>) {
+function run(objs: KubeObject[], c: Pick<Case, 'drop' | 'calls' | 'undeployed'>) {
   const kept = baseMesh().filter((o) => !c.drop?.includes(`${o.kind}/${o.metadata?.name}`));
   return validate(
     buildModel(
       [...kept, ...objs].map((object, i) => ({ object, origin: { file: 'mesh.yaml', line: i + 1 } })),
-      c.calls ? { calls: c.calls } : {},
+      {
+        ...(c.calls ? { calls: c.calls } : {}),
+        ...(c.undeployed ? { undeployedSubsets: c.undeployed } : {}),
+      },
     ),
   );
 }

@@ -2,7 +2,7 @@
 import { jest } from '@jest/globals';
 import { Testing } from 'cdk8s';
 import { App, Mesh } from '../../../constructs/index.js';
-import { modelOf } from '../../../constructs/model/index.js';
+import { buildModel, modelOf } from '../../../constructs/model/index.js';
 import { validate } from '../../../constructs/validator/index.js';
 import * as networking from '../../../imports/networking.istio.io.js';
 import { buildScenario, SCENARIOS, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
@@ -89,5 +89,38 @@ describe('Mesh runs the validator at synth', () => {
     new App(mesh, 'cart', { image: 'cart:{version}' }).addRoute({ to: [{ subset: 'v1' }] });
     Testing.synth(mesh);
     expect(write).not.toHaveBeenCalled();
+  });
+});
+
+describe('subsets the App declares with deploy: false', () => {
+  test('are an info (MESH306) while no route uses them, so synth prints nothing', () => {
+    const { mesh } = buildScenario(Testing.app(), 'platform');
+    const f = validate(modelOf(mesh)).filter((x) => x.code === 'MESH301' || x.code === 'MESH306');
+    expect(f.map((x) => `${x.code} ${x.severity} ${x.message}`)).toEqual([
+      'MESH306 info subset v2 of Service default/details has no workload: the App declares it with deploy: false',
+      'MESH306 info subset v2 of Service default/ratings has no workload: the App declares it with deploy: false',
+      'MESH306 info subset v2-mysql of Service default/ratings has no workload: the App declares it with deploy: false',
+      'MESH306 info subset v2-mysql-vm of Service default/ratings has no workload: the App declares it with deploy: false',
+    ]);
+  });
+
+  test('stay a warning (MESH301) once a route sends to them: those requests answer 503', () => {
+    const { mesh } = buildScenario(Testing.app(), 'ratings-mysql');
+    const f = validate(modelOf(mesh)).filter((x) => x.code === 'MESH301');
+    expect(f).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        where: 'ratings-mysql/ratings/DestinationRule',
+        message:
+          'subset v2-mysql ({"version":"v2-mysql"}) selects no workload of Service default/ratings; routed to by VirtualService default/ratings http[0].route[0]',
+      }),
+    ]);
+  });
+
+  test('from YAML the intent is unknown: every empty subset is a warning, as istioctl says', () => {
+    const { mesh } = buildScenario(Testing.app(), 'platform');
+    const objects = Testing.synth(mesh).map((object) => ({ object }));
+    const f = validate(buildModel(objects)).filter((x) => x.code === 'MESH301');
+    expect(f).toHaveLength(4);
   });
 });

@@ -1,0 +1,180 @@
+/**
+ * The reachability matrix: computed from the policies and the mTLS of each hop, compared with the
+ * declared call graph through the validator's MESH506/MESH507 (a difference in the table is
+ * always a finding); and the SVG graph drawn from the same model.
+ */
+import { Testing } from 'cdk8s';
+import { readFileSync } from 'node:fs';
+import { meshGraphSvg } from '../../../constructs/explain/graph.js';
+import {
+  formatReachability,
+  reachability,
+  type Reachability,
+} from '../../../constructs/explain/reachability.js';
+import { buildModel, modelOf, type MeshModel } from '../../../constructs/model/index.js';
+import { validate } from '../../../constructs/validator/index.js';
+import { buildScenario, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
+import { bookinfoGraph, GRAPH_FILE } from '../../../scripts/bookinfo-graph.js';
+
+const model = (name: ScenarioName) => modelOf(buildScenario(Testing.app(), name).mesh);
+const cell = (r: Reachability, from: string, to: string) =>
+  r.cells.find((c) => c.from.name === from && c.to === `default/${to}`)!;
+const codes = (m: MeshModel) =>
+  validate(m)
+    .filter((f) => f.code === 'MESH506' || f.code === 'MESH507')
+    .map((f) => f.code);
+
+describe('reachability', () => {
+  test('zero-trust-call-graph: exactly the declared calls, GET only, over mTLS; no difference', () => {
+    const r = reachability(model('zero-trust-call-graph'));
+    expect(r.callers.map((c) => c.name)).toEqual([
+      'istio-ingressgateway',
+      'details',
+      'productpage',
+      'ratings',
+      'reviews',
+    ]);
+    expect(r.callees).toEqual([
+      'default/details',
+      'default/productpage',
+      'default/ratings',
+      'default/reviews',
+    ]);
+    expect(cell(r, 'productpage', 'reviews')).toMatchObject({
+      access: 'partial',
+      allowed: ['GET'],
+      declared: true,
+      findings: [],
+      policies: expect.arrayContaining(['default/reviews-viewer']),
+    });
+    expect(cell(r, 'productpage', 'reviews').tls?.mutual).toBe(true);
+    expect(cell(r, 'istio-ingressgateway', 'productpage')).toMatchObject({ access: 'allow', declared: true });
+    expect(cell(r, 'reviews', 'ratings')).toMatchObject({ access: 'partial', declared: true });
+    expect(cell(r, 'productpage', 'ratings')).toMatchObject({ access: 'deny', declared: false });
+    expect(cell(r, 'ratings', 'reviews')).toMatchObject({ access: 'deny', declared: false });
+    expect(r.denied).toEqual([]);
+    expect(r.undeclared).toEqual([]);
+  });
+
+  test('a rule open to anyone is shown, but is not a difference (it names no caller)', () => {
+    const r = reachability(model('zero-trust'));
+    expect(cell(r, 'details', 'productpage')).toMatchObject({
+      access: 'partial',
+      allowed: ['GET'],
+      declared: false,
+      findings: [],
+    });
+  });
+
+  test('differences are the validator findings MESH506 and MESH507, on the same cells', () => {
+    // ZeroTrustPolicy allows every declared call, so the policies and the graph agree by
+    // construction; make them disagree by editing the declared graph the model carries.
+    const { mesh, reviews, details } = buildScenario(Testing.app(), 'zero-trust');
+    details.calls(reviews, { methods: ['GET'] });
+    const m = modelOf(mesh);
+    const mutated: MeshModel = {
+      ...m,
+      // A declared call the policies do not allow (ratings is closed by allow-nothing) …
+      calls: [
+        ...(m.calls ?? []).filter((c) => c.from.name !== 'details'),
+        {
+          from: {
+            name: 'reviews',
+            namespace: 'default',
+            principal: mesh.principalOf('default', 'bookinfo-reviews'),
+          },
+          to: { name: 'ratings', namespace: 'default' },
+          methods: ['GET'],
+        },
+      ],
+    };
+    const r = reachability(mutated);
+    expect(cell(r, 'reviews', 'ratings')).toMatchObject({
+      access: 'deny',
+      declared: true,
+      findings: ['MESH506'],
+    });
+    // … and a principal reviews-viewer allows (details, from the call removed above) with no call.
+    expect(cell(r, 'details', 'reviews')).toMatchObject({ declared: false, findings: ['MESH507'] });
+    expect(codes(mutated).sort()).toEqual(['MESH506', 'MESH507']);
+    const text = formatReachability(r);
+    expect(text).toContain('2 difference(s) between the policies and the declared call graph:');
+    expect(text).toContain(
+      '  MESH506 reviews → ratings (GET /) is declared but denied on ratings-v1: no rule of the ALLOW policies (default/allow-nothing) matches',
+    );
+    expect(text).toContain(
+      '  MESH507 default/reviews-viewer rules[0] allows cluster.local/ns/default/sa/bookinfo-details, but no declared call from it reaches default/reviews',
+    );
+    expect(text).toMatch(/^reviews\s.*- \* !MESH506/m);
+  });
+
+  test('mTLS decides before the policies: a plain-text hop to a STRICT workload cannot connect', () => {
+    const { mesh } = buildScenario(Testing.app(), 'mtls-strict');
+    const objects = Testing.synth(mesh)
+      .filter((o) => !(o.kind === 'DestinationRule' && o.metadata.name === 'ratings'))
+      .map((object) => ({ object: object as never }));
+    const m = buildModel([
+      ...objects,
+      {
+        object: {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'DestinationRule',
+          metadata: { name: 'plain', namespace: 'default' },
+          spec: { host: 'ratings', trafficPolicy: { tls: { mode: 'DISABLE' } } },
+        },
+      },
+    ]);
+    const r = reachability(m);
+    expect(r.hasCallGraph).toBe(false);
+    expect(cell(r, 'productpage', 'details')).toMatchObject({ access: 'allow' });
+    expect(cell(r, 'productpage', 'ratings')).toMatchObject({ access: 'no-connection', allowed: [] });
+    expect(cell(r, 'productpage', 'ratings').tls).toMatchObject({
+      client: 'DISABLE',
+      server: 'STRICT',
+      ok: false,
+    });
+    expect(formatReachability(r)).toContain('No declared call graph');
+  });
+
+  test('the matrix as text: callers down, callees across, declared calls starred', () => {
+    const text = formatReachability(reachability(model('zero-trust-call-graph')));
+    expect(text.split('\n').slice(0, 7)).toEqual([
+      'caller \\ callee                 details  productpage  ratings  reviews',
+      '------------------------------  -------  -----------  -------  -------',
+      'istio-ingressgateway (ingress)  -        allow *      -        -',
+      'details                         -        -            -        -',
+      'productpage                     GET *    -            -        GET *',
+      'ratings                         -        -            -        -',
+      'reviews                         -        -            GET *    -',
+    ]);
+    expect(text).toContain('No difference between the policies and the declared call graph.');
+  });
+});
+
+describe('graph', () => {
+  test('draws services, versions with their route shares, calls with methods and mTLS, the ingress routes', () => {
+    const svg = meshGraphSvg(model('zero-trust-call-graph'), { title: 'zt' });
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    for (const s of ['productpage', 'reviews', 'ratings', 'details', 'ingress gateway', 'mTLS STRICT'])
+      expect(svg).toContain(`>${s}</text>`);
+    expect(svg).toContain('>GET · mTLS</text>');
+    expect(svg).toContain('>/productpage +3 paths</text>');
+    expect(svg).toContain('<tspan font-weight="bold">v2-mysql</tspan> no pods');
+    const split = meshGraphSvg(model('reviews-80-20'));
+    expect(split).toContain('>80%</text>');
+    expect(split).toContain('>20%</text>');
+    expect(meshGraphSvg(model('jason-delay'))).toContain('fault: delay 7s (end-user=jason)');
+  });
+
+  test('is the same bytes for the same model, and escapes what it writes', () => {
+    expect(meshGraphSvg(model('gateway'))).toBe(meshGraphSvg(model('gateway')));
+    expect(meshGraphSvg(model('platform'), { title: 'a < b & "c"' })).toContain(
+      'a &lt; b &amp; &quot;c&quot;',
+    );
+  });
+
+  test('the README picture (docs/bookinfo-graph.svg) is current: npx tsx scripts/bookinfo-graph.ts', () => {
+    expect(readFileSync(GRAPH_FILE, 'utf8')).toBe(bookinfoGraph());
+  });
+});
