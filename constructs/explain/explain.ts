@@ -24,6 +24,7 @@ import type {
   Labels,
   MeshModel,
   MtlsMode,
+  Service,
   StringMatch,
   TlsMode,
   VirtualService,
@@ -147,14 +148,41 @@ export interface ExplainOptions {
   readonly ingressServiceAccount?: string;
 }
 
+/** Workloads and Services by name and `app` label, first one first (built once per model). */
+const byName = new WeakMap<
+  MeshModel,
+  { workloads: Map<string, Workload[]>; apps: Map<string, Workload[]>; services: Map<string, Service[]> }
+>();
+
+function namesOf(model: MeshModel) {
+  let ix = byName.get(model);
+  if (!ix) {
+    const add = <T>(m: Map<string, T[]>, k: string | undefined, v: T) => {
+      if (k === undefined) return;
+      const list = m.get(k);
+      if (list) list.push(v);
+      else m.set(k, [v]);
+    };
+    ix = { workloads: new Map(), apps: new Map(), services: new Map() };
+    for (const w of model.workloads) {
+      add(ix.workloads, w.name, w);
+      add(ix.apps, w.podLabels.app, w);
+    }
+    for (const s of model.services) add(ix.services, s.name, s);
+    byName.set(model, ix);
+  }
+  return ix;
+}
+
 function findWorkload(model: MeshModel, from: string): Workload | undefined {
   const [ns, name] = from.includes('/') ? from.split('/', 2) : [undefined, from];
-  const inNs = (w: Workload) => ns === undefined || w.namespace === ns;
+  const inNs = (x: { namespace: string }) => ns === undefined || x.namespace === ns;
+  const ix = namesOf(model);
   return (
-    model.workloads.find((w) => inNs(w) && w.name === name) ??
-    model.workloads.find((w) => inNs(w) && w.podLabels.app === name) ??
+    ix.workloads.get(name!)?.find(inNs) ??
+    ix.apps.get(name!)?.find(inNs) ??
     (() => {
-      const svc = model.services.find((s) => (ns === undefined || s.namespace === ns) && s.name === name);
+      const svc = ix.services.get(name!)?.find(inNs);
       return svc ? workloadsOf(model, svc)[0] : undefined;
     })()
   );
