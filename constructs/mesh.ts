@@ -9,8 +9,8 @@ import { ZeroTrustPolicy } from './zero-trust-policy.js';
 import { explain as explainRequest, type Explanation, type ExplainRequest } from './explain/explain.js';
 import { explainPath, type PathRequest, type RequestPath } from './explain/path.js';
 import { modelOf } from './model/from-construct.js';
-import type { MeshModel } from './model/types.js';
-import { meshValidation } from './validator/synth.js';
+import type { KubeObject, MeshModel } from './model/types.js';
+import { validateSynthesized } from './validator/synth.js';
 
 /** Istio's mutual-TLS modes (PeerAuthentication). */
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
@@ -156,8 +156,6 @@ export class Mesh extends Chart {
       disableResourceNameHashes: true,
     });
     const p = checkProps(this, meshSchema, props);
-    // The whole-mesh validator runs over this chart's objects when the app is synthesized.
-    this.node.addValidation(meshValidation(this));
     this.trustDomain = p.trustDomain;
     this.sidecarInjection = p.sidecarInjection;
     this.revision = p.revision;
@@ -199,6 +197,18 @@ export class Mesh extends Chart {
     if (p.mtls !== undefined || p.defaultDeny) {
       new ZeroTrustPolicy(this, 'ZeroTrust', { mtls: p.mtls, allowNothing: p.defaultDeny ?? false });
     }
+  }
+
+  /**
+   * Synthesizes the chart and runs the whole-mesh validator over exactly those objects: errors
+   * fail the synth, every finding listed at once with its construct path; warnings go to stderr.
+   * (Running it here rather than as a construct validation renders each object once per
+   * synthesis: cdk8s re-runs every construct validation of the app for each chart it writes.)
+   */
+  override toJson(): ReturnType<Chart['toJson']> {
+    const objects = super.toJson();
+    validateSynthesized(this, objects as KubeObject[]);
+    return objects;
   }
 
   /** SPIFFE principal of a ServiceAccount in this mesh: `<trustDomain>/ns/<ns>/sa/<sa>`. */

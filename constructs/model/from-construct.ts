@@ -34,8 +34,35 @@ export function objectsOf(scope: IConstruct): SourcedObject[] {
     .map((o) => ({ object: o.toJson() as KubeObject, origin: { path: o.node.path } }));
 }
 
-/** The model of `scope`; a Mesh also gives its trust domain and declared call graph. */
-export function modelOf(scope: IConstruct, options: ModelOptions = {}): MeshModel {
+/**
+ * The synthesized objects of a chart (as `chart.toJson()` returned them), each with the construct
+ * path of the ApiObject that produced it, matched by apiVersion, kind, namespace and name. This
+ * reuses a synthesis instead of rendering every object a second time.
+ */
+export function sourcedObjects(scope: IConstruct, objects: readonly KubeObject[]): SourcedObject[] {
+  const key = (apiVersion: unknown, kind: unknown, namespace: unknown, name: unknown) =>
+    `${String(apiVersion)}|${String(kind)}|${String(namespace ?? '')}|${String(name)}`;
+  const paths = new Map<string, string>();
+  for (const c of scope.node.findAll()) {
+    if (ApiObject.isApiObject(c))
+      paths.set(key(c.apiVersion, c.kind, c.metadata.namespace, c.name), c.node.path);
+  }
+  return objects.map((object) => {
+    const m = object.metadata as { namespace?: string; name?: string } | undefined;
+    const path = paths.get(key(object.apiVersion, object.kind, m?.namespace, m?.name)) ?? scope.node.path;
+    return { object, origin: { path } };
+  });
+}
+
+/**
+ * The model of `scope`; a Mesh also gives its trust domain and declared call graph. `objects`
+ * are the scope's already synthesized objects, when the caller has them.
+ */
+export function modelOf(
+  scope: IConstruct,
+  options: ModelOptions = {},
+  objects?: readonly KubeObject[],
+): MeshModel {
   const mesh = scope as IConstruct & MeshLike;
   const calls: DeclaredCall[] | undefined = Array.isArray(mesh.calls)
     ? mesh.calls.map((c) => ({
@@ -53,7 +80,7 @@ export function modelOf(scope: IConstruct, options: ModelOptions = {}): MeshMode
       if (typeof v === 'string' && !(v in deployed))
         undeployed.push({ namespace: w.namespace, service: w.name, subset: v });
   }
-  return buildModel(objectsOf(scope), {
+  return buildModel(objects ? sourcedObjects(scope, objects) : objectsOf(scope), {
     ...(undeployed.length ? { undeployedSubsets: undeployed } : {}),
     ...(typeof mesh.trustDomain === 'string' ? { trustDomain: mesh.trustDomain } : {}),
     ...(typeof mesh.namespace === 'string' ? { defaultNamespace: mesh.namespace } : {}),

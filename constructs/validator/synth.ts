@@ -4,8 +4,9 @@
  * scope synthesizes. Errors fail the synth, each with code, construct path, message and hint;
  * warnings go to stderr once (set `CDK8S_MESH_WARNINGS=off` to silence them).
  */
-import type { IConstruct, IValidation } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { modelOf } from '../model/from-construct.js';
+import type { KubeObject } from '../model/types.js';
 import { formatFinding, type Finding } from './finding.js';
 import { validate } from './validate.js';
 
@@ -17,18 +18,23 @@ export function synthErrorLine(f: Finding): string {
   return `${f.code}${mirrors} ${f.where}: ${f.message} — ${f.hint}`;
 }
 
-/** The validation to add to a Mesh: `this.node.addValidation(meshValidation(this))`. */
-export function meshValidation(scope: IConstruct): IValidation {
-  return {
-    validate: () => {
-      const findings = validate(modelOf(scope));
-      const warnings = findings.filter((f) => f.severity === 'warning');
-      const text = warnings.map(formatFinding).join('\n');
-      if (warnings.length && process.env.CDK8S_MESH_WARNINGS !== 'off' && printed.get(scope) !== text) {
-        printed.set(scope, text);
-        process.stderr.write(`${scope.node.path}: ${warnings.length} warning(s)\n${text}\n`);
-      }
-      return findings.filter((f) => f.severity === 'error').map(synthErrorLine);
-    },
-  };
+/**
+ * Runs every rule over the objects a Mesh chart just synthesized (`Mesh.toJson()` calls it, once
+ * per synthesis of the chart, on the objects it is about to return). Throws, listing every error
+ * with its construct path, in cdk8s's own validation format; prints the warnings once.
+ */
+export function validateSynthesized(scope: IConstruct, objects: readonly KubeObject[]): void {
+  const findings = validate(modelOf(scope, {}, objects));
+  const warnings = findings.filter((f) => f.severity === 'warning');
+  const text = warnings.map(formatFinding).join('\n');
+  if (warnings.length && process.env.CDK8S_MESH_WARNINGS !== 'off' && printed.get(scope) !== text) {
+    printed.set(scope, text);
+    process.stderr.write(`${scope.node.path}: ${warnings.length} warning(s)\n${text}\n`);
+  }
+  const errors = findings.filter((f) => f.severity === 'error').map(synthErrorLine);
+  if (errors.length) {
+    throw new Error(
+      `Validation failed with the following errors:\n  ${errors.map((e) => `[${scope.node.path}] ${e}`).join('\n  ')}`,
+    );
+  }
 }
