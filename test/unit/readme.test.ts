@@ -2,7 +2,9 @@
  * The README is the front door: its rule table matches the validator's rules, and the test
  * command it gives is the one CI runs.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RULES } from '../../constructs/validator/rules.js';
@@ -31,4 +33,30 @@ test('the README lists every validator rule with its severity, mirrored codes an
 test('CI runs the test command the README gives', () => {
   expect(readme).toContain('npm test ');
   expect(readFileSync(join(root, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
+});
+
+test('the short example runs as written and yields the policy its comment promises', () => {
+  const snippet = /## A short example[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(snippet).toContain("new ZeroTrustPolicy(mesh, 'zero-trust')");
+  const dir = mkdtempSync(join(tmpdir(), 'readme-'));
+  try {
+    // Written next to the README so that its `./constructs/index.js` import resolves.
+    const file = join(root, `.readme-example-${process.pid}.mts`);
+    writeFileSync(file, snippet!);
+    try {
+      execFileSync(join(root, 'node_modules/.bin/tsx'), [file], {
+        cwd: root,
+        env: { ...process.env, CDK8S_OUTDIR: dir, CDK8S_MESH_WARNINGS: 'off' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } finally {
+      rmSync(file, { force: true });
+    }
+    const out = readFileSync(join(dir, 'bookinfo.k8s.yaml'), 'utf8');
+    expect(out).toMatch(
+      /name: reviews-viewer[\s\S]*principals:\n\s+- cluster\.local\/ns\/default\/sa\/productpage[\s\S]*- GET/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
