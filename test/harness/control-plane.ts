@@ -263,6 +263,11 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
           '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
           `--server-address=127.0.0.1:${kwokPort}`,
           '--node-ip=127.0.0.1',
+          // Renew a Lease per node (every 10 s). Without it kwok posts node status only about every
+          // 50 s, the node lifecycle controller's grace period (50 s) runs out now and then, and it
+          // marks the Pods on those nodes NotReady, for good (kwok's pod-ready stage does not run
+          // again): a Deployment stops being available in the middle of a test.
+          '--node-lease-duration-seconds=40',
         ],
         logDir,
       ),
