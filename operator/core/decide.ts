@@ -507,7 +507,12 @@ export function decide(spec: unknown, status: unknown, observations: Observation
             else gate = resumeFor(s.currentStep);
           } else if (step?.mirror) due = waitFor(step.mirror.duration);
           else if (step?.faultTest) due = waitFor(step.faultTest.duration);
-          const ready = canaryReady && passed && gate && t >= due;
+          // A timed step is judged by a check made once its time is up, so that the end of its
+          // window is measured too (a fault test's delayed requests show up late): a check just
+          // before the end, with the next one a moment after it, does not stand for the rest.
+          const lastCheck = s.lastCheckAt ? Date.parse(s.lastCheckAt) : -Infinity;
+          const checkedToEnd = lastCheck >= due;
+          const ready = canaryReady && passed && gate && t >= due && checkedToEnd;
           if (ready) {
             const from = s.currentStep;
             if (from + 1 < last || (from + 1 === last && sp.promotion.manualApproval)) {
@@ -539,6 +544,8 @@ export function decide(spec: unknown, status: unknown, observations: Observation
                 `approval: resume step ${s.currentStep} (annotation ${'delivery.cdk8s-mesh.io/resume'}=${gen}/${s.currentStep})`,
               );
             if (t < due) waits.push(`the step's duration to end at ${new Date(due).toISOString()}`);
+            else if (passed && !checkedToEnd)
+              waits.push(`a check after the step's end, at ${new Date(Math.max(checkDue, t)).toISOString()}`);
             if (!passed) {
               waits.push(
                 s.lastCheckPassed === false && s.missingDataSince

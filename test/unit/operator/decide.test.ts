@@ -665,6 +665,60 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'fault test at the end of its window, its last check a moment before the end: waits for the check after it',
+    spec: {
+      ...spec,
+      steps: [
+        { setWeight: 10 },
+        { faultTest: { delay: { fixedDelay: '7s' }, duration: '2m', latencyP99: { max: '8s' } } },
+        { setWeight: 50 },
+      ],
+    },
+    status: status({ currentStep: 1, lastCheckAt: iso(60.07), lastCheckPassed: true }),
+    obs: { route: route(10, { fault: true }) },
+    at: 120,
+    expect: {
+      phase: 'Progressing',
+      step: 1,
+      weight: 10,
+      actions: [],
+      requeue: 70,
+      progressing:
+        "step 1/3 (faultTest 2m): waiting for a check after the step's end, at 2026-01-01T00:02:00.070Z",
+    },
+  },
+  {
+    name: 'fault test: the check after the end of its window sees the delayed requests and fails; no advance',
+    spec: {
+      ...spec,
+      steps: [
+        { setWeight: 10 },
+        { faultTest: { delay: { fixedDelay: '7s' }, duration: '2m', latencyP99: { max: '8s' } } },
+        { setWeight: 50 },
+      ],
+    },
+    status: status({ currentStep: 1, lastCheckAt: iso(60.07), lastCheckPassed: true }),
+    obs: {
+      route: route(10, { fault: true }),
+      metrics: { 'request-duration-p99': { canary: { kind: 'Value', value: 9000 } } },
+    },
+    at: 120.07,
+    expect: {
+      phase: 'Progressing',
+      step: 1,
+      weight: 10,
+      failures: 1,
+      actions: [
+        ev(
+          'Warning',
+          'CheckFailed',
+          'check failed (1/2) at step 1: canary p99 latency 9000ms is above the maximum 8s',
+        ),
+      ],
+      requeue: 60_000,
+    },
+  },
+  {
     name: 'entering a header route step adds the route to the canary',
     spec: {
       ...spec,
