@@ -1,30 +1,35 @@
 /**
- * End to end, scenario 5: a manual gate that holds until it is resumed, and an abort, each given
- * the way the CLI gives them: the resume and abort annotations of the CanaryRelease
- * (`delivery.cdk8s-mesh.io/resume: <generation>/<step>`, `delivery.cdk8s-mesh.io/abort:
- * <generation>`), computed from the release's status as `cdk8s-mesh resume` / `abort` do.
+ * End to end, scenario 5: a manual gate that holds until it is resumed from the CLI
+ * (`cdk8s-mesh resume`), and an abort from the CLI (`cdk8s-mesh abort`), both run in-process
+ * against the real apiserver with the admin kubeconfig. A stale resume annotation (naming an
+ * earlier step, which the CLI never writes) is written directly to show it opens nothing.
  */
-import { ABORT_ANNOTATION, RESUME_ANNOTATION, resumeValue } from '../../api/v1alpha1/canary-release.js';
+import { RESUME_ANNOTATION, resumeValue } from '../../api/v1alpha1/canary-release.js';
+import { EXIT, run } from '../../cli/main.js';
+import { cluster } from '../harness/cluster.js';
 import { E2eEnv, sleep, testFailed } from './env.js';
 
 const INTERVAL_S = 3;
 let env: E2eEnv;
 
-/** What `resume` does: opens the gate the release is waiting at, named by generation and step. */
-async function resume(name: string, step?: number): Promise<string> {
+/** A resume annotation naming `step` of the current generation, written directly (the CLI never writes a stale one). */
+async function writeResume(name: string, step: number): Promise<string> {
   const obj = await env.release(name);
-  const s = obj.status as { observedGeneration: number; currentStep: number };
-  const value = resumeValue(s.observedGeneration, step ?? s.currentStep);
+  const s = obj.status as { observedGeneration: number };
+  const value = resumeValue(s.observedGeneration, step);
   await env.annotate(name, { [RESUME_ANNOTATION]: value });
   return value;
 }
 
-/** What `abort` does: rolls back the release at its current generation. */
-async function abort(name: string): Promise<string> {
-  const obj = await env.release(name);
-  const value = String(obj.metadata.generation);
-  await env.annotate(name, { [ABORT_ANNOTATION]: value });
-  return value;
+/** Runs the CLI in-process; resolves with its exit code and output. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run([...args, '-n', env.ns, '--kubeconfig', cluster.kubeconfigPath], {
+    out: (s) => (out += s),
+    err: (s) => (err += s),
+  });
+  return { code, out, err };
 }
 
 beforeAll(async () => {
@@ -82,7 +87,7 @@ test('a manual gate holds until resumed (a stale resume does not open it); then 
   expect(gate.message).toContain(`${RESUME_ANNOTATION}=${gate.observedGeneration}/1`);
 
   // a resume naming another step (the one before) is stale and must not open the gate
-  await resume('reviews-v2', 0);
+  await writeResume('reviews-v2', 0);
   await sleep(2.5 * INTERVAL_S * 1000); // two checks' worth of time at the gate
   const held = await env.status('reviews-v2');
   expect(held?.phase).toBe('Paused');
@@ -91,7 +96,9 @@ test('a manual gate holds until resumed (a stale resume does not open it); then 
   expect(await env.weights('reviews')).toStrictEqual(['v1=80', 'v2=20']);
 
   const t0 = Date.now();
-  expect(await resume('reviews-v2')).toBe(`${gate.observedGeneration}/1`);
+  const resumed = await cli('resume', 'reviews-v2');
+  expect(resumed).toMatchObject({ code: EXIT.ok, err: '' });
+  expect(resumed.out).toContain(`wrote delivery.cdk8s-mesh.io/resume=${gate.observedGeneration}/1`);
   const { final, trace } = await env.traceUntilFinished('reviews-v2', 'reviews', 30_000);
   console.log(`after resume: ${trace.lines.join(' → ')} in ${Date.now() - t0} ms`);
   expect(final.phase).toBe('Succeeded');
@@ -120,7 +127,8 @@ test('an abort rolls the release back at once, mid-step, with a Warning Event', 
   expect(await env.weights('ratings')).toStrictEqual(['v1=70', 'v2=30']);
   const otherBefore = (await env.virtualService('reviews')).metadata.resourceVersion;
   const t0 = Date.now();
-  await abort('ratings-v2');
+  const abortRun = await cli('abort', 'ratings-v2');
+  expect(abortRun).toMatchObject({ code: EXIT.ok, err: '' });
   const final = await env.waitStatus('ratings-v2', 'RolledBack', (s) => s.phase === 'RolledBack', 10_000, 50);
   const latency = Date.now() - t0;
   console.log(`abort → RolledBack in ${latency} ms`);
