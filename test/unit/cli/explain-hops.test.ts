@@ -1,25 +1,14 @@
 /** `cli explain --hops`: the sidecar path of one request, as text and as JSON. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { EXIT, run } from '../../../cli/main.js';
+import { EXIT } from '../../../cli/main.js';
+import { cli, tempDirEach } from './helpers.js';
 import { baseMesh, pa } from '../validator/fixtures.js';
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-hops-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+const tmp = tempDirEach('cli-hops-');
 const mesh = () => {
-  const p = join(dir, 'mesh.yaml');
+  const p = join(tmp(), 'mesh.yaml');
   writeFileSync(
     p,
     [...baseMesh(), pa('default', { mtls: { mode: 'STRICT' } })].map((o) => stringify(o)).join('---\n'),

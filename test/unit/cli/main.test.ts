@@ -1,27 +1,16 @@
 /** `cli lint`, `cli explain` and `cli rules` on files: output, JSON, and istioctl's exit codes. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { EXIT, run } from '../../../cli/main.js';
+import { EXIT } from '../../../cli/main.js';
+import { cli, tempDirEach } from './helpers.js';
 import { baseMesh, vs } from '../validator/fixtures.js';
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-lint-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+const tmp = tempDirEach('cli-lint-');
 
 const yaml = (objs: object[]) => objs.map((o) => stringify(o)).join('---\n');
 function file(name: string, text: string): string {
-  const p = join(dir, name);
+  const p = join(tmp(), name);
   writeFileSync(p, text);
   return p;
 }
@@ -79,15 +68,15 @@ describe('cli lint', () => {
   });
 
   test('unknown kinds are skipped with a note; directories are read recursively', async () => {
-    mkdirSync(join(dir, 'sub'));
+    mkdirSync(join(tmp(), 'sub'));
     file(
       'sub/mesh.yml',
       yaml([...baseMesh(), { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]),
     );
     file('README.md', '# not yaml');
-    const r = await cli('lint', dir);
+    const r = await cli('lint', tmp());
     expect(r.code).toBe(EXIT.ok);
-    expect(r.err).toContain(`Note: ${join(dir, 'sub/mesh.yml')}:Widget/w:`);
+    expect(r.err).toContain(`Note: ${join(tmp(), 'sub/mesh.yml')}:Widget/w:`);
     expect(r.err).toContain('kind Widget is not part of the mesh model: skipped');
   });
 
@@ -104,7 +93,7 @@ describe('cli lint', () => {
   });
 
   test('fails with exit 1 if a path does not exist or arguments are wrong', async () => {
-    const r = await cli('lint', join(dir, 'missing.yaml'));
+    const r = await cli('lint', join(tmp(), 'missing.yaml'));
     expect(r.code).toBe(EXIT.toolFailure);
     expect(r.err).toContain('cli lint: ENOENT');
     expect((await cli('lint')).err).toContain('no files or directories given');

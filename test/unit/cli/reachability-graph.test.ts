@@ -1,31 +1,20 @@
 /** `cli reachability` and `cli graph` on synthesized Bookinfo YAML, with and without a declared call graph. */
 import { Testing, Yaml } from 'cdk8s';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT, run } from '../../../cli/main.js';
+import { EXIT } from '../../../cli/main.js';
+import { cli, tempDirEach } from './helpers.js';
 import { buildScenario, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-reach-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+const tmp = tempDirEach('cli-reach-');
 
 function scenarioFile(name: ScenarioName): string {
-  const p = join(dir, `${name}.k8s.yaml`);
+  const p = join(tmp(), `${name}.k8s.yaml`);
   writeFileSync(p, Yaml.stringify(...Testing.synth(buildScenario(Testing.app(), name).mesh)));
   return p;
 }
 function file(name: string, text: string): string {
-  const p = join(dir, name);
+  const p = join(tmp(), name);
   writeFileSync(p, text);
   return p;
 }
@@ -81,7 +70,7 @@ describe('cli reachability', () => {
 describe('cli graph', () => {
   test('writes the SVG to --out, or to stdout', async () => {
     const yaml = scenarioFile('reviews-80-20');
-    const out = join(dir, 'mesh.svg');
+    const out = join(tmp(), 'mesh.svg');
     const written = await cli('graph', yaml, '--out', out, '--title', 'reviews 80/20');
     expect(written.code).toBe(EXIT.ok);
     const svg = readFileSync(out, 'utf8');
