@@ -148,7 +148,10 @@ export function timelineSvg(samples: readonly Sample[], marks: readonly Mark[], 
     const c = m.bad ? '#dc2626' : '#374151';
     out.push(
       `<line x1="${mx}" x2="${mx}" y1="${yTop}" y2="${yBottom}" stroke="${c}" stroke-width="1" stroke-dasharray="2 3"/>`,
-      `<text x="${mx + 3}" y="${yBottom + 14 + (i % 2) * 13}" fill="${c}">${esc(m.label)}</text>`,
+      // Labels in the right half hang to the left of their line, so none runs off the chart.
+      mx > W / 2
+        ? `<text x="${mx - 3}" y="${yBottom + 14 + (i % 2) * 13}" text-anchor="end" fill="${c}">${esc(m.label)}</text>`
+        : `<text x="${mx + 3}" y="${yBottom + 14 + (i % 2) * 13}" fill="${c}">${esc(m.label)}</text>`,
     );
   });
   out.push(
