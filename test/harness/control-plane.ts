@@ -51,37 +51,39 @@ current-context: test
   writeFileSync(file, yaml);
 }
 
-/** A request to the apiserver as the admin; resolves with status and body. */
-export function apiRequest(
-  server: string,
-  certs: Pick<Certs, 'caCert' | 'adminCert' | 'adminKey'>,
+/** Requests to the apiserver as the admin; resolve with status and body. */
+export type AdminRequest = (
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, server);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpsRequest(
-      url,
-      {
-        method,
-        ca: readFileSync(certs.caCert),
-        cert: readFileSync(certs.adminCert),
-        key: readFileSync(certs.adminKey),
-        headers: payload ? { 'content-type': 'application/json' } : {},
-        timeout: 30_000,
-      },
-      (res) => {
-        let data = '';
-        res.on('data', (c) => (data += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timeout on ${method} ${path}`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
+) => Promise<{ status: number; body: string }>;
+
+/** An admin client of `server`: the certificate files are read once, not per request. */
+export function adminRequest(
+  server: string,
+  certs: Pick<Certs, 'caCert' | 'adminCert' | 'adminKey'>,
+): AdminRequest {
+  const tls = {
+    ca: readFileSync(certs.caCert),
+    cert: readFileSync(certs.adminCert),
+    key: readFileSync(certs.adminKey),
+  };
+  return (method, path, body) =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpsRequest(
+        new URL(path, server),
+        { method, ...tls, headers: payload ? { 'content-type': 'application/json' } : {}, timeout: 30_000 },
+        (res) => {
+          let data = '';
+          res.on('data', (c) => (data += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`timeout on ${method} ${path}`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -209,11 +211,11 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       logDir,
     );
     procs.push(apiserver);
-    await waitReady(
-      apiserver,
-      async () => (await apiRequest(server, certs, 'GET', '/readyz')).status === 200,
-      { timeoutMs: 90_000, port: apiPort },
-    );
+    const api = adminRequest(server, certs);
+    await waitReady(apiserver, async () => (await api('GET', '/readyz')).status === 200, {
+      timeoutMs: 90_000,
+      port: apiPort,
+    });
     log(`kube-apiserver ready on ${server}`);
 
     const kubeconfig = join(workDir, 'admin.kubeconfig');
@@ -273,7 +275,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       ),
     );
     for (const name of FAKE_NODES) {
-      const res = await apiRequest(server, certs, 'POST', '/api/v1/nodes', {
+      const res = await api('POST', '/api/v1/nodes', {
         apiVersion: 'v1',
         kind: 'Node',
         metadata: {
@@ -294,7 +296,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     // cert-manager's from the repo (what imports/ is generated from), and our CanaryRelease CRD.
     const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
     const certManager = join(repo, 'imports/crds/cert-manager');
-    await installCrds(server, certs, [
+    await installCrds(api, [
       join(bin, 'istio-crds.yaml'),
       // Our own CanaryRelease CRD, as generated from its schema.
       join(repo, 'api/v1alpha1/crd.yaml'),
@@ -311,14 +313,14 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     // Wait for the fake nodes to be Ready and the default ServiceAccount controller to run.
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const res = await apiRequest(server, certs, 'GET', '/api/v1/nodes');
+      const res = await api('GET', '/api/v1/nodes');
       const nodes = JSON.parse(res.body) as {
         items: { status?: { conditions?: { type: string; status: string }[] } }[];
       };
       const ready = nodes.items.filter((n) =>
         n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
       ).length;
-      const sa = await apiRequest(server, certs, 'GET', '/api/v1/namespaces/default/serviceaccounts/default');
+      const sa = await api('GET', '/api/v1/namespaces/default/serviceaccounts/default');
       if (ready === FAKE_NODES.length && sa.status === 200) break;
       const stuck = procs.find((p) => p.exited);
       if (stuck || Date.now() > deadline) {
@@ -353,7 +355,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   }
 }
 
-async function installCrds(server: string, certs: Certs, files: string[]): Promise<void> {
+async function installCrds(api: AdminRequest, files: string[]): Promise<void> {
   const docs = files.flatMap((file) => {
     const found = parseAllDocuments(readFileSync(file, 'utf8'))
       .map((d) => d.toJS() as { kind?: string; metadata: { name: string } } | null)
@@ -365,13 +367,7 @@ async function installCrds(server: string, certs: Certs, files: string[]): Promi
     return found;
   });
   for (const crd of docs) {
-    const res = await apiRequest(
-      server,
-      certs,
-      'POST',
-      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-      crd,
-    );
+    const res = await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
     if (res.status !== 201 && res.status !== 409) {
       throw new HarnessError(
         'crds',
@@ -383,9 +379,7 @@ async function installCrds(server: string, certs: Certs, files: string[]): Promi
   const deadline = Date.now() + 60_000;
   for (const crd of docs) {
     for (;;) {
-      const res = await apiRequest(
-        server,
-        certs,
+      const res = await api(
         'GET',
         `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
       );

@@ -15,7 +15,7 @@ import {
 import { EXIT, run } from '../../cli/main.js';
 import { CANARY_RELEASES, KubeClient, type CanaryReleaseObject } from '../../operator/adapters/kubernetes.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
-import { canaryRelease, installCanaryCrd, must, sleep } from './operator-fixtures.js';
+import { canaryRelease, must, sleep } from './operator-fixtures.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
 let ns: { name: string; dispose: () => Promise<void> };
@@ -107,7 +107,6 @@ async function cli(...argv: string[]) {
 beforeAll(async () => {
   const kc = cluster.kubeConfig();
   client = new KubeClient(kc);
-  await installCanaryCrd(kc);
   ns = await testNamespace('cli-release');
   await create('running', {});
   await create('gated', {

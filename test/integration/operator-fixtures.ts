@@ -1,17 +1,9 @@
 /**
- * Shared setup of the operator's integration tests: the CanaryRelease CRD installed on the real
- * apiserver, and small builders for the objects a release needs. Every wait is bounded.
+ * Shared setup of the operator's integration tests: small builders for the objects a release
+ * needs, and a bounded wait. The CanaryRelease CRD is installed by the test control plane.
  */
-import * as k8s from '@kubernetes/client-node';
-import {
-  API_VERSION,
-  GROUP,
-  KIND,
-  PLURAL,
-  type CanaryReleaseSpecInput,
-} from '../../api/v1alpha1/canary-release.js';
-import { canaryReleaseCrdYaml } from '../../api/v1alpha1/crd.js';
-import { KubeClient, CANARY_RELEASES, type KubeObject } from '../../operator/adapters/kubernetes.js';
+import { API_VERSION, KIND, type CanaryReleaseSpecInput } from '../../api/v1alpha1/canary-release.js';
+import type { KubeObject } from '../../operator/adapters/kubernetes.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -35,43 +27,6 @@ export async function waitFor<T>(
     await sleep(everyMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-/**
- * Installs (or updates) the CanaryRelease CRD and waits until it is Established and served.
- * client-node's serializer maps model property names (`xKubernetesValidations`, `_default`): the
- * YAML is turned into the model with `loadYaml` first, or those keys below `properties` are lost.
- */
-export async function installCanaryCrd(kc: k8s.KubeConfig): Promise<void> {
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const name = `${PLURAL}.${GROUP}`;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(canaryReleaseCrdYaml());
-    const done = await ext.createCustomResourceDefinition({ body: crd }).then(
-      () => true,
-      async (e: unknown) => {
-        if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
-        const current = await ext.readCustomResourceDefinition({ name });
-        crd.metadata!.resourceVersion = current.metadata!.resourceVersion;
-        return ext.replaceCustomResourceDefinition({ name, body: crd }).then(
-          () => true,
-          (e2: unknown) => {
-            if (e2 instanceof k8s.ApiException && e2.code === 409) return false; // raced another file: again
-            throw e2;
-          },
-        );
-      },
-    );
-    if (done) break;
-  }
-  await waitFor(`CRD ${name} to be Established`, async () => {
-    const got = await ext.readCustomResourceDefinition({ name });
-    return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') || undefined;
-  });
-  const client = new KubeClient(kc);
-  await waitFor(`${KIND} to be served`, async () =>
-    (await client.list(CANARY_RELEASES, 'default')).ok ? true : undefined,
-  );
 }
 
 /** A CanaryRelease object. */

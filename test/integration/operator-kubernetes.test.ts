@@ -15,7 +15,7 @@ import {
   type CanaryReleaseObject,
 } from '../../operator/adapters/kubernetes.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
-import { canaryRelease, deployment, installCanaryCrd, must, waitFor } from './operator-fixtures.js';
+import { canaryRelease, deployment, must, waitFor } from './operator-fixtures.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kube: KubernetesAdapter;
@@ -44,7 +44,6 @@ const status = (message: string): CanaryReleaseStatus => ({
 
 beforeAll(async () => {
   kc = cluster.kubeConfig();
-  await installCanaryCrd(kc);
   kube = new KubernetesAdapter(kc, { instance: 'test-instance' });
   ns = await testNamespace('op-kube');
 });

@@ -25,7 +25,7 @@ import { startOperator, type OperatorHandle } from '../../operator/runtime/opera
 import { createLogger, type LogEntry } from '../../operator/runtime/log.js';
 import { addScrapeTarget, cluster, testNamespace } from '../harness/cluster.js';
 import { TrafficSimulator, type LoadHandle } from '../harness/traffic/index.js';
-import { canaryRelease, deployment, installCanaryCrd, must, sleep, waitFor } from './operator-fixtures.js';
+import { canaryRelease, deployment, must, sleep, waitFor } from './operator-fixtures.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kc: k8s.KubeConfig;
@@ -100,7 +100,6 @@ const eventsOf = async (name: string) =>
 beforeAll(async () => {
   kc = cluster.kubeConfig();
   client = new KubeClient(kc);
-  await installCanaryCrd(kc);
   ns = await testNamespace('op-runtime');
   for (const [host, versions] of [
     ['reviews', ['v1', 'v3']],
