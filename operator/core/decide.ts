@@ -398,6 +398,9 @@ export function decide(spec: unknown, status: unknown, observations: Observation
           message: `waiting for canary Deployment ${sp.canary.deployment ?? ''} to be ready${observations.canary?.message ? ` (${observations.canary.message})` : ''}`,
         };
         requeue = Math.min(interval, deadline - notReadyFor);
+        // 'Started' is kept for the move into step 0, so a release that waits first reads
+        // Initializing → Started in its history, never Started twice.
+        if (restarted) historyReason = 'Initializing';
       }
     } else {
       const step: Step | undefined = steps[s.currentStep];

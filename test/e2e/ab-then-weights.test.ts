@@ -5,7 +5,7 @@
  * promoted. Requests are routed by the traffic simulator (a test stand-in for Envoy) from the live
  * VirtualService the operator writes.
  */
-import { E2eEnv, sample, testFailed } from './env.js';
+import { E2eEnv, sample, testFailed, transitions } from './env.js';
 
 const INTERVAL_S = 3;
 const HEADER = { 'x-group': 'b' };
@@ -79,7 +79,7 @@ test('A/B: with weights at 0 the header reaches the canary and nothing else does
   console.log(`A/B release: ${trace.lines.join(' → ')}; samples ${JSON.stringify([...samples.values()])}`);
 
   expect(final.phase).toBe('Succeeded');
-  expect(final.history?.map((h) => [h.reason, h.step, h.canaryWeight])).toStrictEqual([
+  expect(transitions(final.history).map((h) => [h.reason, h.step, h.canaryWeight])).toStrictEqual([
     ['Started', 0, 0],
     ['StepAdvanced', 1, 0],
     ['StepAdvanced', 2, 30],

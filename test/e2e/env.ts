@@ -29,9 +29,16 @@ import {
   type LoadOptions,
   type SimulatedService,
 } from '../harness/traffic/index.js';
-import { canaryRelease, deployment, must, sleep, waitFor } from '../integration/operator-fixtures.js';
+import {
+  canaryRelease,
+  deployment,
+  must,
+  sleep,
+  transitions,
+  waitFor,
+} from '../integration/operator-fixtures.js';
 
-export { must, sleep, waitFor };
+export { must, sleep, transitions, waitFor };
 
 /** One service of the environment: its versions (one backend and one Deployment each) and its VirtualService. */
 export interface ServiceSetup extends SimulatedService {

@@ -24,7 +24,7 @@
  * fault), the users' p99 and success rate hold, and the release is promoted.
  */
 import type { CanaryReleaseSpecInput } from '../../api/v1alpha1/canary-release.js';
-import { E2eEnv, queryNumber, testFailed } from './env.js';
+import { E2eEnv, queryNumber, testFailed, transitions } from './env.js';
 
 const INTERVAL_S = 3;
 const users = (metric: string, extra = '') =>
@@ -149,7 +149,7 @@ test('without a timeout on the route to frontend, the delay breaks the p99 SLO a
     `no timeout: ${r.trace.lines.join(' → ')} in ${r.elapsed} ms; measurements ${JSON.stringify(measured(r.final))}; users ${JSON.stringify(r.report.byStatus)}`,
   );
   expect(r.final.phase).toBe('RolledBack');
-  expect(r.final.history?.map((h) => [h.reason, h.step])).toStrictEqual([
+  expect(transitions(r.final.history).map((h) => [h.reason, h.step])).toStrictEqual([
     ['Started', 0],
     ['StepAdvanced', 1],
     ['AnalysisFailed', 1],
@@ -184,7 +184,7 @@ test('with timeout and retries on the route to frontend, the users keep their SL
     `timeout + retries: ${r.trace.lines.join(' → ')} in ${r.elapsed} ms; measurements ${JSON.stringify(measured(r.final))}; users ${JSON.stringify(r.report.byStatus)}`,
   );
   expect(r.final.phase).toBe('Succeeded');
-  expect(r.final.history?.map((h) => [h.reason, h.step])).toStrictEqual([
+  expect(transitions(r.final.history).map((h) => [h.reason, h.step])).toStrictEqual([
     ['Started', 0],
     ['StepAdvanced', 1],
     ['StepAdvanced', 2],

@@ -4,7 +4,7 @@
  * the real apiserver (kwok running the Deployments), the real Prometheus, and the traffic
  * simulator (a test stand-in for Envoy) routing by the live VirtualService.
  */
-import { E2eEnv, sample, testFailed } from './env.js';
+import { E2eEnv, sample, testFailed, transitions } from './env.js';
 
 const INTERVAL_S = 3;
 let env: E2eEnv;
@@ -92,7 +92,7 @@ test('a healthy canary goes through headerRoute, mirror, setWeight, pause, setWe
 
   expect(final.phase).toBe('Succeeded');
   // every step, in order, then the promotion
-  expect(final.history?.map((h) => [h.reason, h.step, h.canaryWeight])).toStrictEqual([
+  expect(transitions(final.history).map((h) => [h.reason, h.step, h.canaryWeight])).toStrictEqual([
     ['Started', 0, 0],
     ['StepAdvanced', 1, 0],
     ['StepAdvanced', 2, 20],

@@ -7,7 +7,7 @@
 import { RESUME_ANNOTATION, resumeValue } from '../../api/v1alpha1/canary-release.js';
 import { EXIT, run } from '../../cli/main.js';
 import { cluster } from '../harness/cluster.js';
-import { E2eEnv, sleep, testFailed } from './env.js';
+import { E2eEnv, sleep, testFailed, transitions } from './env.js';
 
 const INTERVAL_S = 3;
 let env: E2eEnv;
@@ -102,7 +102,7 @@ test('a manual gate holds until resumed (a stale resume does not open it); then 
   const { final, trace } = await env.traceUntilFinished('reviews-v2', 'reviews', 30_000);
   console.log(`after resume: ${trace.lines.join(' → ')} in ${Date.now() - t0} ms`);
   expect(final.phase).toBe('Succeeded');
-  expect(final.history?.map((h) => [h.reason, h.step])).toStrictEqual([
+  expect(transitions(final.history).map((h) => [h.reason, h.step])).toStrictEqual([
     ['Started', 0],
     ['StepAdvanced', 1],
     ['StepAdvanced', 2],

@@ -12,7 +12,7 @@
 import type { CanaryReleaseSpecInput, DriftPolicy } from '../../api/v1alpha1/canary-release.js';
 import { RESUME_ANNOTATION, resumeValue } from '../../api/v1alpha1/canary-release.js';
 import { VIRTUAL_SERVICES } from '../../operator/adapters/kubernetes.js';
-import { E2eEnv, must, sleep, testFailed, waitFor } from './env.js';
+import { E2eEnv, must, sleep, testFailed, transitions, waitFor } from './env.js';
 
 const INTERVAL_S = 3;
 const SERVICES = { Hold: 'reviews', RollBack: 'ratings', Reapply: 'details' } as const;
@@ -116,7 +116,7 @@ test('Hold: the release stops where it is and leaves the edited weights alone un
   expect(trace.lines.slice(1).some((l) => l.includes('v1=67'))).toBe(false);
   expect(trace.lines[1]).toMatch(/^Progressing\/(0 v1=80,v2=20|1 v1=60,v2=40)$/);
   expect(final.phase).toBe('Succeeded');
-  expect(final.history?.map((h) => [h.reason, h.step])).toStrictEqual([
+  expect(transitions(final.history).map((h) => [h.reason, h.step])).toStrictEqual([
     ['Started', 0],
     ['StepAdvanced', 1],
     ['StepAdvanced', 2],
@@ -170,7 +170,7 @@ test('RollBack and Reapply, side by side: one rolls back at once, the other writ
   expect(reappliedAt - t0).toBeLessThan(2000);
   expect(reapplied.final.phase).toBe('Succeeded');
   expect(reapplied.trace.lines).not.toContain('Progressing/1 v1=67,v2=33');
-  expect(reapplied.final.history?.map((h) => [h.reason, h.step])).toStrictEqual([
+  expect(transitions(reapplied.final.history).map((h) => [h.reason, h.step])).toStrictEqual([
     ['Started', 0],
     ['StepAdvanced', 1],
     ['StepAdvanced', 2],

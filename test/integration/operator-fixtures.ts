@@ -2,7 +2,12 @@
  * Shared setup of the operator's integration tests: small builders for the objects a release
  * needs, and a bounded wait. The CanaryRelease CRD is installed by the test control plane.
  */
-import { API_VERSION, KIND, type CanaryReleaseSpecInput } from '../../api/v1alpha1/canary-release.js';
+import {
+  API_VERSION,
+  KIND,
+  type CanaryReleaseSpecInput,
+  type CanaryReleaseStatus,
+} from '../../api/v1alpha1/canary-release.js';
 import type { KubeObject } from '../../operator/adapters/kubernetes.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,4 +69,15 @@ export function deployment(
 export function must<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
   if (!r.ok) throw new Error(r.error.message);
   return r.value;
+}
+
+/**
+ * A release's history without its Initializing entry. Whether the canary Deployment is already
+ * available at the first reconcile depends on kwok's timing; when it is not, the history starts
+ * with Initializing before Started. The tests assert the transitions after that.
+ */
+export function transitions(
+  history: CanaryReleaseStatus['history'],
+): NonNullable<CanaryReleaseStatus['history']> {
+  return (history ?? []).filter((h) => h.reason !== 'Initializing');
 }

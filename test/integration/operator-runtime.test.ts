@@ -25,7 +25,7 @@ import { startOperator, type OperatorHandle } from '../../operator/runtime/opera
 import { createLogger, type LogEntry } from '../../operator/runtime/log.js';
 import { addScrapeTarget, cluster, testNamespace } from '../harness/cluster.js';
 import { TrafficSimulator, type LoadHandle } from '../harness/traffic/index.js';
-import { canaryRelease, deployment, must, sleep, waitFor } from './operator-fixtures.js';
+import { canaryRelease, deployment, must, sleep, transitions, waitFor } from './operator-fixtures.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kc: k8s.KubeConfig;
@@ -208,7 +208,7 @@ describe('the operator runtime on the real parts', () => {
     expect(await managedRoute('reviews')).toStrictEqual(['v1=0', 'v3=100']);
     expect(seen).toContain('Progressing/0 v1=80,v3=20');
     expect(seen).toContain('Progressing/1 v1=50,v3=50');
-    expect(final.history?.map((h) => [h.reason, h.step, h.canaryWeight])).toStrictEqual([
+    expect(transitions(final.history).map((h) => [h.reason, h.step, h.canaryWeight])).toStrictEqual([
       ['Started', 0, 20],
       ['StepAdvanced', 1, 50],
       ['Promoted', 2, 100],
@@ -330,7 +330,7 @@ describe('the operator runtime on the real parts', () => {
       },
       30_000,
     );
-    expect(done.history?.map((h) => [h.reason, h.step])).toStrictEqual([
+    expect(transitions(done.history).map((h) => [h.reason, h.step])).toStrictEqual([
       ['Started', 0],
       ['StepAdvanced', 1],
       ['StepAdvanced', 2],

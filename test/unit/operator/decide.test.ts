@@ -962,6 +962,33 @@ describe('decide: status details', () => {
     });
   });
 
+  test('a release that waits for its canary reads Initializing then Started, never Started twice', () => {
+    const waiting = decide(
+      spec,
+      undefined,
+      { generation: 1, route: route(0), metrics: {}, canary: { ready: false, message: '0/1 available' } },
+      new Date(T0),
+    );
+    const started = decide(
+      spec,
+      waiting.status,
+      { generation: 1, route: route(0), metrics: {}, canary: { ready: true } },
+      new Date(T0 + 3_000),
+    );
+    expect(started.status.history?.map((h) => [h.reason, h.phase, h.step])).toStrictEqual([
+      ['Initializing', 'Initializing', 0],
+      ['Started', 'Progressing', 0],
+    ]);
+    // ready at once: a single Started entry
+    const atOnce = decide(
+      spec,
+      undefined,
+      { generation: 1, route: route(0), metrics: {}, canary: { ready: true } },
+      new Date(T0),
+    );
+    expect(atOnce.status.history?.map((h) => h.reason)).toStrictEqual(['Started']);
+  });
+
   test('webhooks are notified of the events they subscribe to', () => {
     const d = decide(
       {
