@@ -382,8 +382,11 @@ function noSidecarWhy(model: MeshModel, w: Workload): string {
   const inject = w.podLabels['sidecar.istio.io/inject'] ?? podAnnotations(w)['sidecar.istio.io/inject'];
   if (inject === 'false') return `${w.name}'s pods say sidecar.istio.io/inject: "false"`;
   const ns = model.namespaces.find((n) => n.name === w.namespace);
-  if (ns?.labels['istio-injection'] === 'disabled')
-    return `namespace ${w.namespace} has istio-injection: disabled`;
+  const label = ns?.labels['istio-injection'];
+  if (label !== undefined && label !== 'enabled')
+    return `namespace ${w.namespace} has istio-injection: ${label}${inject === 'true' ? ', which a pod cannot override' : ''}`;
+  if (ns && label === undefined && ns.labels['istio.io/rev'] === undefined)
+    return `namespace ${w.namespace} has no istio-injection or istio.io/rev label, and ${w.name}'s pods are not labelled sidecar.istio.io/inject: "true"`;
   return `namespace ${w.namespace} is not enabled for injection`;
 }
 

@@ -221,11 +221,20 @@ function mergeInto(m: Partial<Mutable>, inner: MeshModel, known: Set<string>): v
 }
 
 /** `true`/`false` when the namespace says, undefined when it does not. */
-function injection(l: Labels): boolean | undefined {
-  if (l['istio-injection'] === 'enabled') return true;
-  if (l['istio-injection'] === 'disabled') return false;
-  if (l['istio.io/rev'] !== undefined) return true;
-  return undefined;
+/**
+ * How Istio's sidecar injector treats a namespace (its two webhooks' selectors): `namespace`
+ * injects every pod that does not opt out (`istio-injection: enabled`, or an `istio.io/rev`
+ * label without `istio-injection`); `pod` injects only pods labelled
+ * `sidecar.istio.io/inject: "true"` (no label on the namespace); `off` injects nothing (any other
+ * `istio-injection` value, `disabled` included, even for a pod that asks).
+ */
+type Injection = 'namespace' | 'pod' | 'off';
+
+function injection(l: Labels): Injection {
+  const label = l['istio-injection'];
+  if (label === 'enabled') return 'namespace';
+  if (label !== undefined) return 'off';
+  return l['istio.io/rev'] !== undefined ? 'namespace' : 'pod';
 }
 
 function readService(e: Entry, spec: Json, domain: string): Service {
@@ -250,7 +259,7 @@ function readService(e: Entry, spec: Json, domain: string): Service {
   };
 }
 
-function readWorkload(e: Entry, raw: KubeObject, nsInjection: boolean | undefined): Workload {
+function readWorkload(e: Entry, raw: KubeObject, nsInjection: Injection | undefined): Workload {
   const spec = obj(raw.spec);
   let template: Json;
   let replicas = 1;
@@ -264,9 +273,11 @@ function readWorkload(e: Entry, raw: KubeObject, nsInjection: boolean | undefine
   const podSpec = obj(template.spec);
   const podLabels = labels(podMd.labels);
   const ann = labels(podMd.annotations);
-  const sidecarSetting = podLabels['sidecar.istio.io/inject'] ?? ann['sidecar.istio.io/inject'] ?? undefined;
   // Without a Namespace object in the model, assume the namespace is injected (the usual mesh).
-  const sidecar = sidecarSetting !== undefined ? sidecarSetting === 'true' : nsInjection !== false;
+  const sidecar =
+    (nsInjection ?? 'namespace') === 'namespace'
+      ? (podLabels['sidecar.istio.io/inject'] ?? ann['sidecar.istio.io/inject']) !== 'false'
+      : nsInjection === 'pod' && podLabels['sidecar.istio.io/inject'] === 'true';
   const containerPorts = arr(podSpec.containers).flatMap((c) =>
     arr(obj(c).ports)
       .map((p) => num(obj(p).containerPort))

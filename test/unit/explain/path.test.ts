@@ -466,6 +466,44 @@ describe('traffic that bypasses the sidecar', () => {
     expect(hop(p, 'callee')?.source).toBe('the caller pod IP');
   });
 
+  test('a callee in a namespace without an injection label has no sidecar unless its pods opt in by label', () => {
+    const inLegacy = (o: KubeObject): KubeObject => ({
+      ...o,
+      metadata: { ...o.metadata, namespace: 'legacy' },
+    });
+    const unlabelled = (opt: boolean) =>
+      model([
+        ...baseMesh().filter((o) => !['ratings', 'ratings-v1'].includes(o.metadata?.name ?? '')),
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy' } },
+        inLegacy(service('ratings')),
+        ((d) => {
+          if (opt)
+            (
+              d.spec as { template: { metadata: { labels: Record<string, string> } } }
+            ).template.metadata.labels['sidecar.istio.io/inject'] = 'true';
+          return d;
+        })(inLegacy(deployment('ratings', 'v1'))),
+      ]);
+    const off = explainPath(unlabelled(false), {
+      from: 'productpage',
+      host: 'ratings.legacy.svc.cluster.local',
+    });
+    expect(off.bypasses).toEqual([
+      {
+        reason: 'no-sidecar',
+        side: 'inbound',
+        detail:
+          'namespace legacy has no istio-injection or istio.io/rev label, and ratings-v1\'s pods are not labelled sidecar.istio.io/inject: "true"',
+      },
+    ]);
+    const on = explainPath(unlabelled(true), {
+      from: 'productpage',
+      host: 'ratings.legacy.svc.cluster.local',
+    });
+    expect(on.bypasses).toEqual([]);
+    expect(on.hops.map((h) => h.kind)).toContain('sidecar-inbound');
+  });
+
   test('a caller that opted out (sidecar: false): no capture, kube-proxy picks any version, the route to v2 is ignored', () => {
     const m = model([
       ...baseMesh().filter((o) => o.metadata?.name !== 'productpage-v1'),

@@ -102,3 +102,49 @@ describe('MESH802: routes and policies for a workload without injection', () => 
     );
   });
 });
+
+describe("the model's sidecar flag follows Istio's injector webhooks", () => {
+  const pod = (labels: Record<string, string>, annotations: Record<string, string>): KubeObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web-v1', namespace: 'default' },
+    spec: {
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web', ...labels }, annotations },
+        spec: { containers: [{ name: 'web', image: 'web:1' }] },
+      },
+    },
+  });
+  const L = (v: string) => ({ 'sidecar.istio.io/inject': v });
+  // [namespace labels (undefined: no Namespace object), pod labels, pod annotations, injected]
+  const rows: [
+    Record<string, string> | undefined,
+    Record<string, string>,
+    Record<string, string>,
+    boolean,
+  ][] = [
+    [undefined, {}, {}, true], // no Namespace in the input: assume the usual injected mesh
+    [undefined, L('false'), {}, false],
+    [{ 'istio-injection': 'enabled' }, {}, {}, true],
+    [{ 'istio-injection': 'enabled' }, L('false'), {}, false],
+    [{ 'istio-injection': 'enabled' }, {}, L('false'), false],
+    [{ 'istio.io/rev': 'canary' }, {}, {}, true],
+    [{ 'istio.io/rev': 'canary' }, L('false'), {}, false],
+    [{}, {}, {}, false], // the namespace says nothing: only a pod label opts in
+    [{}, L('true'), {}, true],
+    [{}, {}, L('true'), false], // the object selector reads labels, not annotations
+    [{ 'istio-injection': 'disabled' }, L('true'), {}, false], // a pod cannot override disabled
+    [{ 'istio-injection': 'disabled', 'istio.io/rev': 'canary' }, {}, {}, false],
+    [{ 'istio-injection': 'yes' }, {}, {}, false], // only "enabled" injects
+  ];
+  test.each(rows)(
+    'namespace %j, pod labels %j, annotations %j → sidecar %s',
+    (nsLabels, labels, ann, want) => {
+      const model = buildModel(
+        [...(nsLabels ? [ns(nsLabels)] : []), pod(labels, ann)].map((object) => ({ object })),
+      );
+      expect(model.workloads.map((w) => [w.name, w.sidecar])).toStrictEqual([['web-v1', want]]);
+    },
+  );
+});
