@@ -59,6 +59,10 @@ export interface OperatorOptions {
   readonly concurrency?: number;
   /** Time allowed for one webhook POST. @default 5000 */
   readonly webhookTimeoutMs?: number;
+  /** POSTs per webhook notification (retries on refused connections, timeouts, 408, 429, 5xx). @default 3 */
+  readonly webhookAttempts?: number;
+  /** Wait before the first webhook retry, doubling after each. @default 1000 */
+  readonly webhookBackoffMs?: number;
   /** Reconcile every release at least this often, whatever the events. @default 300000 */
   readonly resyncMs?: number;
   /** @default - JSON lines on stderr at level info */
@@ -116,6 +120,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
     log,
     metrics,
     webhookTimeoutMs: opts.webhookTimeoutMs,
+    webhookAttempts: opts.webhookAttempts,
+    webhookBackoffMs: opts.webhookBackoffMs,
   });
   const queue = new WorkQueue(reconciler.handle, {
     concurrency: opts.concurrency ?? 4,

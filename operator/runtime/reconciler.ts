@@ -34,7 +34,7 @@ import {
 } from '../adapters/kubernetes.js';
 import type { PrometheusProvider } from '../adapters/prometheus.js';
 import { observeMetrics } from './analysis-metrics.js';
-import type { Clock } from './clock.js';
+import { sleep, type Clock } from './clock.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
 import type { HandlerResult } from './workqueue.js';
@@ -59,6 +59,13 @@ export interface ReconcilerDeps {
   readonly metrics: OperatorMetrics;
   /** Time allowed for one webhook POST. @default 5000 */
   readonly webhookTimeoutMs?: number;
+  /**
+   * POSTs per notification: a refused connection, a timeout, 408, 429 or a 5xx is tried again
+   * after 1 s, 2 s, … (doubling); other answers are final. @default 3
+   */
+  readonly webhookAttempts?: number;
+  /** Wait before the first retry of a webhook. @default 1000 */
+  readonly webhookBackoffMs?: number;
   /** Reads and decides again at most this many times when a write is refused. @default 5 */
   readonly maxConflicts?: number;
 }
@@ -94,6 +101,8 @@ function currentStep(status: unknown): { phase?: string; step: number } {
 
 export class Reconciler {
   private readonly pendingWebhooks = new Set<Promise<void>>();
+  /** Aborted by `flush`: notifications under way make no further retries. */
+  private readonly stopRetries = new AbortController();
   /** The last report per key, for tests and debugging. */
   readonly last = new Map<string, ReconcileReport>();
 
@@ -118,8 +127,9 @@ export class Reconciler {
     }
   };
 
-  /** Waits (bounded by their timeouts) for webhook notifications under way. */
+  /** Waits (bounded by their timeouts) for webhook notifications under way; they are not retried after this. */
   async flush(): Promise<void> {
+    this.stopRetries.abort();
     await Promise.allSettled([...this.pendingWebhooks]);
   }
 
@@ -303,33 +313,53 @@ export class Reconciler {
       webhook: a.webhook,
       time: new Date(this.deps.clock.now()).toISOString(),
     });
-    const p = fetch(a.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    }).then(
-      async (res) => {
-        await res.body?.cancel().catch(() => undefined);
-        const good = res.status >= 200 && res.status < 300;
-        this.deps.metrics.webhooks.inc({ result: good ? 'ok' : 'error' });
-        if (!good)
-          log.warn('webhook answered with an error', {
-            webhook: a.webhook,
-            status: res.status,
-            event: a.event,
+    const attempts = Math.max(1, this.deps.webhookAttempts ?? 3);
+    const backoffMs = this.deps.webhookBackoffMs ?? 1000;
+    const stop = this.stopRetries.signal;
+    const fields = { webhook: a.webhook, event: a.event };
+    const send = async (): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        let result: 'ok' | 'error' | 'timeout';
+        let detail: Record<string, unknown>;
+        let retryable: boolean;
+        try {
+          const res = await fetch(a.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+            signal: AbortSignal.timeout(timeoutMs),
           });
-      },
-      (e: unknown) => {
-        const timeout = (e as Error)?.name === 'TimeoutError';
-        this.deps.metrics.webhooks.inc({ result: timeout ? 'timeout' : 'error' });
-        log.warn(timeout ? `webhook did not answer within ${timeoutMs} ms` : 'webhook could not be reached', {
-          webhook: a.webhook,
-          event: a.event,
-          error: (e as Error)?.message ?? String(e),
-        });
-      },
-    );
+          await res.body?.cancel().catch(() => undefined);
+          if (res.status >= 200 && res.status < 300) {
+            this.deps.metrics.webhooks.inc({ result: 'ok' });
+            if (attempt > 1) log.info('webhook delivered after a retry', { ...fields, attempts: attempt });
+            return;
+          }
+          result = 'error';
+          detail = { status: res.status };
+          retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+        } catch (e) {
+          result = (e as Error)?.name === 'TimeoutError' ? 'timeout' : 'error';
+          detail = { error: (e as Error)?.message ?? String(e) };
+          retryable = true;
+        }
+        const what =
+          result === 'timeout'
+            ? `webhook did not answer within ${timeoutMs} ms`
+            : 'status' in detail
+              ? 'webhook answered with an error'
+              : 'webhook could not be reached';
+        if (!retryable || attempt >= attempts || stop.aborted) {
+          this.deps.metrics.webhooks.inc({ result });
+          log.warn(`${what}; giving up`, { ...fields, ...detail, attempts: attempt });
+          return;
+        }
+        const wait = backoffMs * 2 ** (attempt - 1);
+        log.debug(`${what}; retrying in ${wait} ms`, { ...fields, ...detail, attempt });
+        await sleep(this.deps.clock, wait, stop);
+      }
+    };
+    const p = send();
     this.pendingWebhooks.add(p);
     void p.finally(() => this.pendingWebhooks.delete(p));
   }

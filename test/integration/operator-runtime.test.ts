@@ -3,13 +3,16 @@
  * Deployments), the real Prometheus, and the traffic simulator (a test stand-in for Envoy) that
  * routes by the live VirtualService and reports Istio's standard metrics.
  *
- * - smoke: a healthy canary goes through a short plan to Succeeded, driven by the operator alone;
+ * - smoke: a healthy canary goes through a short plan to Succeeded, driven by the operator alone,
+ *   notifying a webhook receiver on loopback (retried after a 503; given up on a closed port);
  * - bad input: a spec zod refuses (the CRD cannot) gets Valid=False and an Event, and its
  *   VirtualService is not touched;
  * - restart: an operator stopped at a manual gate is replaced by a new one, which continues on the
  *   same step (no restart of the release, weights unchanged) and finishes after `resume`.
  */
 import * as k8s from '@kubernetes/client-node';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
 import {
   CANARY_RELEASES,
@@ -33,6 +36,8 @@ let client: KubeClient;
 let sim: TrafficSimulator;
 let removeTarget: () => void = () => undefined;
 const loads: LoadHandle[] = [];
+/** Loopback servers a test started, closed after it whatever its outcome. */
+const servers: Server[] = [];
 const running: OperatorHandle[] = [];
 const logs: LogEntry[] = [];
 
@@ -51,6 +56,7 @@ function start(identity: string): Promise<OperatorHandle> {
       retryPeriodMs: 250,
     },
     listen: '127.0.0.1:0',
+    webhookBackoffMs: 100,
     logger: createLogger({ level: 'debug', sink: (e) => logs.push(e) }),
   }).then((h) => {
     running.push(h);
@@ -80,6 +86,37 @@ const virtualService = (host: string, stable: string) => ({
     ],
   },
 });
+
+/** A webhook receiver on loopback: records every POST; `/flaky` answers 503 to its first one. */
+async function webhookReceiver(): Promise<{
+  url: string;
+  received: { path: string; status: number; body: Record<string, unknown> }[];
+}> {
+  const received: { path: string; status: number; body: Record<string, unknown> }[] = [];
+  let flakyCalls = 0;
+  const server: Server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      const status = req.url === '/flaky' && flakyCalls++ === 0 ? 503 : 200;
+      received.push({ path: req.url ?? '', status, body: JSON.parse(text) as Record<string, unknown> });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, received };
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
 
 const status = async (name: string) =>
   must(await client.get<CanaryReleaseObject>(CANARY_RELEASES, { namespace: ns.name, name })).status as
@@ -148,6 +185,10 @@ afterAll(async () => {
 afterEach(async () => {
   // an operator left running by a failed test would hold the Lease and act in the next one
   await Promise.all(running.splice(0).map((h) => h.stop()));
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
   const state = expect.getState();
   if (state.assertionCalls !== state.numPassingAsserts) {
     console.log(
@@ -160,10 +201,13 @@ afterEach(async () => {
 });
 
 describe('the operator runtime on the real parts', () => {
-  test('smoke: a healthy canary goes through setWeight 20, setWeight 50 to Succeeded, with Events and its own metrics', async () => {
+  test('smoke: a healthy canary goes through setWeight 20, setWeight 50 to Succeeded, with Events, webhooks and its own metrics', async () => {
+    const hooks = await webhookReceiver();
+    const closedPort = await freePort();
     const op = await start('smoke-operator');
     await waitFor('the operator to lead', () => (op.isLeader() ? true : undefined), 10_000, 50);
-    expect(op.isReady()).toBe(true);
+    // ready once every informer has listed (a CRD that has just been installed may answer 429 first)
+    await waitFor('the operator to be ready', () => (op.isReady() ? true : undefined), 10_000, 50);
     for (const path of ['/healthz', '/readyz']) {
       expect((await fetch(`http://${op.address}${path}`)).status).toBe(200);
     }
@@ -179,6 +223,11 @@ describe('the operator runtime on the real parts', () => {
           canary: { subset: 'v3', deployment: 'reviews-v3', revision: '1.17.0' },
           virtualService: { name: 'reviews', route: 'primary' },
           steps: [{ setWeight: 20 }, { setWeight: 50 }],
+          webhooks: [
+            { name: 'chat', url: `${hooks.url}/chat` },
+            { name: 'flaky', url: `${hooks.url}/flaky`, events: ['Started'] },
+            { name: 'down', url: `http://127.0.0.1:${closedPort}/hook`, events: ['Promoted'] },
+          ],
           analysis: {
             interval: '4s',
             threshold: 2,
@@ -222,7 +271,47 @@ describe('the operator runtime on the real parts', () => {
     // the canary really got the traffic: the simulator's v3 backend answered
     expect(sim.backend('reviews', 'v3').received).toBeGreaterThan(100);
 
+    // webhooks: every event to chat, in order, with the release's fields; flaky's first POST got a
+    // 503 and was retried; the closed port was tried 3 times, then given up, and said so
+    await waitFor('the webhook notifications', () =>
+      hooks.received.filter((r) => r.path === '/chat').length >= 3 &&
+      logs.some((e) => e.msg === 'webhook could not be reached; giving up')
+        ? true
+        : undefined,
+    );
+    expect(
+      hooks.received.filter((r) => r.path === '/chat').map((r) => [r.body.event, r.body.step]),
+    ).toStrictEqual([
+      ['Started', 0],
+      ['StepAdvanced', 1],
+      ['Promoted', 2],
+    ]);
+    expect(hooks.received.find((r) => r.path === '/chat')?.body).toMatchObject({
+      release: 'reviews-v3',
+      namespace: ns.name,
+      webhook: 'chat',
+      canaryWeight: 20,
+      message: expect.stringContaining('setWeight 20'),
+    });
+    expect(
+      hooks.received.filter((r) => r.path === '/flaky').map((r) => [r.status, r.body.event]),
+    ).toStrictEqual([
+      [503, 'Started'],
+      [200, 'Started'],
+    ]);
+    expect(logs.find((e) => e.msg === 'webhook delivered after a retry')).toMatchObject({
+      webhook: 'flaky',
+      attempts: 2,
+    });
+    expect(logs.find((e) => e.msg === 'webhook could not be reached; giving up')).toMatchObject({
+      webhook: 'down',
+      event: 'Promoted',
+      attempts: 3,
+    });
+
     const text = await (await fetch(`http://${op.address}/metrics`)).text();
+    expect(text).toMatch(/canary_operator_webhook_notifications_total\{result="ok"\} 4/);
+    expect(text).toMatch(/canary_operator_webhook_notifications_total\{result="error"\} 1/);
     expect(text).toMatch(/canary_operator_releases_finished_total\{outcome="Promoted"\} 1/);
     expect(text).toMatch(/canary_operator_leader 1/);
     const count = Number(
