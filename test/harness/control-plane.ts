@@ -358,10 +358,8 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
 async function installCrds(api: AdminRequest, files: string[]): Promise<void> {
   const docs = files.flatMap((file) => {
     const found = parseAllDocuments(readFileSync(file, 'utf8'))
-      .map((d) => d.toJS() as { kind?: string; metadata: { name: string } } | null)
-      .filter(
-        (d): d is { kind: string; metadata: { name: string } } => d?.kind === 'CustomResourceDefinition',
-      );
+      .map((d) => d.toJS() as Crd | null)
+      .filter((d): d is Crd => d?.kind === 'CustomResourceDefinition');
     if (found.length === 0)
       throw new HarnessError('crds', `no CRDs in ${file}`, 'rerun test/harness/provision.sh');
     return found;
@@ -396,4 +394,29 @@ async function installCrds(api: AdminRequest, files: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  // Established is not served: the watch cache of a new resource answers 429 ("storage is
+  // initializing") for a moment. Tests start only once every served version lists.
+  for (const crd of docs) {
+    for (const v of crd.spec.versions.filter((x) => x.served)) {
+      const path = `/apis/${crd.spec.group}/${v.name}/${crd.spec.names.plural}?limit=1`;
+      for (;;) {
+        const res = await api('GET', path);
+        if (res.status === 200) break;
+        if (Date.now() > deadline) {
+          throw new HarnessError(
+            'crds',
+            `GET ${path} answers HTTP ${res.status} 60 s after install: ${res.body.slice(0, 300)}`,
+            'read the apiserver log',
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+}
+
+interface Crd {
+  kind: string;
+  metadata: { name: string };
+  spec: { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
 }
