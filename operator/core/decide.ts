@@ -74,6 +74,31 @@ function conditionOf(status: Status | undefined, type: string): Condition | unde
   return status?.conditions?.find((c) => c.type === type);
 }
 
+/** When the next analysis check of the current step is due: one interval after the step began or the last check. */
+function checkDueAt(s: { stepStartedAt: string; lastCheckAt?: string }, interval: number): number {
+  return (
+    Math.max(Date.parse(s.stepStartedAt), s.lastCheckAt ? Date.parse(s.lastCheckAt) : -Infinity) + interval
+  );
+}
+
+/**
+ * Whether `decide` may run an analysis check at `now` on this stored status, so the runtime
+ * queries Prometheus only then. It errs towards true: decide also needs a ready canary, a
+ * command may start a new step first (which moves the check later), and a status it cannot read
+ * counts as due; so a check never runs on metrics that were not fetched.
+ */
+export function analysisDue(spec: CanaryReleaseSpec, status: unknown, now: Date): boolean {
+  const s = status as { stepStartedAt?: unknown; lastCheckAt?: unknown } | undefined;
+  if (typeof s?.stepStartedAt !== 'string' || Number.isNaN(Date.parse(s.stepStartedAt))) return true;
+  const last = s.lastCheckAt;
+  if (last !== undefined && (typeof last !== 'string' || Number.isNaN(Date.parse(last)))) return true;
+  const due = checkDueAt(
+    { stepStartedAt: s.stepStartedAt, ...(last ? { lastCheckAt: last } : {}) },
+    durationMs(spec.analysis.interval) ?? 60_000,
+  );
+  return now.getTime() >= due;
+}
+
 function withHistory(
   prev: Status | undefined,
   next: Draft,
@@ -405,9 +430,7 @@ export function decide(spec: unknown, status: unknown, observations: Observation
     } else {
       const step: Step | undefined = steps[s.currentStep];
       // 6. Analysis.
-      const checkDue =
-        Math.max(Date.parse(s.stepStartedAt), s.lastCheckAt ? Date.parse(s.lastCheckAt) : -Infinity) +
-        interval;
+      const checkDue = checkDueAt(s, interval);
       let rolledBack = false;
       if (canaryReady && t >= checkDue) {
         const check = runCheck(sp.analysis, step, observations.metrics);

@@ -13,6 +13,7 @@ export class OperatorMetrics {
   readonly statusWrites: Counter<'result'>;
   readonly events: Counter<'type' | 'reason'>;
   readonly webhooks: Counter<'result'>;
+  readonly analyses: Counter;
   readonly decisions: Counter<'outcome'>;
   readonly leader: Gauge;
   readonly queueDepth: Gauge;
@@ -61,6 +62,11 @@ export class OperatorMetrics {
       name: 'canary_operator_webhook_notifications_total',
       help: 'Webhook notifications by result (ok, error, timeout).',
       labelNames: ['result'],
+      registers,
+    });
+    this.analyses = new Counter({
+      name: 'canary_operator_analysis_queries_total',
+      help: 'Reconciles that queried Prometheus because an analysis check was due.',
       registers,
     });
     this.decisions = new Counter({

@@ -19,7 +19,7 @@ import {
   type CanaryReleaseSpec,
   type CanaryReleaseStatus,
 } from '../../api/v1alpha1/canary-release.js';
-import { decide, type Action, type Observations, type Readiness } from '../core/index.js';
+import { analysisDue, decide, type Action, type Observations, type Readiness } from '../core/index.js';
 import {
   IstioRouter,
   isRouteAction,
@@ -148,6 +148,9 @@ export class Reconciler {
       const generation = obj.metadata.generation ?? 0;
       const commands = readCommands(obj.metadata.annotations);
       const parsed = parseSpec(obj.spec);
+      // One instant for the whole pass: the metrics are fetched when a check is due at it, and
+      // decide runs at it, so decide never finds a check due that was not fetched for.
+      const now = new Date(clock.now());
 
       let observations: Observations;
       let target: RouteTarget | undefined;
@@ -165,7 +168,9 @@ export class Reconciler {
         const prev = currentStep(obj.status);
         const analysing =
           (prev.phase === 'Progressing' || prev.phase === 'Paused') &&
-          (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === generation;
+          (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === generation &&
+          analysisDue(spec, obj.status, now);
+        if (analysing) metrics.analyses.inc();
         const [snap, ready, measured] = await Promise.all([
           router.getRoutes(target),
           spec.canary.deployment
@@ -188,7 +193,6 @@ export class Reconciler {
         };
       }
 
-      const now = new Date(clock.now());
       const decision = decide(obj.spec, obj.status, observations, now);
       const routeActions = decision.actions.filter(isRouteAction);
 

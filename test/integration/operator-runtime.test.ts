@@ -320,8 +320,15 @@ describe('the operator runtime on the real parts', () => {
     const sum = Number(
       /canary_operator_reconcile_duration_seconds_sum\{result="ok"\} ([\d.e-]+)/.exec(text)?.[1],
     );
-    console.log(`reconciles: ${count}, mean ${((sum / count) * 1000).toFixed(1)} ms`);
+    const queried = Number(/canary_operator_analysis_queries_total (\d+)/.exec(text)?.[1]);
+    console.log(
+      `reconciles: ${count}, mean ${((sum / count) * 1000).toFixed(1)} ms; ${queried} of them queried Prometheus`,
+    );
     expect(count).toBeGreaterThan(3);
+    // Prometheus is queried only when a check is due: at least the two checks that advanced the
+    // release, and not on the reconciles its own writes woke between checks
+    expect(queried).toBeGreaterThanOrEqual(2);
+    expect(queried).toBeLessThan(count);
     expect(sum / count).toBeLessThan(1);
     // two checks of 4 s each, plus scrape delays: well under a minute
     expect(elapsed).toBeLessThan(60_000);

@@ -1,6 +1,6 @@
 /**
- * The README is the front door: its rule table matches the validator's rules, and the test
- * command it gives is the one CI runs.
+ * The README is the front door: its rule table matches the validator's rules, its metrics table
+ * the operator's metrics, and the test command it gives is the one CI runs.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RULES } from '../../constructs/validator/rules.js';
+import { OperatorMetrics } from '../../operator/runtime/metrics.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -28,6 +29,14 @@ test('the README lists every validator rule with its severity, mirrored codes an
       title: r.title,
     });
   }
+});
+
+test("the README lists every metric of the operator's /metrics page", async () => {
+  const section = /read the operator's own metrics on `\/metrics`:\n\n((?:\|.*\n)+)/.exec(readme)?.[1] ?? '';
+  const listed = [...section.matchAll(/`(\w+)(?:\{[\w,]+\})?`/g)].map((m) => `canary_operator_${m[1]}`);
+  const registered = (await new OperatorMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
+  expect(registered.length).toBeGreaterThan(10);
+  expect([...new Set(listed)].sort()).toEqual([...registered].sort());
 });
 
 test('CI runs the test command the README gives', () => {

@@ -13,13 +13,14 @@
  */
 import fc from 'fast-check';
 import type { JsonSchema } from '../../../api/crd-schema.js';
-import type {
-  CanaryReleaseSpecInput,
-  CanaryReleaseStatus,
-  Step,
+import {
+  parseSpec,
+  type CanaryReleaseSpecInput,
+  type CanaryReleaseStatus,
+  type Step,
 } from '../../../api/v1alpha1/canary-release.js';
 import { canaryReleaseCrd } from '../../../api/v1alpha1/crd.js';
-import { decide } from '../../../operator/core/decide.js';
+import { analysisDue, decide } from '../../../operator/core/decide.js';
 import type { Action, MetricValue, Observations } from '../../../operator/core/types.js';
 
 const statusSchema = canaryReleaseCrd().spec.versions[0]!.schema.openAPIV3Schema.properties!.status!;
@@ -205,6 +206,12 @@ function check(spec: CanaryReleaseSpecInput, ticks: readonly Tick[]): void {
     const stored =
       persisted === undefined ? undefined : JSON.parse(JSON.stringify(prune(persisted, statusSchema)));
     expect(decide(spec, stored, obs, now)).toStrictEqual(d);
+
+    // The runtime fetches metrics only when analysisDue says so: every check decide runs was due.
+    if (d.status.lastCheckAt === now.toISOString() && persisted?.lastCheckAt !== d.status.lastCheckAt) {
+      const parsed = parseSpec(spec);
+      expect([where, parsed.ok && analysisDue(parsed.spec, persisted, now)]).toEqual([where, true]);
+    }
 
     // The status is what the apiserver stores: nothing pruned, nothing JSON would change.
     expect(prune(d.status, statusSchema)).toStrictEqual(d.status);

@@ -3,7 +3,7 @@
  * now) and literal expected outputs (phase, step, weight, failures, actions, requeue).
  */
 import type { CanaryReleaseSpecInput, CanaryReleaseStatus } from '../../../api/v1alpha1/canary-release.js';
-import { decide, releaseKey } from '../../../operator/core/decide.js';
+import { analysisDue, decide, releaseKey } from '../../../operator/core/decide.js';
 import { planSteps } from '../../../operator/core/plan.js';
 import type { Action, MetricObservation, Observations } from '../../../operator/core/types.js';
 import { parseSpec } from '../../../api/v1alpha1/canary-release.js';
@@ -987,6 +987,21 @@ describe('decide: status details', () => {
       new Date(T0),
     );
     expect(atOnce.status.history?.map((h) => h.reason)).toStrictEqual(['Started']);
+  });
+
+  test('analysisDue: the runtime queries Prometheus one interval after the step began or the last check', () => {
+    const parsed = parseSpec(spec);
+    if (!parsed.ok) throw new Error('fixture spec must parse');
+    const due = (st: unknown, at: number) => analysisDue(parsed.spec, st, new Date(T0 + at * 1000));
+    expect(due(status({}), 59)).toBe(false);
+    expect(due(status({}), 60)).toBe(true);
+    const checked = status({ lastCheckAt: new Date(T0 + 90_000).toISOString() });
+    expect(due(checked, 149)).toBe(false);
+    expect(due(checked, 150)).toBe(true);
+    // what it cannot read counts as due: fetching too often is safe, a check without data is not
+    expect(due(undefined, 0)).toBe(true);
+    expect(due({ stepStartedAt: 'yesterday' }, 0)).toBe(true);
+    expect(due({ ...status({}), lastCheckAt: 42 }, 0)).toBe(true);
   });
 
   test('webhooks are notified of the events they subscribe to', () => {
