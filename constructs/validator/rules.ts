@@ -102,7 +102,16 @@ function drWorkloads(m: MeshModel, dr: DestinationRule): Workload[] {
  * DestinationRule subsets that select no workload of their Service, each with the first route
  * that sends to it (if any) and whether the authoring layer declared it without deployment.
  */
-function emptySubsets(m: MeshModel) {
+function emptySubsets(m: MeshModel): EmptySubset[] {
+  let found = emptySubsetsOf.get(m);
+  if (!found) emptySubsetsOf.set(m, (found = findEmptySubsets(m)));
+  return found;
+}
+type EmptySubset = ReturnType<typeof findEmptySubsets>[number];
+/** MESH301 and MESH306 read the same list: computed once per model. */
+const emptySubsetsOf = new WeakMap<MeshModel, EmptySubset[]>();
+
+function findEmptySubsets(m: MeshModel) {
   const routedTo = new Map<string, string>();
   for (const vs of m.virtualServices)
     for (const { d, field } of destinationsOf(vs))
