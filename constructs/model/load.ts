@@ -220,7 +220,6 @@ function mergeInto(m: Partial<Mutable>, inner: MeshModel, known: Set<string>): v
   for (const n of inner.knownNamespaces) known.add(n);
 }
 
-/** `true`/`false` when the namespace says, undefined when it does not. */
 /**
  * How Istio's sidecar injector treats a namespace (its two webhooks' selectors): `namespace`
  * injects every pod that does not opt out (`istio-injection: enabled`, or an `istio.io/rev`

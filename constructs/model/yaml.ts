@@ -102,7 +102,7 @@ function accept(value: unknown, file: string, line: number, out: ParsedYaml): vo
 }
 
 /** A bare document marker, with at most a comment after it. */
-const MARKER = /^---[ \t]*(?:#.*)?\r?$/;
+const MARKER = /^---(?:[ \t]+(?:#.*)?)?\r?$/;
 /** What only the document model reads: directives, document end markers, content on a marker line. */
 const UNUSUAL = /^(?:%|\.\.\.(?:[ \t]|\r?$)|---[ \t]+[^ \t#\r])/m;
 /** An alias (`*name`) where one can start: the document model bounds what aliases expand to. */

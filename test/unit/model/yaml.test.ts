@@ -55,6 +55,7 @@ test.each([
   ['a directive (document model)', `%YAML 1.2\n---\n${svc('a')}`],
   ['content on the marker line (document model)', `--- !!map\n${svc('a')}`],
   ['document end marker (document model)', `${svc('a')}...\n---\n${svc('b')}`],
+  ['a line that only starts like a marker', `${svc('a')}data:\n  k: |\n    x\n---#not-a-marker: 1\n`],
   ['a block scalar', `${svc('a')}data:\n  script: |\n    #!/bin/sh\n    echo --- not a marker\n`],
 ])('%s', (_name, text) => {
   expect(read(text)).toStrictEqual(reference(text));
