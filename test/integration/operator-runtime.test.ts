@@ -8,7 +8,8 @@
  * - bad input: a spec zod refuses (the CRD cannot) gets Valid=False and an Event, and its
  *   VirtualService is not touched;
  * - restart: an operator stopped at a manual gate is replaced by a new one, which continues on the
- *   same step (no restart of the release, weights unchanged) and finishes after `resume`.
+ *   same step (no restart of the release, weights unchanged) and finishes after `resume`;
+ * - a fault test without a header route faults the whole route, with a FaultOnWholeRoute Warning.
  */
 import * as k8s from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
@@ -434,5 +435,49 @@ describe('the operator runtime on the real parts', () => {
     ]);
     expect(await managedRoute('ratings')).toStrictEqual(['v1=0', 'v2=100']);
     await b.stop();
+  });
+
+  test('a fault test without a header route faults the whole route and says so in a Warning Event', async () => {
+    must(await client.create(DESTINATION_RULES, ns.name, subsetRule('productpage', ['v1', 'v2'])));
+    must(await client.create(VIRTUAL_SERVICES, ns.name, virtualService('productpage', 'v1')));
+    await start('fault-operator');
+    must(
+      await client.create(
+        CANARY_RELEASES,
+        ns.name,
+        canaryRelease(ns.name, 'productpage-v2', {
+          service: 'productpage',
+          stable: { subset: 'v1' },
+          canary: { subset: 'v2' },
+          virtualService: { name: 'productpage', route: 'primary' },
+          steps: [
+            {
+              faultTest: {
+                abort: { httpStatus: 503, percentage: 10 },
+                duration: '5m',
+                successRate: { min: 80 },
+              },
+            },
+            { setWeight: 50 },
+          ],
+          analysis: { interval: '1m', missingData: { policy: 'Hold' } },
+        }),
+      ),
+    );
+    const event = await waitFor('the FaultOnWholeRoute Event', async () =>
+      (await eventsOf('productpage-v2')).find((e) => e.reason === 'FaultOnWholeRoute'),
+    );
+    expect(event).toMatchObject({ type: 'Warning' });
+    expect((event as { note?: string }).note).toContain(
+      "the fault of this step is on route primary as a whole, stable's share included",
+    );
+    const primary = (
+      must(await client.get(VIRTUAL_SERVICES, { namespace: ns.name, name: 'productpage' })).spec as {
+        http: { name: string; fault?: unknown }[];
+      }
+    ).http.find((r) => r.name === 'primary');
+    expect(primary?.fault).toStrictEqual({ abort: { httpStatus: 503, percentage: { value: 10 } } });
+    // the weights already send everything to stable (one destination): left as the user wrote them
+    expect(await managedRoute('productpage')).toStrictEqual(['v1=100']);
   });
 });
