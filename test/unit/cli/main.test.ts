@@ -62,6 +62,41 @@ describe('cli lint', () => {
     expect(r.out).toContain('No validation issues found (but 1 document(s) could not be parsed)');
   });
 
+  test('JSON files: an array or a kubectl List of objects; malformed JSON is a parse error', async () => {
+    const list = file(
+      'cluster.json',
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...baseMesh(), badRoute] }),
+    );
+    const r = await cli('lint', list);
+    expect(r.code).toBe(EXIT.findings);
+    expect(r.out).toContain(
+      `(VirtualService default/reviews ${list}:VirtualService/reviews) http[0].route[0]`,
+    );
+    const array = file('objects.json', JSON.stringify(baseMesh()));
+    expect(await cli('lint', array)).toMatchObject({ code: EXIT.ok, err: '' });
+    const broken = file('broken.json', '{"kind": "Service",');
+    const b = await cli('lint', broken);
+    expect(b.code).toBe(EXIT.parseError);
+    expect(b.err).toMatch(new RegExp(`^Error \\[parse\\] ${broken}:1: .*JSON`, 'm'));
+  });
+
+  test('YAML documents that are not Kubernetes objects are reported at their line', async () => {
+    const p = file(
+      'odd.yaml',
+      `${yaml(baseMesh())}---
+- a list
+---
+# no kind
+metadata: {name: x}
+`,
+    );
+    const r = await cli('lint', p);
+    expect(r.code).toBe(EXIT.parseError);
+    const first = yaml(baseMesh()).split('\n').length + 1;
+    expect(r.err).toContain(`${p}:${first}: a document must be a Kubernetes object (a mapping with kind)`);
+    expect(r.err).toContain(`${p}:${first + 3}: document has no kind`);
+  });
+
   test('findings win over parse errors for the exit code', async () => {
     const r = await cli('lint', file('a.yaml', yaml([...baseMesh(), badRoute])), file('b.yaml', 'a: [\n'));
     expect(r.code).toBe(EXIT.findings);
