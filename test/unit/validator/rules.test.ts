@@ -793,4 +793,30 @@ describe('validator rules', () => {
     expect(validate(model, { suppress: ['MESH101'] }).filter((f) => f.code === 'MESH101')).toEqual([]);
     expect(validate(model).filter((f) => f.code === 'MESH101')).toHaveLength(1);
   });
+
+  test('a rule that throws is reported as MESH000 and the other rules still run', () => {
+    const model = buildModel(
+      [...baseMesh(), vs('r', { hosts: ['reviews'], http: [{ route: [route('reviewz')] }] })].map(
+        (object) => ({ object }),
+      ),
+    );
+    const broken = {
+      ...RULES[0]!,
+      code: 'MESH999',
+      check: () => {
+        throw new Error('cannot read properties of undefined');
+      },
+    };
+    const found = validate(model, { rules: [broken, ...RULES] });
+    expect(found.find((f) => f.code === 'MESH000')).toEqual({
+      code: 'MESH000',
+      severity: 'error',
+      mirrors: [],
+      where: 'MESH999',
+      object: 'validator',
+      message: 'rule MESH999 failed: cannot read properties of undefined',
+      hint: 'this is a bug in the validator; please report it with the input',
+    });
+    expect(found.filter((f) => f.code === 'MESH101')).toHaveLength(1);
+  });
 });
