@@ -3,7 +3,10 @@
  * are created with a status written through the /status subresource (as the operator writes
  * it), the commands run on the admin kubeconfig, and the annotations they write are read back.
  */
+import * as k8s from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -378,5 +381,75 @@ describe('cli promote, resume and abort', () => {
     expect(refused.stderr).toMatch(/^cli promote: CanaryRelease .*\/running is not waiting at a gate/);
     const missing = await go('abort', 'nope', '-n', ns.name);
     expect(missing.code).toBe(EXIT.notFound);
+  });
+});
+
+describe('errors that say what and what to do', () => {
+  /** A kubeconfig for the real apiserver that authenticates as `user` with `token`. */
+  function kubeconfigAs(token: string, server: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-kubeconfig-'));
+    dirs.push(dir);
+    const path = join(dir, 'config');
+    const admin = cluster.kubeConfig().getCurrentCluster()!;
+    writeFileSync(
+      path,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'c',
+            cluster: {
+              server,
+              ...(admin.caData ? { 'certificate-authority-data': admin.caData } : {}),
+              ...(admin.caFile ? { 'certificate-authority': admin.caFile } : {}),
+            },
+          },
+        ],
+        users: [{ name: 'u', user: { token } }],
+        contexts: [{ name: 'viewer', context: { cluster: 'c', user: 'u', namespace: ns.name } }],
+        'current-context': 'viewer',
+      }),
+    );
+    return path;
+  }
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const runWith = async (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await run(argv, { out: (x) => (out += x), err: (x) => (err += x) });
+    return { code, out, err };
+  };
+
+  test('a user without RBAC on CanaryReleases is told which permission to ask for (real RBAC, a ServiceAccount token)', async () => {
+    const kc = cluster.kubeConfig();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'nobody' } } });
+    const tr = await core.createNamespacedServiceAccountToken({
+      namespace: ns.name,
+      name: 'nobody',
+      body: { spec: { audiences: [], expirationSeconds: 600 } },
+    });
+    const token = tr.status?.token;
+    if (!token) throw new Error('the apiserver issued no token for ServiceAccount nobody');
+    const path = kubeconfigAs(token, kc.getCurrentCluster()!.server);
+    const r = await runWith('status', 'running', '--kubeconfig', path);
+    expect(r.code).toBe(EXIT.toolFailure);
+    expect(r.err).toContain("the kubeconfig's user may not do this on https://127.0.0.1:");
+    expect(r.err).toContain(
+      'ask for RBAC on canaryreleases.delivery.cdk8s-mesh.io (get, list, patch) or use another --context',
+    );
+  });
+
+  test('an apiserver that does not answer, and a context that is not in the kubeconfig', async () => {
+    const down = kubeconfigAs('x', 'https://127.0.0.1:1');
+    const r = await runWith('status', '--kubeconfig', down);
+    expect(r.code).toBe(EXIT.toolFailure);
+    expect(r.err).toContain('cannot reach the apiserver at https://127.0.0.1:1');
+    expect(r.err).toContain('check that the cluster is up and that --kubeconfig/--context point at it');
+    const wrong = await runWith('status', '--kubeconfig', down, '--context', 'prod');
+    expect(wrong.code).toBe(EXIT.toolFailure);
+    expect(wrong.err).toContain(`context "prod" is not in the kubeconfig ${down} (contexts: viewer)`);
   });
 });
