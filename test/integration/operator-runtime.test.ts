@@ -9,6 +9,7 @@
  *   VirtualService is not touched;
  * - restart: an operator stopped at a manual gate is replaced by a new one, which continues on the
  *   same step (no restart of the release, weights unchanged) and finishes after `resume`;
+ * - a release deleted mid-rollout is let go, the VirtualService left as it was;
  * - a fault test without a header route faults the whole route, with a FaultOnWholeRoute Warning.
  */
 import * as k8s from '@kubernetes/client-node';
@@ -435,6 +436,44 @@ describe('the operator runtime on the real parts', () => {
     ]);
     expect(await managedRoute('ratings')).toStrictEqual(['v1=0', 'v2=100']);
     await b.stop();
+  });
+
+  test('a release deleted mid-rollout is let go: the VirtualService stays as it was, nothing fails', async () => {
+    must(await client.create(DESTINATION_RULES, ns.name, subsetRule('reviews2', ['v1', 'v2'])));
+    must(await client.create(VIRTUAL_SERVICES, ns.name, virtualService('reviews2', 'v1')));
+    await start('delete-operator');
+    must(
+      await client.create(
+        CANARY_RELEASES,
+        ns.name,
+        canaryRelease(ns.name, 'reviews2-v2', {
+          service: 'reviews2',
+          stable: { subset: 'v1' },
+          canary: { subset: 'v2' },
+          virtualService: { name: 'reviews2', route: 'primary' },
+          steps: [{ setWeight: 30 }, { pause: {} }],
+          analysis: { interval: '1m', missingData: { policy: 'Hold' } },
+        }),
+      ),
+    );
+    await waitFor('step 0 at 30 %', async () =>
+      (await status('reviews2-v2'))?.phase === 'Progressing' ? true : undefined,
+    );
+    expect(await managedRoute('reviews2')).toStrictEqual(['v1=70', 'v2=30']);
+    const before = must(await client.get(VIRTUAL_SERVICES, { namespace: ns.name, name: 'reviews2' }));
+    const since = logs.length;
+    await kc.makeApiClient(k8s.CustomObjectsApi).deleteNamespacedCustomObject({
+      ...CANARY_RELEASES,
+      namespace: ns.name,
+      name: 'reviews2-v2',
+    });
+    await waitFor('the release to be gone', async () =>
+      (await client.get(CANARY_RELEASES, { namespace: ns.name, name: 'reviews2-v2' })).ok ? undefined : true,
+    );
+    await sleep(1500); // time for any (wrong) write or retry to happen
+    const after = must(await client.get(VIRTUAL_SERVICES, { namespace: ns.name, name: 'reviews2' }));
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(logs.slice(since).filter((e) => e.level === 'warn' || e.level === 'error')).toStrictEqual([]);
   });
 
   test('a fault test without a header route faults the whole route and says so in a Warning Event', async () => {
