@@ -1,7 +1,7 @@
 /**
  * The Istio traffic router, shaped like Flagger's router interface: `getRoutes` reads the driven
- * route of a user-owned VirtualService into a {@link RouteObservation}, and `apply` (or its
- * shorthands `setRoutes`, `verifyWeight`) carries out `decide`'s route actions.
+ * route of a user-owned VirtualService into a {@link RouteObservation}, and `apply` carries out
+ * `decide`'s route actions.
  *
  * What it touches, and nothing else (every other route and field stays byte-for-byte as it was):
  * - the **managed route**: the `spec.http[]` entry whose `name` is `spec.virtualService.route`. Of
@@ -434,34 +434,6 @@ export class IstioRouter {
       resourceVersion: res.value.metadata.resourceVersion ?? '',
       virtualService: res.value,
     });
-  }
-
-  /** Flagger's `setRoutes`: reads, sets the weights of stable and canary, retrying on conflict. */
-  async setRoutes(
-    t: RouteTarget,
-    stableWeight: number,
-    canaryWeight: number,
-  ): Promise<Result<RouteSnapshot, RouterError>> {
-    let last: Result<RouteSnapshot, RouterError> | undefined;
-    for (let n = 0; n < 5; n++) {
-      const snap = await this.getRoutes(t);
-      if (!snap.ok) return snap;
-      last = await this.apply(t, snap.value, [{ type: 'SetRoutes', stableWeight, canaryWeight }]);
-      if (last.ok || last.error.kind !== 'Conflict') return last;
-    }
-    return last!;
-  }
-
-  /** Flagger's `verifyWeight`: whether the route has these weights now. */
-  async verifyWeight(
-    t: RouteTarget,
-    stableWeight: number,
-    canaryWeight: number,
-  ): Promise<Result<boolean, KubeError>> {
-    const snap = await this.getRoutes(t);
-    if (!snap.ok) return snap;
-    const o = snap.value.observation;
-    return ok(o.found && o.stableWeight === stableWeight && o.canaryWeight === canaryWeight);
   }
 
   private ref(t: RouteTarget): ObjectRef {
