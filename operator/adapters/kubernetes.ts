@@ -415,19 +415,3 @@ export function deploymentReadiness(d: KubeObject): Readiness {
   }
   return { ready: true, message: msg };
 }
-
-/**
- * Runs `attempt` until it does not end in Conflict, at most `times` times. Each attempt must
- * re-observe what it writes (this is what makes a retry safe: nothing is written blind).
- */
-export async function retryOnConflict<T>(
-  times: number,
-  attempt: (n: number) => Promise<Result<T, KubeError>>,
-): Promise<Result<T, KubeError>> {
-  let last: Result<T, KubeError> | undefined;
-  for (let n = 1; n <= Math.max(1, times); n++) {
-    last = await attempt(n);
-    if (last.ok || last.error.kind !== 'Conflict') return last;
-  }
-  return last!;
-}
