@@ -81,3 +81,33 @@ export function transitions(
 ): NonNullable<CanaryReleaseStatus['history']> {
   return (history ?? []).filter((h) => h.reason !== 'Initializing');
 }
+
+/** A DestinationRule for `host` with one subset per version (`version` label). */
+export function subsetRule(namespace: string, host: string, versions: readonly string[]) {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: host, namespace },
+    spec: { host, subsets: versions.map((v) => ({ name: v, labels: { version: v } })) },
+  };
+}
+
+/** A user's VirtualService for `host`: a `health` route and the `primary` route a release drives, both to `stable`. */
+export function userVirtualService(namespace: string, host: string, stable: string) {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: host, namespace },
+    spec: {
+      hosts: [host],
+      http: [
+        {
+          name: 'health',
+          match: [{ uri: { exact: '/health' } }],
+          route: [{ destination: { host, subset: stable } }],
+        },
+        { name: 'primary', retries: { attempts: 0 }, route: [{ destination: { host, subset: stable } }] },
+      ],
+    },
+  };
+}

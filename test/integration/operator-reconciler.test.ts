@@ -29,7 +29,7 @@ import { OperatorMetrics } from '../../operator/runtime/metrics.js';
 import { ReconcileError, Reconciler, type ReconcilerDeps } from '../../operator/runtime/reconciler.js';
 import type { RouteTarget } from '../../operator/adapters/istio-router.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
-import { canaryRelease, must } from './operator-fixtures.js';
+import { canaryRelease, must, subsetRule, userVirtualService } from './operator-fixtures.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kc: k8s.KubeConfig;
@@ -47,32 +47,8 @@ afterAll(async () => {
 
 /** A service with subsets v1/v2 and a VirtualService whose route `primary` sends all to v1. */
 async function service(host: string): Promise<void> {
-  must(
-    await client.create(DESTINATION_RULES, ns.name, {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'DestinationRule',
-      metadata: { name: host, namespace: ns.name },
-      spec: { host, subsets: ['v1', 'v2'].map((v) => ({ name: v, labels: { version: v } })) },
-    }),
-  );
-  must(
-    await client.create(VIRTUAL_SERVICES, ns.name, {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'VirtualService',
-      metadata: { name: host, namespace: ns.name },
-      spec: {
-        hosts: [host],
-        http: [
-          {
-            name: 'health',
-            match: [{ uri: { exact: '/health' } }],
-            route: [{ destination: { host, subset: 'v1' } }],
-          },
-          { name: 'primary', route: [{ destination: { host, subset: 'v1' } }] },
-        ],
-      },
-    }),
-  );
+  must(await client.create(DESTINATION_RULES, ns.name, subsetRule(ns.name, host, ['v1', 'v2'])));
+  must(await client.create(VIRTUAL_SERVICES, ns.name, userVirtualService(ns.name, host, 'v1')));
   must(
     await client.create(
       CANARY_RELEASES,

@@ -15,7 +15,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
+import type { CanaryReleaseStatus, Step } from '../../api/v1alpha1/canary-release.js';
 import {
   CANARY_RELEASES,
   DEPLOYMENTS,
@@ -30,7 +30,16 @@ import { startOperator, type OperatorHandle } from '../../operator/runtime/opera
 import { createLogger, type LogEntry } from '../../operator/runtime/log.js';
 import { addScrapeTarget, cluster, testNamespace } from '../harness/cluster.js';
 import { TrafficSimulator, type LoadHandle } from '../harness/traffic/index.js';
-import { canaryRelease, deployment, must, sleep, transitions, waitFor } from './operator-fixtures.js';
+import {
+  canaryRelease,
+  deployment,
+  must,
+  sleep,
+  subsetRule,
+  transitions,
+  userVirtualService,
+  waitFor,
+} from './operator-fixtures.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kc: k8s.KubeConfig;
@@ -66,29 +75,6 @@ function start(identity: string): Promise<OperatorHandle> {
   });
 }
 
-const subsetRule = (host: string, versions: string[]) => ({
-  apiVersion: 'networking.istio.io/v1',
-  kind: 'DestinationRule',
-  metadata: { name: host, namespace: ns.name },
-  spec: { host, subsets: versions.map((v) => ({ name: v, labels: { version: v } })) },
-});
-const virtualService = (host: string, stable: string) => ({
-  apiVersion: 'networking.istio.io/v1',
-  kind: 'VirtualService',
-  metadata: { name: host, namespace: ns.name },
-  spec: {
-    hosts: [host],
-    http: [
-      {
-        name: 'health',
-        match: [{ uri: { exact: '/health' } }],
-        route: [{ destination: { host, subset: stable } }],
-      },
-      { name: 'primary', retries: { attempts: 0 }, route: [{ destination: { host, subset: stable } }] },
-    ],
-  },
-});
-
 /** A webhook receiver on loopback: records every POST; `/flaky` answers 503 to its first one. */
 async function webhookReceiver(): Promise<{
   url: string;
@@ -120,6 +106,30 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * A new service with subsets v1/v2 and a VirtualService (route `primary` to v1), an operator, and
+ * a release `<host>-v2` of it with `steps` (no metrics: its checks hold on missing data).
+ */
+async function releaseOnNewService(host: string, operator: string, steps: Step[]): Promise<void> {
+  must(await client.create(DESTINATION_RULES, ns.name, subsetRule(ns.name, host, ['v1', 'v2'])));
+  must(await client.create(VIRTUAL_SERVICES, ns.name, userVirtualService(ns.name, host, 'v1')));
+  await start(operator);
+  must(
+    await client.create(
+      CANARY_RELEASES,
+      ns.name,
+      canaryRelease(ns.name, `${host}-v2`, {
+        service: host,
+        stable: { subset: 'v1' },
+        canary: { subset: 'v2' },
+        virtualService: { name: host, route: 'primary' },
+        steps,
+        analysis: { interval: '1m', missingData: { policy: 'Hold' } },
+      }),
+    ),
+  );
+}
+
 const status = async (name: string) =>
   must(await client.get<CanaryReleaseObject>(CANARY_RELEASES, { namespace: ns.name, name })).status as
     CanaryReleaseStatus | undefined;
@@ -145,8 +155,8 @@ beforeAll(async () => {
     ['ratings', ['v1', 'v2']],
     ['details', ['v1', 'v2']],
   ] as const) {
-    must(await client.create(DESTINATION_RULES, ns.name, subsetRule(host, [...versions])));
-    must(await client.create(VIRTUAL_SERVICES, ns.name, virtualService(host, 'v1')));
+    must(await client.create(DESTINATION_RULES, ns.name, subsetRule(ns.name, host, versions)));
+    must(await client.create(VIRTUAL_SERVICES, ns.name, userVirtualService(ns.name, host, 'v1')));
     for (const v of versions)
       must(
         await client.create(
@@ -439,23 +449,7 @@ describe('the operator runtime on the real parts', () => {
   });
 
   test('a release deleted mid-rollout is let go: the VirtualService stays as it was, nothing fails', async () => {
-    must(await client.create(DESTINATION_RULES, ns.name, subsetRule('reviews2', ['v1', 'v2'])));
-    must(await client.create(VIRTUAL_SERVICES, ns.name, virtualService('reviews2', 'v1')));
-    await start('delete-operator');
-    must(
-      await client.create(
-        CANARY_RELEASES,
-        ns.name,
-        canaryRelease(ns.name, 'reviews2-v2', {
-          service: 'reviews2',
-          stable: { subset: 'v1' },
-          canary: { subset: 'v2' },
-          virtualService: { name: 'reviews2', route: 'primary' },
-          steps: [{ setWeight: 30 }, { pause: {} }],
-          analysis: { interval: '1m', missingData: { policy: 'Hold' } },
-        }),
-      ),
-    );
+    await releaseOnNewService('reviews2', 'delete-operator', [{ setWeight: 30 }, { pause: {} }]);
     await waitFor('step 0 at 30 %', async () =>
       (await status('reviews2-v2'))?.phase === 'Progressing' ? true : undefined,
     );
@@ -477,32 +471,10 @@ describe('the operator runtime on the real parts', () => {
   });
 
   test('a fault test without a header route faults the whole route and says so in a Warning Event', async () => {
-    must(await client.create(DESTINATION_RULES, ns.name, subsetRule('productpage', ['v1', 'v2'])));
-    must(await client.create(VIRTUAL_SERVICES, ns.name, virtualService('productpage', 'v1')));
-    await start('fault-operator');
-    must(
-      await client.create(
-        CANARY_RELEASES,
-        ns.name,
-        canaryRelease(ns.name, 'productpage-v2', {
-          service: 'productpage',
-          stable: { subset: 'v1' },
-          canary: { subset: 'v2' },
-          virtualService: { name: 'productpage', route: 'primary' },
-          steps: [
-            {
-              faultTest: {
-                abort: { httpStatus: 503, percentage: 10 },
-                duration: '5m',
-                successRate: { min: 80 },
-              },
-            },
-            { setWeight: 50 },
-          ],
-          analysis: { interval: '1m', missingData: { policy: 'Hold' } },
-        }),
-      ),
-    );
+    await releaseOnNewService('productpage', 'fault-operator', [
+      { faultTest: { abort: { httpStatus: 503, percentage: 10 }, duration: '5m', successRate: { min: 80 } } },
+      { setWeight: 50 },
+    ]);
     const event = await waitFor('the FaultOnWholeRoute Event', async () =>
       (await eventsOf('productpage-v2')).find((e) => e.reason === 'FaultOnWholeRoute'),
     );
