@@ -9,7 +9,8 @@
  * advances and a release promotes only after a passing check (never on missing data); a manual
  * gate opens only when resumed; `threshold` failures end in a rollback in the same decision; the
  * status is exactly what the apiserver stores (nothing pruned by the CRD schema, JSON-clean);
- * and feeding back the persisted status (a restart at any point) gives the same decision.
+ * every check decide runs was due by `analysisDue` (so the runtime fetched its metrics); and
+ * feeding back the persisted status (a restart at any point) gives the same decision.
  */
 import fc from 'fast-check';
 import type { JsonSchema } from '../../../api/crd-schema.js';
