@@ -61,7 +61,8 @@ export interface ReconcilerDeps {
   readonly webhookTimeoutMs?: number;
   /**
    * POSTs per notification: a refused connection, a timeout, 408, 429 or a 5xx is tried again
-   * after 1 s, 2 s, … (doubling); other answers are final. @default 3
+   * after 1 s, 2 s, … (doubling), or later when the answer's Retry-After asks (at most 30 s);
+   * other answers are final. @default 3
    */
   readonly webhookAttempts?: number;
   /** Wait before the first retry of a webhook. @default 1000 */
@@ -326,6 +327,7 @@ export class Reconciler {
         let result: 'ok' | 'error' | 'timeout';
         let detail: Record<string, unknown>;
         let retryable: boolean;
+        let retryAfterMs: number | undefined;
         try {
           const res = await fetch(a.url, {
             method: 'POST',
@@ -342,6 +344,7 @@ export class Reconciler {
           result = 'error';
           detail = { status: res.status };
           retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+          retryAfterMs = retryAfter(res.headers.get('retry-after'), this.deps.clock.now());
         } catch (e) {
           result = (e as Error)?.name === 'TimeoutError' ? 'timeout' : 'error';
           detail = { error: (e as Error)?.message ?? String(e) };
@@ -358,7 +361,7 @@ export class Reconciler {
           log.warn(`${what}; giving up`, { ...fields, ...detail, attempts: attempt });
           return;
         }
-        const wait = backoffMs * 2 ** (attempt - 1);
+        const wait = Math.max(backoffMs * 2 ** (attempt - 1), retryAfterMs ?? 0);
         log.debug(`${what}; retrying in ${wait} ms`, { ...fields, ...detail, attempt });
         await sleep(this.deps.clock, wait, stop);
       }
@@ -367,4 +370,11 @@ export class Reconciler {
     this.pendingWebhooks.add(p);
     void p.finally(() => this.pendingWebhooks.delete(p));
   }
+}
+
+/** A Retry-After header (seconds, or an HTTP date) in milliseconds from `now`, at most 30 s. */
+export function retryAfter(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  const ms = /^\d+$/.test(header.trim()) ? Number(header.trim()) * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) ? Math.min(30_000, Math.max(0, ms)) : undefined;
 }

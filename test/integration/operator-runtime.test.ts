@@ -75,20 +75,25 @@ function start(identity: string): Promise<OperatorHandle> {
   });
 }
 
-/** A webhook receiver on loopback: records every POST; `/flaky` answers 503 to its first one. */
+/** A webhook receiver on loopback: records every POST; `/flaky` answers 503 (Retry-After: 1) to its first one. */
 async function webhookReceiver(): Promise<{
   url: string;
-  received: { path: string; status: number; body: Record<string, unknown> }[];
+  received: { path: string; status: number; at: number; body: Record<string, unknown> }[];
 }> {
-  const received: { path: string; status: number; body: Record<string, unknown> }[] = [];
+  const received: { path: string; status: number; at: number; body: Record<string, unknown> }[] = [];
   let flakyCalls = 0;
   const server: Server = createServer((req, res) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
     req.on('end', () => {
       const status = req.url === '/flaky' && flakyCalls++ === 0 ? 503 : 200;
-      received.push({ path: req.url ?? '', status, body: JSON.parse(text) as Record<string, unknown> });
-      res.writeHead(status).end();
+      received.push({
+        path: req.url ?? '',
+        status,
+        at: Date.now(),
+        body: JSON.parse(text) as Record<string, unknown>,
+      });
+      res.writeHead(status, status === 503 ? { 'retry-after': '1' } : {}).end();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -311,6 +316,9 @@ describe('the operator runtime on the real parts', () => {
       [503, 'Started'],
       [200, 'Started'],
     ]);
+    // the 503 asked to retry after 1 s, longer than the backoff (100 ms here): the retry waited
+    const [first, second] = hooks.received.filter((r) => r.path === '/flaky');
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
     expect(logs.find((e) => e.msg === 'webhook delivered after a retry')).toMatchObject({
       webhook: 'flaky',
       attempts: 2,
