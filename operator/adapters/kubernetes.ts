@@ -164,91 +164,87 @@ export class KubeClient {
     this.api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   }
 
-  async get<T extends KubeObject = KubeObject>(
-    type: ResourceType,
-    ref: ObjectRef,
+  /** Runs one API call; a failure becomes a {@link KubeError} that names `what`. */
+  private async call<T>(
+    what: string,
+    request: () => Promise<unknown>,
+    opts?: { readonly jsonPatch?: boolean },
   ): Promise<Result<T, KubeError>> {
     try {
-      const obj = (await this.api.getNamespacedCustomObject({ ...type, ...ref })) as T;
-      return ok(obj);
+      return ok((await request()) as T);
     } catch (e) {
-      return err(kubeError(e, `get ${type.plural} ${ref.namespace}/${ref.name}`));
+      return err(kubeError(e, what, opts));
     }
+  }
+
+  get<T extends KubeObject = KubeObject>(type: ResourceType, ref: ObjectRef): Promise<Result<T, KubeError>> {
+    return this.call(`get ${type.plural} ${ref.namespace}/${ref.name}`, () =>
+      this.api.getNamespacedCustomObject({ ...type, ...ref }),
+    );
   }
 
   async list<T extends KubeObject = KubeObject>(
     type: ResourceType,
     namespace?: string,
   ): Promise<Result<{ items: T[]; metadata?: { resourceVersion?: string } }, KubeError>> {
-    try {
-      const res = (
+    const res = await this.call<{ items?: T[]; metadata?: { resourceVersion?: string } }>(
+      `list ${type.plural}${namespace ? ` in ${namespace}` : ''}`,
+      () =>
         namespace
-          ? await this.api.listNamespacedCustomObject({ ...type, namespace })
-          : await this.api.listClusterCustomObject(type)
-      ) as { items?: T[]; metadata?: { resourceVersion?: string } };
-      return ok({ items: res.items ?? [], metadata: res.metadata });
-    } catch (e) {
-      return err(kubeError(e, `list ${type.plural}${namespace ? ` in ${namespace}` : ''}`));
-    }
+          ? this.api.listNamespacedCustomObject({ ...type, namespace })
+          : this.api.listClusterCustomObject(type),
+    );
+    return res.ok ? ok({ items: res.value.items ?? [], metadata: res.value.metadata }) : res;
   }
 
-  async create<T extends KubeObject = KubeObject>(
+  create<T extends KubeObject = KubeObject>(
     type: ResourceType,
     namespace: string,
     body: unknown,
   ): Promise<Result<T, KubeError>> {
-    try {
-      return ok((await this.api.createNamespacedCustomObject({ ...type, namespace, body })) as T);
-    } catch (e) {
-      return err(kubeError(e, `create ${type.plural} in ${namespace}`));
-    }
+    return this.call(`create ${type.plural} in ${namespace}`, () =>
+      this.api.createNamespacedCustomObject({ ...type, namespace, body }),
+    );
   }
 
   /** Replaces an object; `body.metadata.resourceVersion` is the precondition. */
-  async replace<T extends KubeObject = KubeObject>(
+  replace<T extends KubeObject = KubeObject>(
     type: ResourceType,
     ref: ObjectRef,
     body: unknown,
   ): Promise<Result<T, KubeError>> {
-    try {
-      return ok((await this.api.replaceNamespacedCustomObject({ ...type, ...ref, body })) as T);
-    } catch (e) {
-      return err(kubeError(e, `replace ${type.plural} ${ref.namespace}/${ref.name}`));
-    }
+    return this.call(`replace ${type.plural} ${ref.namespace}/${ref.name}`, () =>
+      this.api.replaceNamespacedCustomObject({ ...type, ...ref, body }),
+    );
   }
 
   /** Applies a JSON Patch to the object, or to its status subresource. */
-  async jsonPatch<T extends KubeObject = KubeObject>(
+  jsonPatch<T extends KubeObject = KubeObject>(
     type: ResourceType,
     ref: ObjectRef,
     ops: readonly JsonPatchOp[],
     opts: { readonly subresource?: 'status'; readonly fieldManager?: string } = {},
   ): Promise<Result<T, KubeError>> {
-    const what = `patch ${type.plural}${opts.subresource ? '/status' : ''} ${ref.namespace}/${ref.name}`;
     const req = { ...type, ...ref, body: ops, fieldManager: opts.fieldManager };
-    try {
-      const res = opts.subresource
-        ? await this.api.patchNamespacedCustomObjectStatus(req, JSON_PATCH)
-        : await this.api.patchNamespacedCustomObject(req, JSON_PATCH);
-      return ok(res as T);
-    } catch (e) {
-      return err(kubeError(e, what, { jsonPatch: true }));
-    }
+    return this.call(
+      `patch ${type.plural}${opts.subresource ? '/status' : ''} ${ref.namespace}/${ref.name}`,
+      () =>
+        opts.subresource
+          ? this.api.patchNamespacedCustomObjectStatus(req, JSON_PATCH)
+          : this.api.patchNamespacedCustomObject(req, JSON_PATCH),
+      { jsonPatch: true },
+    );
   }
 
   /** Applies a JSON merge patch (used for annotations by tests and tools). */
-  async mergePatch<T extends KubeObject = KubeObject>(
+  mergePatch<T extends KubeObject = KubeObject>(
     type: ResourceType,
     ref: ObjectRef,
     patch: unknown,
   ): Promise<Result<T, KubeError>> {
-    try {
-      return ok(
-        (await this.api.patchNamespacedCustomObject({ ...type, ...ref, body: patch }, MERGE_PATCH)) as T,
-      );
-    } catch (e) {
-      return err(kubeError(e, `merge-patch ${type.plural} ${ref.namespace}/${ref.name}`));
-    }
+    return this.call(`merge-patch ${type.plural} ${ref.namespace}/${ref.name}`, () =>
+      this.api.patchNamespacedCustomObject({ ...type, ...ref, body: patch }, MERGE_PATCH),
+    );
   }
 }
 
