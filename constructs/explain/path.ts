@@ -18,6 +18,7 @@
  * this module places them at the hop where Envoy makes them.
  * @see https://istio.io/latest/docs/ops/deployment/application-requirements/
  */
+import { namespaceInjection } from '../model/load.js';
 import { containerPortOf, lookupHost, workloadsOf } from '../model/query.js';
 import type { MeshModel, Service, Workload } from '../model/types.js';
 import { authorize, type AuthzResult } from './authz.js';
@@ -382,10 +383,10 @@ function noSidecarWhy(model: MeshModel, w: Workload): string {
   const inject = w.podLabels['sidecar.istio.io/inject'] ?? podAnnotations(w)['sidecar.istio.io/inject'];
   if (inject === 'false') return `${w.name}'s pods say sidecar.istio.io/inject: "false"`;
   const ns = model.namespaces.find((n) => n.name === w.namespace);
-  const label = ns?.labels['istio-injection'];
-  if (label !== undefined && label !== 'enabled')
-    return `namespace ${w.namespace} has istio-injection: ${label}${inject === 'true' ? ', which a pod cannot override' : ''}`;
-  if (ns && label === undefined && ns.labels['istio.io/rev'] === undefined)
+  const mode = ns ? namespaceInjection(ns.labels) : 'namespace';
+  if (mode === 'off')
+    return `namespace ${w.namespace} has istio-injection: ${ns!.labels['istio-injection']}${inject === 'true' ? ', which a pod cannot override' : ''}`;
+  if (mode === 'pod')
     return `namespace ${w.namespace} has no istio-injection or istio.io/rev label, and ${w.name}'s pods are not labelled sidecar.istio.io/inject: "true"`;
   return `namespace ${w.namespace} is not enabled for injection`;
 }

@@ -193,7 +193,7 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
         if (!IGNORED_KINDS.has(kind)) m.skipped.push({ kind, where: e.where });
     }
   }
-  const injected = new Map(m.namespaces.map((n) => [n.name, injection(n.labels)]));
+  const injected = new Map(m.namespaces.map((n) => [n.name, namespaceInjection(n.labels)]));
   for (const { e, raw } of pendingWorkloads)
     m.workloads.push(readWorkload(e, raw, injected.get(e.namespace)));
 
@@ -227,9 +227,9 @@ function mergeInto(m: Partial<Mutable>, inner: MeshModel, known: Set<string>): v
  * `sidecar.istio.io/inject: "true"` (no label on the namespace); `off` injects nothing (any other
  * `istio-injection` value, `disabled` included, even for a pod that asks).
  */
-type Injection = 'namespace' | 'pod' | 'off';
+export type Injection = 'namespace' | 'pod' | 'off';
 
-function injection(l: Labels): Injection {
+export function namespaceInjection(l: Labels): Injection {
   const label = l['istio-injection'];
   if (label === 'enabled') return 'namespace';
   if (label !== undefined) return 'off';

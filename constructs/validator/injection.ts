@@ -5,6 +5,7 @@
  * select it are not enforced and its routes apply only to callers that have a sidecar of their
  * own (in the same namespace, none do).
  */
+import { namespaceInjection } from '../model/load.js';
 import { hostMatches, indexOf, policiesFor, resolveHost, selects } from '../model/query.js';
 import type { Entry, MeshModel, Namespace, Workload } from '../model/types.js';
 import type { Rule } from './rules.js';
@@ -12,12 +13,16 @@ import type { Rule } from './rules.js';
 /** Why a namespace does not inject, or undefined when it does (or says nothing the model can read). */
 export function namespaceWithoutInjection(ns: Namespace): string | undefined {
   const label = ns.labels['istio-injection'];
-  if (label === 'enabled') return undefined;
-  if (label === 'disabled') return 'istio-injection: disabled';
-  if (label === undefined && ns.labels['istio.io/rev'] !== undefined) return undefined;
-  return label === undefined
-    ? 'no istio-injection or istio.io/rev label'
-    : `istio-injection: ${label} (only "enabled" injects)`;
+  switch (namespaceInjection(ns.labels)) {
+    case 'namespace':
+      return undefined;
+    case 'pod':
+      return 'no istio-injection or istio.io/rev label';
+    case 'off':
+      return label === 'disabled'
+        ? 'istio-injection: disabled'
+        : `istio-injection: ${label} (only "enabled" injects)`;
+  }
 }
 
 const id = (e: Entry) => `${e.kind} ${e.namespace}/${e.name}`;
