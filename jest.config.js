@@ -15,14 +15,22 @@ const common = {
 
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/harness/jest-assertions.ts'],
+    },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/harness/jest-global-setup.js',
       globalTeardown: '<rootDir>/test/harness/jest-global-teardown.js',
-      setupFilesAfterEnv: ['<rootDir>/test/harness/jest-timeouts.ts'],
+      setupFilesAfterEnv: [
+        '<rootDir>/test/harness/jest-assertions.ts',
+        '<rootDir>/test/harness/jest-timeouts.ts',
+      ],
     },
   ],
 };

@@ -24,10 +24,8 @@ const version = canaryReleaseCrd().spec.versions[0]!;
 const schema = version.schema.openAPIV3Schema;
 
 test('the committed api/v1alpha1/crd.yaml equals what `npm run gen:crd` generates', () => {
-  const text = readFileSync(committed, 'utf8');
-  if (text !== canaryReleaseCrdYaml()) {
-    throw new Error('api/v1alpha1/crd.yaml is stale: run `npm run gen:crd` and commit it');
-  }
+  // stale: run `npm run gen:crd` and commit api/v1alpha1/crd.yaml
+  expect(readFileSync(committed, 'utf8')).toBe(canaryReleaseCrdYaml());
 });
 
 test('every node of the schema has a type and none uses a keyword structural schemas forbid', () => {
