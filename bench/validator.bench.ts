@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Testing, Yaml } from 'cdk8s';
 import { App, Mesh, ZeroTrustPolicy } from '../constructs/index.js';
-import { explain, type ExplainRequest } from '../constructs/explain/index.js';
-import { buildModel, modelOf, parseYamlObjects, type KubeObject } from '../constructs/model/index.js';
-import { validate } from '../constructs/validator/index.js';
+import { explain, type ExplainRequest } from '../mesh/explain/index.js';
+import { buildModel, parseYamlObjects, type KubeObject } from '../mesh/model/index.js';
+import { validate } from '../mesh/validator/index.js';
 
 process.env.CDK8S_MESH_WARNINGS = 'off';
 
@@ -55,7 +55,7 @@ const rows: string[] = [
 for (const n of [100, 1000]) {
   const mesh = build(n);
   let t = performance.now();
-  modelOf(mesh);
+  mesh.model();
   const tConstructs = performance.now() - t;
   const objects = Testing.synth(mesh);
   const yaml = Yaml.stringify(...objects);

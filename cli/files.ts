@@ -1,8 +1,8 @@
 /** Reads YAML/JSON files and directories into sourced objects; unreadable or malformed input is reported, not thrown. */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { parseYamlObjects, type ParseProblem } from '../constructs/model/yaml.js';
-import type { KubeObject, SourcedObject } from '../constructs/model/types.js';
+import { parseYamlObjects, type ParseProblem } from '../mesh/model/yaml.js';
+import type { KubeObject, SourcedObject } from '../mesh/model/types.js';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 

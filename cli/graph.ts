@@ -1,7 +1,7 @@
 /** `cli graph`: the mesh as an SVG (services, versions, routes with weights, allowed calls, mTLS), drawn locally. */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { meshGraphSvg } from '../constructs/explain/graph.js';
+import { meshGraphSvg } from '../mesh/explain/graph.js';
 import { loadMesh, type MeshInputOptions } from './reachability.js';
 
 export async function graphCommand(

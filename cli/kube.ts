@@ -1,6 +1,6 @@
 /** Lists the objects the mesh model reads from a live cluster (`lint --kubeconfig`). */
 import * as k8s from '@kubernetes/client-node';
-import type { KubeObject, SourcedObject } from '../constructs/model/types.js';
+import type { KubeObject, SourcedObject } from '../mesh/model/types.js';
 
 /** The kinds listed, with the API version asked for. */
 export const CLUSTER_KINDS: readonly (readonly [apiVersion: string, kind: string])[] = [

@@ -18,13 +18,13 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ExplainError, explain, formatExplanation } from '../constructs/explain/explain.js';
-import { explainPath, formatPath } from '../constructs/explain/path.js';
-import { buildModel } from '../constructs/model/load.js';
-import type { SourcedObject } from '../constructs/model/types.js';
-import type { ParseProblem } from '../constructs/model/yaml.js';
-import { atLeast, formatFinding, type Severity } from '../constructs/validator/finding.js';
-import { ruleTable, summarize, validate } from '../constructs/validator/validate.js';
+import { ExplainError, explain, formatExplanation } from '../mesh/explain/explain.js';
+import { explainPath, formatPath } from '../mesh/explain/path.js';
+import { buildModel } from '../mesh/model/load.js';
+import type { SourcedObject } from '../mesh/model/types.js';
+import type { ParseProblem } from '../mesh/model/yaml.js';
+import { atLeast, formatFinding, type Severity } from '../mesh/validator/finding.js';
+import { ruleTable, summarize, validate } from '../mesh/validator/validate.js';
 import { CommandError, UsageError } from './errors.js';
 import { collectFiles, loadFiles } from './files.js';
 import { graphCommand } from './graph.js';

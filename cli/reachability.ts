@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { formatReachability, reachability } from '../constructs/explain/reachability.js';
-import { buildModel } from '../constructs/model/load.js';
-import { principalOf } from '../constructs/model/query.js';
-import type { DeclaredCall, MeshModel, SourcedObject } from '../constructs/model/types.js';
-import type { ParseProblem } from '../constructs/model/yaml.js';
+import { formatReachability, reachability } from '../mesh/explain/reachability.js';
+import { buildModel } from '../mesh/model/load.js';
+import { principalOf } from '../mesh/model/query.js';
+import type { DeclaredCall, MeshModel, SourcedObject } from '../mesh/model/types.js';
+import type { ParseProblem } from '../mesh/model/yaml.js';
 import { collectFiles, loadFiles } from './files.js';
 import { loadFromCluster } from './kube.js';
 

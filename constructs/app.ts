@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import * as networking from '../imports/networking.istio.io.js';
 import { Mesh } from './mesh.js';
-import type { IMeshPeer, IWorkload } from './peer.js';
+import type { IMeshPeer, IVersionedWorkload, IWorkload } from './peer.js';
 import { renderHttpRoute, httpRouteSchema, type HttpRouteOptions } from './routing.js';
 import { renderTrafficPolicy, trafficPolicySchema, type TrafficPolicy } from './traffic-policy.js';
 import { RESTRICTED_CONTAINER } from './pod-security.js';
@@ -149,7 +149,7 @@ export interface CallOptions {
  * Pod Security `restricted`), a DestinationRule with a subset per version, and, once routes are
  * added, a VirtualService.
  */
-export class App extends Construct implements IMeshPeer, IWorkload {
+export class App extends Construct implements IMeshPeer, IVersionedWorkload {
   readonly name: string;
   readonly namespace: string;
   readonly serviceAccountName: string;
@@ -168,6 +168,11 @@ export class App extends Construct implements IMeshPeer, IWorkload {
   /** Deployments by version name (deployed versions only). */
   readonly deployments: Readonly<Record<string, kplus.Deployment>>;
   readonly destinationRule: networking.DestinationRule;
+
+  /** The versions it runs pods for (those not declared with `deploy: false`). */
+  get deployedVersions(): readonly string[] {
+    return Object.keys(this.deployments);
+  }
 
   private readonly httpRoutes: Record<string, unknown>[] = [];
   private readonly routeOptions: HttpRouteOptions[] = [];

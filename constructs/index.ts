@@ -4,6 +4,7 @@ export * from './canary-release.js';
 export * from './istio-install.js';
 export * from './ingress-gateway.js';
 export * from './mesh.js';
+export * from './mesh-scope.js';
 export * from './peer.js';
 export * from './pod-security.js';
 export * from './routing.js';
@@ -12,6 +13,6 @@ export * from './validation.js';
 export * from './zero-trust-policy.js';
 // The mesh model, the validator and the request simulator, as namespaces: their object types
 // (VirtualService, MtlsMode, …) would collide with the constructs' names.
-export * as model from './model/index.js';
-export * as validator from './validator/index.js';
-export * as simulator from './explain/index.js';
+export * as model from '../mesh/model/index.js';
+export * as validator from '../mesh/validator/index.js';
+export * as simulator from '../mesh/explain/index.js';

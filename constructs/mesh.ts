@@ -3,17 +3,22 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct, IConstruct } from 'constructs';
 import { z } from 'zod';
 import * as telemetry from '../imports/telemetry.istio.io.js';
-import type { IMeshPeer, IWorkload } from './peer.js';
+import { explain as explainRequest, type Explanation, type ExplainRequest } from '../mesh/explain/explain.js';
+import { explainPath, type PathRequest, type RequestPath } from '../mesh/explain/path.js';
+import type { ModelOptions } from '../mesh/model/load.js';
+import type { KubeObject, MeshModel, UndeployedSubset } from '../mesh/model/types.js';
+import { modelOfScope, validateSynthesized } from './mesh-model.js';
+import {
+  isMesh,
+  markMesh,
+  type CallListener,
+  type IMesh,
+  type MeshCall,
+  type MtlsMode,
+} from './mesh-scope.js';
+import type { IMeshPeer, IVersionedWorkload } from './peer.js';
 import { checkProps, dnsLabel, percentage } from './validation.js';
 import { ZeroTrustPolicy } from './zero-trust-policy.js';
-import { explain as explainRequest, type Explanation, type ExplainRequest } from './explain/explain.js';
-import { explainPath, type PathRequest, type RequestPath } from './explain/path.js';
-import { modelOf } from './model/from-construct.js';
-import type { KubeObject, MeshModel } from './model/types.js';
-import { validateSynthesized } from './validator/synth.js';
-
-/** Istio's mutual-TLS modes (PeerAuthentication). */
-export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
 /** Where the Istio ingress gateway runs, so routes and policies can name it. */
 export interface IngressGatewayRef {
@@ -96,24 +101,12 @@ const meshSchema = z.strictObject({
   chart: z.object({}).passthrough().optional(),
 });
 
-/** A declared call from one peer to an App: the edge of the mesh's call graph. */
-export interface MeshCall {
-  readonly from: IMeshPeer;
-  readonly to: IMeshPeer & IWorkload;
-  /** HTTP methods allowed. @default - any */
-  readonly methods?: readonly string[];
-  /** Paths allowed (Istio's AuthorizationPolicy path syntax). @default - any */
-  readonly paths?: readonly string[];
-}
-
-type CallListener = (call: MeshCall) => void;
-
 /**
  * The mesh: a namespace of Apps with mesh-wide defaults (trust domain, mTLS, default deny, the
  * ingress gateway, telemetry). It is a cdk8s Chart: everything built inside it is written to one
  * manifest by `cdk8s synth`. Its call graph (`app.calls(other)`) drives {@link ZeroTrustPolicy}.
  */
-export class Mesh extends Chart {
+export class Mesh extends Chart implements IMesh {
   /**
    * Ordinary `instanceof`: the one inherited from Chart (`Chart.isChart`) holds for any Chart, so
    * `Mesh.of` would return a plain Chart and an App outside a Mesh would fail later, obscurely.
@@ -125,7 +118,7 @@ export class Mesh extends Chart {
   /** The Mesh a construct belongs to; throws if it is not inside one. */
   static override of(scope: IConstruct): Mesh {
     for (let s: IConstruct | undefined = scope; s; s = s.node.scope) {
-      if (s instanceof Mesh) return s as Mesh;
+      if (s instanceof Mesh && isMesh(s)) return s;
     }
     throw new Error(`${scope.node.path}: must be created inside a Mesh (new App(mesh, 'name', …))`);
   }
@@ -147,7 +140,7 @@ export class Mesh extends Chart {
 
   private readonly _calls: MeshCall[] = [];
   private readonly callListeners: CallListener[] = [];
-  private readonly _workloads: (IMeshPeer & IWorkload)[] = [];
+  private readonly _workloads: (IMeshPeer & IVersionedWorkload)[] = [];
 
   constructor(scope: Construct, id: string, props: MeshProps = {}) {
     super(scope, id, {
@@ -155,6 +148,7 @@ export class Mesh extends Chart {
       namespace: props.namespace ?? 'default',
       disableResourceNameHashes: true,
     });
+    markMesh(this);
     const p = checkProps(this, meshSchema, props);
     this.trustDomain = p.trustDomain;
     this.sidecarInjection = p.sidecarInjection;
@@ -207,7 +201,7 @@ export class Mesh extends Chart {
    */
   override toJson(): ReturnType<Chart['toJson']> {
     const objects = super.toJson();
-    validateSynthesized(this, objects as KubeObject[]);
+    validateSynthesized(this, this.modelFacts(), objects as KubeObject[]);
     return objects;
   }
 
@@ -218,7 +212,27 @@ export class Mesh extends Chart {
 
   /** The mesh model of this chart's objects as they are now (what the validator and `explain` read). */
   model(): MeshModel {
-    return modelOf(this);
+    return modelOfScope(this, this.modelFacts());
+  }
+
+  /** What the mesh states that its objects do not say: handed to the model explicitly. */
+  private modelFacts(): ModelOptions {
+    const undeployedSubsets: UndeployedSubset[] = this._workloads.flatMap((w) =>
+      w.versions
+        .filter((v) => !w.deployedVersions.includes(v))
+        .map((subset) => ({ namespace: w.namespace, service: w.name, subset })),
+    );
+    return {
+      trustDomain: this.trustDomain,
+      defaultNamespace: this.namespace,
+      calls: this._calls.map((c) => ({
+        from: { name: c.from.name, namespace: c.from.namespace, principal: c.from.principal },
+        to: { name: c.to.name, namespace: c.to.namespace },
+        ...(c.methods ? { methods: c.methods } : {}),
+        ...(c.paths ? { paths: c.paths } : {}),
+      })),
+      ...(undeployedSubsets.length ? { undeployedSubsets } : {}),
+    };
   }
 
   /** Where one request goes and whether it is allowed: the request simulator on this mesh. */
@@ -237,12 +251,14 @@ export class Mesh extends Chart {
   }
 
   /** Workloads (Apps) registered in this mesh. */
-  get workloads(): readonly (IMeshPeer & IWorkload)[] {
+  get workloads(): readonly (IMeshPeer & IVersionedWorkload)[] {
     return this._workloads;
   }
 
   /** @internal registers the mesh's ZeroTrustPolicy. */
-  _registerZeroTrust(zt: ZeroTrustPolicy): void {
+  _registerZeroTrust(zt: IConstruct): void {
+    if (!(zt instanceof ZeroTrustPolicy))
+      throw new Error(`${zt.node.path}: only a ZeroTrustPolicy registers as one`);
     if (this._zeroTrust) {
       throw new Error(
         `${zt.node.path}: ${this.node.path} already has a ZeroTrustPolicy (${this._zeroTrust.node.path}); a mesh has one`,
@@ -252,7 +268,7 @@ export class Mesh extends Chart {
   }
 
   /** @internal registers an App. */
-  _registerWorkload(w: IMeshPeer & IWorkload): void {
+  _registerWorkload(w: IMeshPeer & IVersionedWorkload): void {
     this._workloads.push(w);
   }
 

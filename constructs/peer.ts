@@ -21,3 +21,11 @@ export interface IWorkload {
   /** Labels common to all its pods (`app: <name>`). */
   readonly selector: Readonly<Record<string, string>>;
 }
+
+/** A workload with versions, some of which may be declared without pods (`deploy: false`). */
+export interface IVersionedWorkload extends IWorkload {
+  /** Every version (subset) it declares. */
+  readonly versions: readonly string[];
+  /** The versions it runs pods for. */
+  readonly deployedVersions: readonly string[];
+}

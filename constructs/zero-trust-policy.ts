@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import * as security from '../imports/security.istio.io.js';
-import { Mesh, type MeshCall, type MtlsMode } from './mesh.js';
+import { meshOf, type IMesh, type MeshCall, type MtlsMode } from './mesh-scope.js';
 import type { IMeshPeer, IWorkload } from './peer.js';
 import { checkProps, portNumber } from './validation.js';
 
@@ -40,7 +40,7 @@ interface Rule {
  * GET on reviews. Calls declared before or after the policy is created are both honoured.
  */
 export class ZeroTrustPolicy extends Construct {
-  readonly mesh: Mesh;
+  readonly mesh: IMesh;
   readonly peerAuthentication: security.PeerAuthentication | undefined;
   readonly allowNothing: security.AuthorizationPolicy | undefined;
   private readonly allowIngress: boolean;
@@ -52,7 +52,7 @@ export class ZeroTrustPolicy extends Construct {
   constructor(scope: Construct, id: string, props: ZeroTrustPolicyProps = {}) {
     super(scope, id);
     const p = checkProps(this, schema, props);
-    this.mesh = Mesh.of(this);
+    this.mesh = meshOf(this);
     this.mesh._registerZeroTrust(this);
     this.allowIngress = p.allowIngressGateway;
     const ns = this.mesh.namespace;

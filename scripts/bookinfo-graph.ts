@@ -8,7 +8,7 @@ import { App as CdkApp, Duration } from 'cdk8s';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { meshGraphSvg } from '../constructs/explain/graph.js';
+import { meshGraphSvg } from '../mesh/explain/graph.js';
 import { bookinfo, SCENARIOS } from '../examples/bookinfo/bookinfo.js';
 
 export const GRAPH_FILE = join(dirname(fileURLToPath(import.meta.url)), '../docs/bookinfo-graph.svg');

@@ -1,7 +1,8 @@
 /**
- * Enforces the one-way arrows of docs/architecture: imports ← constructs, api ← constructs,
- * api ← operator; the operator never pulls in cdk8s or constructs/; operator/core does no I/O;
- * nothing but tests and benchmarks imports test/.
+ * Enforces the one-way arrows of docs/architecture: api, imports ← mesh (the model) ← constructs,
+ * api ← operator; the model never imports cdk8s or constructs/; the operator never pulls in cdk8s
+ * or constructs/; operator/core does no I/O; nothing but tests and benchmarks imports test/; and
+ * no import cycle anywhere in what ships.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -22,6 +23,7 @@ export const RULES: readonly Rule[] = [
   {
     from: 'api/',
     forbid: [
+      'mesh/',
       'constructs/',
       'operator/',
       'cli/',
@@ -66,16 +68,36 @@ export const RULES: readonly Rule[] = [
     why: 'decide() is pure: no I/O, no client',
   },
   {
+    from: 'mesh/',
+    forbid: [
+      'constructs/',
+      'operator/',
+      'cli/',
+      'examples/',
+      'test/',
+      'bench/',
+      'cdk8s',
+      'cdk8s-plus-28',
+      'constructs',
+      '@kubernetes/client-node',
+    ],
+    why: 'the mesh model reads plain objects: no cdk8s, no construct, no client',
+  },
+  {
     from: 'constructs/',
     forbid: ['operator/', 'cli/', 'examples/', 'test/', 'bench/', '@kubernetes/client-node'],
     why: 'constructs build on api/ and imports/ only',
   },
   {
     from: 'imports/',
-    forbid: ['api/', 'constructs/', 'operator/', 'cli/', 'test/'],
+    forbid: ['api/', 'mesh/', 'constructs/', 'operator/', 'cli/', 'test/'],
     why: 'imports/ is generated',
   },
-  { from: 'examples/', forbid: ['operator/', 'cli/', 'test/', 'bench/'], why: 'examples use the constructs' },
+  {
+    from: 'examples/',
+    forbid: ['operator/', 'cli/', 'test/', 'bench/'],
+    why: 'examples use the constructs',
+  },
   { from: 'cli/', forbid: ['test/', 'bench/'], why: 'nothing ships that imports test/' },
 ];
 
@@ -119,14 +141,91 @@ export function violations(files: Record<string, string>, rules: readonly Rule[]
   return found;
 }
 
+/** Resolves a relative specifier of `file` to a repo file (`.js` written for a `.ts` source). */
+function resolveFile(file: string, spec: string, files: Record<string, string>): string | undefined {
+  const base = relative(root, resolve(root, dirname(file), spec));
+  for (const c of [base, base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')])
+    if (c in files) return c;
+  return undefined;
+}
+
+/** Every import cycle among `files` (path → source text), each as the list of files around it. */
+export function cycles(files: Record<string, string>): string[][] {
+  const edges = new Map<string, string[]>();
+  for (const [file, text] of Object.entries(files)) {
+    const specs = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+    edges.set(
+      file,
+      specs.filter((s) => s.startsWith('.')).flatMap((s) => resolveFile(file, s, files) ?? []),
+    );
+  }
+  // Tarjan's strongly connected components: a component of more than one file (or a file that
+  // imports itself) is a cycle.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || (edges.get(v) ?? []).includes(v)) found.push(scc.sort());
+    }
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return found.sort((a, b) => a[0]!.localeCompare(b[0]!));
+}
+
+const SHIPPED = ['api', 'imports', 'mesh', 'constructs', 'operator', 'cli', 'examples'];
+
+function repoFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const dir of SHIPPED) for (const f of sourceFiles(dir)) files[f] = readFileSync(join(root, f), 'utf8');
+  return files;
+}
+
 describe('architecture arrows', () => {
   test('the repository has no import against the arrows', () => {
-    const files: Record<string, string> = {};
-    for (const dir of ['api', 'imports', 'constructs', 'operator', 'cli', 'examples']) {
-      for (const f of sourceFiles(dir)) files[f] = readFileSync(join(root, f), 'utf8');
-    }
-    expect(Object.keys(files).length).toBeGreaterThan(0);
+    const files = repoFiles();
+    expect(Object.keys(files).filter((f) => f.startsWith('mesh/')).length).toBeGreaterThan(10);
     expect(violations(files)).toEqual([]);
+  });
+
+  test('the repository has no import cycle', () => {
+    expect(cycles(repoFiles())).toEqual([]);
+  });
+
+  test('fails if two files import each other, or a cycle runs through three', () => {
+    expect(
+      cycles({
+        'constructs/mesh.ts': "import { ZeroTrustPolicy } from './zero-trust-policy.js';",
+        'constructs/zero-trust-policy.ts': "import type { Mesh } from './mesh.js';",
+        'mesh/a.ts': "import { b } from './b.js';",
+        'mesh/b.ts': "import { c } from './sub/index.js';",
+        'mesh/sub/index.ts': "export * from '../a.js';",
+        'mesh/leaf.ts': "import { a } from './a.js';",
+      }),
+    ).toEqual([
+      ['constructs/mesh.ts', 'constructs/zero-trust-policy.ts'],
+      ['mesh/a.ts', 'mesh/b.ts', 'mesh/sub/index.ts'],
+    ]);
   });
 
   test.each([
@@ -137,6 +236,14 @@ describe('architecture arrows', () => {
     ['operator/core/decide.ts', "export { x } from '../adapters/prometheus.js';", 'operator/adapters/'],
     ['cli/main.ts', "const h = await import('../test/harness/cluster.js');", 'test/'],
     ['api/canary.ts', "import { Mesh } from '../constructs/mesh.js';", 'constructs/'],
+    ['mesh/model/load.ts', "import { ApiObject } from 'cdk8s';", 'cdk8s'],
+    ['mesh/explain/explain.ts', "import type { IConstruct } from 'constructs';", 'constructs'],
+    ['mesh/validator/validate.ts', "import { App } from '../../constructs/app.js';", 'constructs/'],
+    [
+      'mesh/model/query.ts',
+      "import { CoreV1Api } from '@kubernetes/client-node';",
+      '@kubernetes/client-node',
+    ],
   ])('fails if %s has %s', (file, text, what) => {
     const v = violations({ [file]: text });
     expect(v).toHaveLength(1);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RULES } from '../../constructs/validator/rules.js';
+import { RULES } from '../../mesh/validator/rules/index.js';
 import { OperatorMetrics } from '../../operator/runtime/metrics.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');

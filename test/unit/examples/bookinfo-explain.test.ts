@@ -5,7 +5,7 @@
  * write-up. A scenario added to SCENARIOS without a case here fails the first test.
  */
 import { Testing } from 'cdk8s';
-import { meshMatchers, to } from '../../../constructs/explain/matchers.js';
+import { meshMatchers, to } from '../../../mesh/explain/matchers.js';
 import type { Mesh } from '../../../constructs/index.js';
 import { buildScenario, SCENARIOS, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
 

@@ -3,9 +3,9 @@
  * matchers) and on hand-written objects for the authorization and mTLS rules.
  */
 import { Testing } from 'cdk8s';
-import { explain, ExplainError } from '../../../constructs/explain/index.js';
-import { meshMatchers, to } from '../../../constructs/explain/matchers.js';
-import { buildModel, type KubeObject } from '../../../constructs/model/index.js';
+import { explain, ExplainError } from '../../../mesh/explain/index.js';
+import { meshMatchers, to } from '../../../mesh/explain/matchers.js';
+import { buildModel, type KubeObject } from '../../../mesh/model/index.js';
 import { buildScenario, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
 import { ap, baseMesh, pa, principal, dr, vs } from '../validator/fixtures.js';
 

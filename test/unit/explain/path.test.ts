@@ -11,8 +11,8 @@ import {
   outboundCapture,
   type PathHop,
   type RequestPath,
-} from '../../../constructs/explain/index.js';
-import { buildModel, type KubeObject } from '../../../constructs/model/index.js';
+} from '../../../mesh/explain/index.js';
+import { buildModel, type KubeObject } from '../../../mesh/model/index.js';
 import { buildScenario, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
 import { baseMesh, deployment, dr, pa, service, vs } from '../validator/fixtures.js';
 

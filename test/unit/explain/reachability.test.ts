@@ -5,18 +5,14 @@
  */
 import { Testing } from 'cdk8s';
 import { readFileSync } from 'node:fs';
-import { meshGraphSvg } from '../../../constructs/explain/graph.js';
-import {
-  formatReachability,
-  reachability,
-  type Reachability,
-} from '../../../constructs/explain/reachability.js';
-import { buildModel, modelOf, type MeshModel } from '../../../constructs/model/index.js';
-import { validate } from '../../../constructs/validator/index.js';
+import { meshGraphSvg } from '../../../mesh/explain/graph.js';
+import { formatReachability, reachability, type Reachability } from '../../../mesh/explain/reachability.js';
+import { buildModel, type MeshModel } from '../../../mesh/model/index.js';
+import { validate } from '../../../mesh/validator/index.js';
 import { buildScenario, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
 import { bookinfoGraph, GRAPH_FILE } from '../../../scripts/bookinfo-graph.js';
 
-const model = (name: ScenarioName) => modelOf(buildScenario(Testing.app(), name).mesh);
+const model = (name: ScenarioName) => buildScenario(Testing.app(), name).mesh.model();
 const cell = (r: Reachability, from: string, to: string) =>
   r.cells.find((c) => c.from.name === from && c.to === `default/${to}`)!;
 const codes = (m: MeshModel) =>
@@ -71,7 +67,7 @@ describe('reachability', () => {
     // construction; make them disagree by editing the declared graph the model carries.
     const { mesh, reviews, details } = buildScenario(Testing.app(), 'zero-trust');
     details.calls(reviews, { methods: ['GET'] });
-    const m = modelOf(mesh);
+    const m = mesh.model();
     const mutated: MeshModel = {
       ...m,
       // A declared call the policies do not allow (ratings is closed by allow-nothing) …

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseAllDocuments, stringify } from 'yaml';
-import { parseYamlObjects } from '../../../constructs/model/yaml.js';
+import { parseYamlObjects } from '../../../mesh/model/yaml.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 

@@ -1,5 +1,5 @@
 /** A small, clean mesh as plain objects, and builders for the Istio objects rule tests add to it. */
-import type { KubeObject } from '../../../constructs/model/index.js';
+import type { KubeObject } from '../../../mesh/model/index.js';
 
 type Spec = Record<string, unknown>;
 const istio =

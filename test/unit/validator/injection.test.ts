@@ -4,8 +4,8 @@
  */
 import { Testing } from 'cdk8s';
 import { App, Mesh, ZeroTrustPolicy } from '../../../constructs/index.js';
-import { buildModel, type KubeObject } from '../../../constructs/model/index.js';
-import { validate } from '../../../constructs/validator/index.js';
+import { buildModel, type KubeObject } from '../../../mesh/model/index.js';
+import { validate } from '../../../mesh/validator/index.js';
 import { ap, baseMesh, pa, vs } from './fixtures.js';
 
 const ns = (labels?: Record<string, string>): KubeObject => ({

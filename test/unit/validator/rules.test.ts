@@ -7,8 +7,8 @@ import {
   type DeclaredCall,
   type KubeObject,
   type UndeployedSubset,
-} from '../../../constructs/model/index.js';
-import { RULES, ruleTable, validate } from '../../../constructs/validator/index.js';
+} from '../../../mesh/model/index.js';
+import { RULES, ruleTable, validate } from '../../../mesh/validator/index.js';
 import { ap, baseMesh, deployment, dr, ef, gw, pa, principal, se, service, vs } from './fixtures.js';
 
 interface Case {

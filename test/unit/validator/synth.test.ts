@@ -2,8 +2,8 @@
 import { jest } from '@jest/globals';
 import { Testing } from 'cdk8s';
 import { App, Mesh } from '../../../constructs/index.js';
-import { buildModel, modelOf } from '../../../constructs/model/index.js';
-import { validate } from '../../../constructs/validator/index.js';
+import { buildModel } from '../../../mesh/model/index.js';
+import { validate } from '../../../mesh/validator/index.js';
 import * as networking from '../../../imports/networking.istio.io.js';
 import { buildScenario, SCENARIOS, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
 
@@ -13,13 +13,13 @@ afterEach(() => jest.restoreAllMocks());
 describe('validator on the Bookinfo scenarios', () => {
   test.each(Object.keys(SCENARIOS) as ScenarioName[])('%s has no error', (name) => {
     const { mesh } = buildScenario(Testing.app(), name);
-    const errors = validate(modelOf(mesh)).filter((f) => f.severity === 'error');
+    const errors = validate(mesh.model()).filter((f) => f.severity === 'error');
     expect(errors).toEqual([]);
   });
 
   test('details-abort reproduces the upstream unreachable rule: a MESH105 warning with the construct path', () => {
     const { mesh } = buildScenario(Testing.app(), 'details-abort');
-    const f = validate(modelOf(mesh)).filter((x) => x.code === 'MESH105');
+    const f = validate(mesh.model()).filter((x) => x.code === 'MESH105');
     expect(f).toEqual([
       expect.objectContaining({
         severity: 'warning',
@@ -95,7 +95,7 @@ describe('Mesh runs the validator at synth', () => {
 describe('subsets the App declares with deploy: false', () => {
   test('are an info (MESH306) while no route uses them, so synth prints nothing', () => {
     const { mesh } = buildScenario(Testing.app(), 'platform');
-    const f = validate(modelOf(mesh)).filter((x) => x.code === 'MESH301' || x.code === 'MESH306');
+    const f = validate(mesh.model()).filter((x) => x.code === 'MESH301' || x.code === 'MESH306');
     expect(f.map((x) => `${x.code} ${x.severity} ${x.message}`)).toEqual([
       'MESH306 info subset v2 of Service default/details has no workload: the App declares it with deploy: false',
       'MESH306 info subset v2 of Service default/ratings has no workload: the App declares it with deploy: false',
@@ -106,7 +106,7 @@ describe('subsets the App declares with deploy: false', () => {
 
   test('stay a warning (MESH301) once a route sends to them: those requests answer 503', () => {
     const { mesh } = buildScenario(Testing.app(), 'ratings-mysql');
-    const f = validate(modelOf(mesh)).filter((x) => x.code === 'MESH301');
+    const f = validate(mesh.model()).filter((x) => x.code === 'MESH301');
     expect(f).toEqual([
       expect.objectContaining({
         severity: 'warning',

@@ -1,3 +1,3 @@
 export * from './finding.js';
-export * from './rules.js';
+export * from './rules/index.js';
 export * from './validate.js';

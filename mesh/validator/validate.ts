@@ -1,7 +1,7 @@
 /** Runs every rule over a mesh model and collects every finding. */
 import type { Entry, MeshModel } from '../model/types.js';
 import { sortFindings, type Finding, type RuleInfo, type Severity } from './finding.js';
-import { RULES, type Rule } from './rules.js';
+import { RULES, type Rule } from './rules/index.js';
 
 export interface ValidateOptions {
   /** Codes (ours, or the upstream codes they mirror) not to report. @default - none */

@@ -5,10 +5,10 @@
  * select it are not enforced and its routes apply only to callers that have a sidecar of their
  * own (in the same namespace, none do).
  */
-import { namespaceInjection } from '../model/load.js';
-import { hostMatches, indexOf, policiesFor, resolveHost, selects } from '../model/query.js';
-import type { Entry, MeshModel, Namespace, Workload } from '../model/types.js';
-import type { Rule } from './rules.js';
+import { namespaceInjection } from '../../model/load.js';
+import { hostMatches, indexOf, policiesFor, resolveHost, selects } from '../../model/query.js';
+import type { Entry, MeshModel, Namespace, Workload } from '../../model/types.js';
+import type { Rule } from '../rule.js';
 
 /** Why a namespace does not inject, or undefined when it does (or says nothing the model can read). */
 export function namespaceWithoutInjection(ns: Namespace): string | undefined {

@@ -2,4 +2,3 @@ export * from './types.js';
 export * from './load.js';
 export * from './query.js';
 export * from './yaml.js';
-export * from './from-construct.js';

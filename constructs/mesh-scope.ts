@@ -1,0 +1,58 @@
+/**
+ * What the parts of a mesh see of the Mesh they belong to, and how they find it. The Mesh chart
+ * implements {@link IMesh}; constructs the Mesh itself creates (its ZeroTrustPolicy) reach it
+ * through this interface, so the Mesh can create them without an import cycle.
+ */
+import type { IConstruct } from 'constructs';
+import type { IMeshPeer, IWorkload } from './peer.js';
+
+/** Istio's mutual-TLS modes (PeerAuthentication). */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+/** A declared call from one peer to an App: the edge of the mesh's call graph. */
+export interface MeshCall {
+  readonly from: IMeshPeer;
+  readonly to: IMeshPeer & IWorkload;
+  /** HTTP methods allowed. @default - any */
+  readonly methods?: readonly string[];
+  /** Paths allowed (Istio's AuthorizationPolicy path syntax). @default - any */
+  readonly paths?: readonly string[];
+}
+
+export type CallListener = (call: MeshCall) => void;
+
+/** The Mesh as its parts see it. */
+export interface IMesh extends IConstruct {
+  /** Namespace of the mesh's objects. */
+  readonly namespace: string;
+  /** Istio trust domain: the first part of every SPIFFE principal. */
+  readonly trustDomain: string;
+  /** The declared call graph. */
+  readonly calls: readonly MeshCall[];
+  /** SPIFFE principal of a ServiceAccount in this mesh. */
+  principalOf(namespace: string, serviceAccountName: string): string;
+  /** @internal registers the mesh's ZeroTrustPolicy (at most one). */
+  _registerZeroTrust(zt: IConstruct): void;
+  /** @internal subscribes to calls, replaying the ones already declared. */
+  _onCall(listener: CallListener): void;
+}
+
+const MESH = Symbol.for('cdk8s-mesh.Mesh');
+
+/** @internal marks a construct as a Mesh, for {@link meshOf}. */
+export function markMesh(mesh: IMesh): void {
+  Object.defineProperty(mesh, MESH, { value: true });
+}
+
+/** Whether `c` is a Mesh (only a Mesh chart is: any other Chart is not). */
+export function isMesh(c: unknown): c is IMesh {
+  return typeof c === 'object' && c !== null && (c as Record<symbol, unknown>)[MESH] === true;
+}
+
+/** The Mesh a construct belongs to; throws if it is not inside one. */
+export function meshOf(scope: IConstruct): IMesh {
+  for (let s: IConstruct | undefined = scope; s; s = s.node.scope) {
+    if (isMesh(s)) return s;
+  }
+  throw new Error(`${scope.node.path}: must be created inside a Mesh (new App(mesh, 'name', …))`);
+}
