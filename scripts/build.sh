@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `npm run build`: the package as it ships. lib/ holds ES modules with declarations (library, CLI,
+# operator); lib/cjs/ the library entry points again as CommonJS for CommonJS consumers.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+tsc=node_modules/typescript/bin/tsc
+rm -rf lib
+node "$tsc" -p tsconfig.build.json &
+esm=$!
+node "$tsc" -p tsconfig.cjs.json &
+cjs=$!
+wait "$esm"
+wait "$cjs"
+printf '{ "type": "commonjs" }\n' >lib/cjs/package.json
+chmod +x lib/cli/bin.js
