@@ -1,7 +1,7 @@
 /**
- * Draws docs/bookinfo-graph.svg, the README's picture of Bookinfo: the `zero-trust-call-graph`
+ * Draws docs/bookinfo-graph.svg, the picture of Bookinfo in docs/explain.md: the `zero-trust-call-graph`
  * scenario (the gateway, the call graph, STRICT mTLS and the ALLOW policies derived from it) with
- * the README's reviews routes (jason to v2, everyone else 80% v1 / 20% v3) and the 7 s delay on
+ * the short example's reviews routes (jason to v2, everyone else 80% v1 / 20% v3) and the 7 s delay on
  * ratings for jason. `npx tsx scripts/bookinfo-graph.ts` rewrites it; a unit test keeps it current.
  */
 import { App as CdkApp, Duration } from 'cdk8s';
@@ -13,7 +13,7 @@ import { bookinfo, SCENARIOS } from '../examples/bookinfo/bookinfo.js';
 
 export const GRAPH_FILE = join(dirname(fileURLToPath(import.meta.url)), '../docs/bookinfo-graph.svg');
 
-/** The SVG of the README's Bookinfo. */
+/** The SVG of the Bookinfo pictured in docs/explain.md. */
 export function bookinfoGraph(): string {
   process.env.CDK8S_MESH_WARNINGS ??= 'off';
   const b = bookinfo(new CdkApp({ outdir: '/nonexistent' }), 'bookinfo');
