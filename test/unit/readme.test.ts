@@ -23,13 +23,25 @@ import { OperatorMetrics } from '../../operator/runtime/metrics.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The package's entry points, as the examples import them, and their sources in this repository. */
-const ENTRY_POINTS: Record<string, string> = {
-  'cdk8s-mesh': 'constructs/index.ts',
-  'cdk8s-mesh/model': 'mesh/index.ts',
-  'cdk8s-mesh/testing': 'mesh/explain/matchers.ts',
-  'cdk8s-mesh/api': 'api/v1alpha1/index.ts',
-};
+/**
+ * The package's entry points as the examples import them (`cdk8s-mesh`, `cdk8s-mesh/model`, …), each
+ * with its source in this repository: package.json's `exports`, whose `./lib/<path>.js` is built
+ * from `<path>.ts`.
+ */
+const ENTRY_POINTS: Record<string, string> = Object.fromEntries(
+  Object.entries(
+    (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> })
+      .exports,
+  )
+    .filter(([key]) => key !== './package.json')
+    .map(([key, value]) => {
+      const target = (value as { import?: { default?: string } }).import?.default ?? String(value);
+      const source = /^\.\/lib\/(.+)\.js$/.exec(target)?.[1];
+      if (!source)
+        throw new Error(`package.json exports ${key}: ${target} is not built from a source in lib/`);
+      return [key === '.' ? 'cdk8s-mesh' : `cdk8s-mesh/${key.slice(2)}`, `${source}.ts`];
+    }),
+);
 
 /** README.md and every page of docs/, by path from the repository root. */
 const pages: Record<string, string> = Object.fromEntries(
@@ -250,7 +262,13 @@ test('the short example synthesizes the policy its comment promises', () => {
   );
 }, 120_000);
 
-test('the README names every entry point the examples import', () => {
+test('the README names every entry point of the package, each built from a source that exists', () => {
+  expect(ENTRY_POINTS).toEqual({
+    'cdk8s-mesh': 'constructs/index.ts',
+    'cdk8s-mesh/model': 'mesh/index.ts',
+    'cdk8s-mesh/testing': 'mesh/explain/matchers.ts',
+    'cdk8s-mesh/api': 'api/v1alpha1/index.ts',
+  });
   const listed = [...readme.matchAll(/^\|\s*`(cdk8s-mesh[\w/]*)`\s*\|/gm)].map((m) => m[1]);
   expect(listed.sort()).toEqual(Object.keys(ENTRY_POINTS).sort());
   for (const source of Object.values(ENTRY_POINTS)) expect(existsSync(join(root, source))).toBe(true);
