@@ -18,6 +18,8 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Testing } from 'cdk8s';
+import { App, Mesh } from '../../constructs/index.js';
 import { RULES } from '../../mesh/validator/rules/index.js';
 import { OperatorMetrics } from '../../operator/runtime/metrics.js';
 
@@ -261,6 +263,29 @@ test('the short example synthesizes the policy its comment promises', () => {
     /name: reviews-viewer[\s\S]*principals:\n\s+- cluster\.local\/ns\/default\/sa\/productpage[\s\S]*- GET/,
   );
 }, 120_000);
+
+test('the constructs page shows the very error its mistake gets', () => {
+  const shown = /```text\n(MeshPropsError: [\s\S]*?)\n```/.exec(pages['docs/constructs.md']!)?.[1];
+  expect(shown).toContain('routes[1].to: route weights sum to 90 (v1=50, v3=40)');
+  const reviews = new App(new Mesh(Testing.app(), 'bookinfo'), 'reviews', {
+    image: 'reviews-{version}',
+    versions: ['v1', 'v2', 'v3'],
+  });
+  reviews.addRoute({ match: [{ headers: { 'end-user': { exact: 'jason' } } }], to: [{ subset: 'v2' }] });
+  let error: unknown;
+  try {
+    reviews.addRoute({
+      to: [
+        { subset: 'v1', weight: 50 },
+        { subset: 'v3', weight: 40 },
+      ],
+    });
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(Error);
+  expect(`${(error as Error).name}: ${(error as Error).message}`).toBe(shown);
+});
 
 test('the README names every entry point of the package, each built from a source that exists', () => {
   expect(ENTRY_POINTS).toEqual({
