@@ -19,6 +19,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Testing } from 'cdk8s';
+import { parse as parseYaml } from 'yaml';
+import { parseSpec } from '../../api/v1alpha1/index.js';
 import { App, Mesh } from '../../constructs/index.js';
 import { RULES } from '../../mesh/validator/rules/index.js';
 import { OperatorMetrics } from '../../operator/runtime/metrics.js';
@@ -263,6 +265,18 @@ test('the short example synthesizes the policy its comment promises', () => {
     /name: reviews-viewer[\s\S]*principals:\n\s+- cluster\.local\/ns\/default\/sa\/productpage[\s\S]*- GET/,
   );
 }, 120_000);
+
+test('every CanaryRelease the docs show is a valid spec', () => {
+  const releases = Object.values(pages)
+    .flatMap((text) =>
+      [...text.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => parseYaml(m[1]!) as unknown),
+    )
+    .filter(
+      (doc): doc is { kind: string; spec: unknown } => (doc as { kind?: unknown })?.kind === 'CanaryRelease',
+    );
+  expect(releases.length).toBeGreaterThanOrEqual(1);
+  for (const r of releases) expect(parseSpec(r.spec)).toMatchObject({ ok: true });
+});
 
 test('the constructs page shows the very error its mistake gets', () => {
   const shown = /```text\n(MeshPropsError: [\s\S]*?)\n```/.exec(pages['docs/constructs.md']!)?.[1];
