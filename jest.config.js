@@ -22,6 +22,14 @@ export default {
       setupFilesAfterEnv: ['<rootDir>/test/harness/jest-assertions.ts'],
     },
     {
+      // The packed package installed into fresh projects (npm registry only; no control plane).
+      ...common,
+      displayName: 'consumer',
+      testMatch: ['<rootDir>/test/consumer/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/harness/jest-assertions.ts'],
+      testTimeout: 600_000,
+    },
+    {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],

@@ -1,10 +1,11 @@
 /**
- * Writes the generated CRD manifests of `api/` (`npm run gen:crd`). With `--check`, writes
+ * Writes the generated files of `api/` (the CRD manifest and the zod-free types) (`npm run gen:crd`). With `--check`, writes
  * nothing and exits 1 when a committed file differs from what would be generated.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canaryReleaseTypes } from './types-generator.js';
 import { canaryReleaseCrdYaml } from './v1alpha1/crd.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -12,6 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Generated files: path relative to `api/` → content. */
 export const GENERATED: Record<string, () => string> = {
   'v1alpha1/crd.yaml': canaryReleaseCrdYaml,
+  'v1alpha1/types.ts': canaryReleaseTypes,
 };
 
 function main(check: boolean): number {

@@ -1,12 +1,8 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import {
-  API_VERSION,
-  KIND,
-  parseSpec,
-  type CanaryReleaseSpec,
-  type CanaryReleaseSpecInput,
-} from '../api/v1alpha1/index.js';
+import { API_VERSION, KIND, parseSpec } from '../api/v1alpha1/index.js';
+// The zod-free form of the resource's types: this construct's declarations must not load zod's.
+import type { CanaryReleaseSpec, CanaryReleaseSpecInput } from '../api/v1alpha1/types.js';
 import type { App } from './app.js';
 import { MeshPropsError } from './validation.js';
 

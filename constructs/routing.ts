@@ -100,6 +100,7 @@ const stringMatch = z.union(
   { error: 'expected exactly one of { exact }, { prefix } or { regex }' },
 );
 
+/** @internal */
 export const httpMatchSchema = z.strictObject({
   headers: z
     .record(z.string().regex(/^[a-z0-9-_.:]+$/, 'header names are lower-case'), stringMatch)
@@ -116,6 +117,7 @@ const destinationSchema = z.strictObject({
   port: portNumber.optional(),
 });
 
+/** @internal */
 export const httpRouteSchema = z
   .strictObject({
     name: z.string().min(1).optional(),

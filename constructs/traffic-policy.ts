@@ -54,6 +54,7 @@ export interface TrafficPolicy {
 
 const count = z.number().int().min(0);
 
+/** @internal */
 export const trafficPolicySchema = z.strictObject({
   loadBalancer: z
     .union([

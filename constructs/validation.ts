@@ -77,6 +77,7 @@ function unwrapUnion(i: z.core.$ZodIssue): z.core.$ZodIssue[] {
  * Parses `props` with `schema`; throws a {@link MeshPropsError} naming `scope`'s path and every
  * issue otherwise. Returns the parsed value (defaults applied). `field` prefixes the field paths
  * when `props` is one part of a construct's input (e.g. `routes[2]`).
+ * @internal
  */
 export function checkProps<S extends z.ZodType>(
   scope: IConstruct,
@@ -100,22 +101,22 @@ export function checkProps<S extends z.ZodType>(
   throw new MeshPropsError(scope.node.path, issues);
 }
 
-/** Kubernetes DNS-1123 label: what names of Services, namespaces and subsets must be. */
+/** Kubernetes DNS-1123 label: what names of Services, namespaces and subsets must be. @internal */
 export const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"')
   .max(63, 'must be at most 63 characters');
 
-/** A percentage in [0, 100]. */
+/** A percentage in [0, 100]. @internal */
 export const percentage = z
   .number()
   .min(0, 'a percentage must be between 0 and 100')
   .max(100, 'a percentage must be between 0 and 100');
 
-/** A TCP port. */
+/** A TCP port. @internal */
 export const portNumber = z.number().int('a port must be an integer').min(1).max(65535);
 
-/** A cdk8s Duration (durations are never bare numbers of seconds). */
+/** A cdk8s Duration (durations are never bare numbers of seconds). @internal */
 export const duration = z.custom<Duration>((v) => v instanceof Duration, {
   error: 'expected a cdk8s Duration, e.g. Duration.seconds(7)',
 });
