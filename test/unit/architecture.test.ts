@@ -1,8 +1,9 @@
 /**
  * Enforces the one-way arrows of docs/architecture: api, imports ← mesh (the model) ← constructs,
  * api ← operator; the model never imports cdk8s or constructs/; the operator never pulls in cdk8s
- * or constructs/; operator/core does no I/O; nothing but tests and benchmarks imports test/; and
- * no import cycle anywhere in what ships.
+ * or constructs/, and both take the generated Istio types of imports/ as types only (erased at
+ * run time, so cdk8s never loads); operator/core does no I/O; nothing but tests and benchmarks
+ * imports test/; and no import cycle anywhere in what ships.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -16,6 +17,8 @@ interface Rule {
   readonly from: string;
   /** Forbidden targets: a repo folder (`constructs/`) or a package name (`cdk8s`, `node:fs`). */
   readonly forbid: readonly string[];
+  /** Targets allowed through type-only imports (erased at run time), forbidden as values. */
+  readonly typesOnly?: readonly string[];
   readonly why: string;
 }
 
@@ -39,17 +42,8 @@ export const RULES: readonly Rule[] = [
   },
   {
     from: 'operator/',
-    forbid: [
-      'constructs/',
-      'imports/',
-      'cli/',
-      'examples/',
-      'test/',
-      'bench/',
-      'cdk8s',
-      'cdk8s-plus-28',
-      'constructs',
-    ],
+    forbid: ['constructs/', 'cli/', 'examples/', 'test/', 'bench/', 'cdk8s', 'cdk8s-plus-28', 'constructs'],
+    typesOnly: ['imports/'],
     why: 'the operator must not pull in cdk8s or the authoring layer',
   },
   {
@@ -81,6 +75,7 @@ export const RULES: readonly Rule[] = [
       'constructs',
       '@kubernetes/client-node',
     ],
+    typesOnly: ['imports/'],
     why: 'the mesh model reads plain objects: no cdk8s, no construct, no client',
   },
   {
@@ -125,16 +120,80 @@ function target(file: string, spec: string): string {
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
+/** One module a file refers to, and whether only types are taken from it (erased at run time). */
+export interface ImportRef {
+  readonly spec: string;
+  readonly typeOnly: boolean;
+}
+
+const parsed = new Map<string, ImportRef[]>();
+
+/**
+ * Every module `text` refers to: import and export declarations (`import type`, or named imports
+ * that are each `type`, are type-only), `import x = require()`, `import()` and `require()` calls,
+ * and `import()` types (type-only).
+ */
+export function importsOf(file: string, text: string): ImportRef[] {
+  const key = `${file}\0${text}`;
+  const known = parsed.get(key);
+  if (known) return known;
+  const out: ImportRef[] = [];
+  const literal = (e: ts.Node | undefined) => (e && ts.isStringLiteralLike(e) ? e.text : undefined);
+  const add = (spec: string | undefined, typeOnly: boolean) => {
+    if (spec !== undefined) out.push({ spec, typeOnly });
+  };
+  const visit = (n: ts.Node): void => {
+    if (ts.isImportDeclaration(n)) {
+      const clause = n.importClause;
+      const named = clause?.namedBindings;
+      const eachType =
+        clause !== undefined &&
+        clause.name === undefined &&
+        named !== undefined &&
+        ts.isNamedImports(named) &&
+        named.elements.length > 0 &&
+        named.elements.every((e) => e.isTypeOnly);
+      add(literal(n.moduleSpecifier), clause !== undefined && (clause.isTypeOnly || eachType));
+    } else if (ts.isExportDeclaration(n)) {
+      const named = n.exportClause;
+      const eachType =
+        named !== undefined &&
+        ts.isNamedExports(named) &&
+        named.elements.length > 0 &&
+        named.elements.every((e) => e.isTypeOnly);
+      add(literal(n.moduleSpecifier), n.isTypeOnly || eachType);
+    } else if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference)) {
+      add(literal(n.moduleReference.expression), n.isTypeOnly);
+    } else if (
+      ts.isCallExpression(n) &&
+      (n.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(n.expression) && n.expression.text === 'require'))
+    ) {
+      add(literal(n.arguments[0]), false);
+    } else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument)) {
+      add(literal(n.argument.literal), true);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS));
+  parsed.set(key, out);
+  return out;
+}
+
 /** Every violation of `rules` in `files` (path → source text). */
 export function violations(files: Record<string, string>, rules: readonly Rule[] = RULES): string[] {
   const found: string[] = [];
+  const under = (t: string, f: string) => (f.endsWith('/') ? t.startsWith(f) : t === f);
   for (const [file, text] of Object.entries(files)) {
-    const specs = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+    const refs = importsOf(file, text);
     for (const rule of rules.filter((r) => file.startsWith(r.from))) {
-      for (const spec of specs) {
+      for (const { spec, typeOnly } of refs) {
         const t = target(file, spec);
-        const bad = rule.forbid.find((f) => (f.endsWith('/') ? t.startsWith(f) : t === f));
+        const bad = rule.forbid.find((f) => under(t, f));
+        const valueOf = typeOnly ? undefined : rule.typesOnly?.find((f) => under(t, f));
         if (bad) found.push(`${file} imports '${spec}' (${bad}): ${rule.why}`);
+        else if (valueOf)
+          found.push(`${file} imports '${spec}' as a value (${valueOf}): only import type: ${rule.why}`);
       }
     }
   }
@@ -153,7 +212,7 @@ function resolveFile(file: string, spec: string, files: Record<string, string>):
 export function cycles(files: Record<string, string>): string[][] {
   const edges = new Map<string, string[]>();
   for (const [file, text] of Object.entries(files)) {
-    const specs = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+    const specs = importsOf(file, text).map((r) => r.spec);
     edges.set(
       file,
       specs.filter((s) => s.startsWith('.')).flatMap((s) => resolveFile(file, s, files) ?? []),
@@ -250,6 +309,25 @@ describe('architecture arrows', () => {
     expect(v[0]).toContain(`(${what})`);
   });
 
+  const NETWORKING = '../../imports/networking.istio.io.js';
+  test.each([
+    ['operator/adapters/istio-router.ts', `import { VirtualService } from '${NETWORKING}';`],
+    [
+      'operator/adapters/istio-router.ts',
+      `import { type VirtualServiceSpec, VirtualService } from '${NETWORKING}';`,
+    ],
+    ['operator/runtime/operator.ts', `const m = await import('${NETWORKING}');`],
+    ['mesh/model/types.ts', `import * as networking from '${NETWORKING}';`],
+    ['mesh/model/types.ts', `import '${NETWORKING}';`],
+    ['mesh/model/index.ts', `export { VirtualService } from '${NETWORKING}';`],
+  ])('fails if %s takes imports/ as a value: %s', (file, text) => {
+    const v = violations({ [file]: text });
+    expect(v).toHaveLength(1);
+    expect(v[0]).toBe(
+      `${file} imports '${NETWORKING}' as a value (imports/): only import type: ${RULES.find((r) => file.startsWith(r.from) && r.typesOnly)!.why}`,
+    );
+  });
+
   test('allowed arrows pass', () => {
     expect(
       violations({
@@ -257,6 +335,10 @@ describe('architecture arrows', () => {
           "import { k8s } from 'cdk8s-plus-28';\nimport * as istio from '../imports/networking.istio.io.js';",
         'operator/core/decide.ts':
           "import { z } from 'zod';\nimport type { CanaryRelease } from '../../api/v1alpha1/canary-release.js';",
+        'operator/adapters/istio-router.ts': `import type { VirtualServiceSpec } from '${NETWORKING}';`,
+        'operator/adapters/other.ts': `import { type VirtualServiceSpec, type VirtualServiceSpecHttp } from '${NETWORKING}';`,
+        'mesh/model/types.ts': `import type * as networking from '${NETWORKING}';\nexport type { VirtualServiceSpec } from '${NETWORKING}';`,
+        'mesh/model/other.ts': `export type Spec = import('${NETWORKING}').VirtualServiceSpec;`,
       }),
     ).toEqual([]);
   });
