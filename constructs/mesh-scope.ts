@@ -4,10 +4,11 @@
  * through this interface, so the Mesh can create them without an import cycle.
  */
 import type { IConstruct } from 'constructs';
+import type { MtlsMode as PeerAuthenticationMode } from '../mesh/model/types.js';
 import type { IMeshPeer, IWorkload } from './peer.js';
 
-/** Istio's mutual-TLS modes (PeerAuthentication). */
-export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+/** The mutual-TLS mode a mesh or a port sets (PeerAuthentication; `UNSET`, "inherit", is not set). */
+export type MtlsMode = Exclude<PeerAuthenticationMode, 'UNSET'>;
 
 /** A declared call from one peer to an App: the edge of the mesh's call graph. */
 export interface MeshCall {

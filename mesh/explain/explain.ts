@@ -246,16 +246,12 @@ export function resolveCaller(
 }
 
 /** Whether an Istio StringMatch holds for `value`. */
-export function stringMatches(
-  m: StringMatch | Record<string, never>,
-  value: string | undefined,
-  ignoreCase = false,
-): boolean {
+export function stringMatches(m: StringMatch, value: string | undefined, ignoreCase = false): boolean {
   if (value === undefined) return false;
   const v = ignoreCase ? value.toLowerCase() : value;
-  if ('exact' in m) return (ignoreCase ? m.exact.toLowerCase() : m.exact) === v;
-  if ('prefix' in m) return v.startsWith(ignoreCase ? m.prefix.toLowerCase() : m.prefix);
-  if ('regex' in m) {
+  if (m.exact !== undefined) return (ignoreCase ? m.exact.toLowerCase() : m.exact) === v;
+  if (m.prefix !== undefined) return v.startsWith(ignoreCase ? m.prefix.toLowerCase() : m.prefix);
+  if (m.regex !== undefined) {
     try {
       return new RegExp(`^(?:${m.regex})$`).test(value);
     } catch {

@@ -54,10 +54,10 @@ const EDGE_STYLE: Record<Edge['kind'], { color: string; dash?: string }> = {
 const esc = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function sm(m: StringMatch | Record<string, never>): string {
-  if ('exact' in m) return m.exact;
-  if ('prefix' in m) return `${m.prefix}*`;
-  if ('regex' in m) return `~${m.regex}`;
+function sm(m: StringMatch): string {
+  if (m.exact !== undefined) return m.exact;
+  if (m.prefix !== undefined) return `${m.prefix}*`;
+  if (m.regex !== undefined) return `~${m.regex}`;
   return '*';
 }
 

@@ -8,6 +8,7 @@ import type {
   AuthzAction,
   AuthzRule,
   DeclaredCall,
+  Destination,
   DestinationRule,
   Entry,
   EnvoyFilter,
@@ -319,14 +320,14 @@ function readGateway(e: Entry, spec: Json): Gateway {
 }
 
 function readVirtualService(e: Entry, spec: Json): VirtualService {
-  const other: { destination: HttpRoute['mirror'] & object; field: string }[] = [];
+  const other: { destination: Destination; field: string }[] = [];
   for (const field of ['tcp', 'tls'] as const) {
     arr(spec[field]).forEach((r, i) =>
       arr(obj(r).route).forEach((d, j) => {
         const dest = obj(obj(d).destination);
         if (str(dest.host)) {
           other.push({
-            destination: dest as unknown as HttpRoute['mirror'] & object,
+            destination: dest as unknown as Destination,
             field: `${field}[${i}].route[${j}]`,
           });
         }

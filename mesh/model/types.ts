@@ -3,6 +3,24 @@
  * YAML files, a live cluster). The validator and the request simulator read only this.
  */
 
+import type * as networking from '../../imports/networking.istio.io.js';
+import type * as security from '../../imports/security.istio.io.js';
+
+/**
+ * The JSON/YAML form of an interface `cdk8s import` generated in `imports/`: enum-typed fields
+ * hold their string values, and every field and array is read-only. (Where a generated field name
+ * differs from its wire key, the type using it says so and states the wire key.)
+ */
+export type Wire<T> = 0 extends 1 & T
+  ? T
+  : T extends string
+    ? `${T}`
+    : T extends readonly (infer U)[]
+      ? readonly Wire<U>[]
+      : T extends object
+        ? { readonly [K in keyof T]: Wire<T[K]> }
+        : T;
+
 /** Where an object came from, for messages: a construct path, `file:kind/name` (with line), or the cluster. */
 export interface Origin {
   /** The construct path of the object (construct-built meshes). */
@@ -80,114 +98,84 @@ export interface Workload extends Entry {
   readonly replicas: number;
 }
 
-export type StringMatch =
-  { readonly exact: string } | { readonly prefix: string } | { readonly regex: string };
+/**
+ * An Istio string match (`exact`, `prefix` or `regex`). The generator emits one identical interface
+ * per field (`…MatchUri`, `…MatchHeaders`, …); this is the `uri` one.
+ */
+export type StringMatch = Wire<networking.VirtualServiceSpecHttpMatchUri>;
 
-export interface HttpMatchRequest {
-  readonly name?: string;
-  readonly uri?: StringMatch;
-  readonly scheme?: StringMatch;
-  readonly method?: StringMatch;
-  readonly authority?: StringMatch;
-  readonly headers?: Readonly<Record<string, StringMatch | Record<string, never>>>;
-  readonly withoutHeaders?: Readonly<Record<string, StringMatch | Record<string, never>>>;
-  readonly queryParams?: Readonly<Record<string, StringMatch | Record<string, never>>>;
-  readonly port?: number;
-  readonly sourceLabels?: Labels;
-  readonly sourceNamespace?: string;
-  readonly gateways?: readonly string[];
-  readonly ignoreUriCase?: boolean;
-}
+export type HttpMatchRequest = Wire<networking.VirtualServiceSpecHttpMatch>;
 
-export interface Destination {
-  readonly host: string;
-  readonly subset?: string;
-  readonly port?: { readonly number?: number };
-}
+export type Destination = Wire<networking.VirtualServiceSpecHttpRouteDestination>;
 
-export interface RouteDestination {
-  readonly destination: Destination;
-  readonly weight?: number;
-}
+export type RouteDestination = Wire<networking.VirtualServiceSpecHttpRoute>;
 
-export interface Percent {
-  readonly value?: number;
-}
+/** An `http` route of a VirtualService. The generated `mirrorPercent` is `mirror_percent` on the wire. */
+export type HttpRoute = Omit<Wire<networking.VirtualServiceSpecHttp>, 'mirrorPercent'> & {
+  readonly mirror_percent?: number;
+};
 
-export interface HttpRoute {
-  readonly name?: string;
-  readonly match?: readonly HttpMatchRequest[];
-  readonly route?: readonly RouteDestination[];
-  readonly redirect?: Record<string, unknown>;
-  readonly directResponse?: { readonly status: number };
-  readonly delegate?: { readonly name: string; readonly namespace?: string };
-  readonly fault?: {
-    readonly delay?: {
-      readonly fixedDelay?: string;
-      readonly percentage?: Percent;
-      readonly percent?: number;
-    };
-    readonly abort?: {
-      readonly httpStatus?: number;
-      readonly grpcStatus?: string;
-      readonly percentage?: Percent;
-    };
-  };
-  readonly timeout?: string;
-  readonly retries?: {
-    readonly attempts?: number;
-    readonly perTryTimeout?: string;
-    readonly retryOn?: string;
-  };
-  readonly mirror?: Destination;
-  readonly mirrorPercentage?: Percent;
-}
+/** A VirtualService's `spec` as written. */
+export type VirtualServiceSpec = Omit<Wire<networking.VirtualServiceSpec>, 'http'> & {
+  readonly http?: readonly HttpRoute[];
+};
 
-export interface VirtualService extends Entry {
+/** A VirtualService; `hosts`, `gateways` and `http` are read as empty when absent. */
+export interface VirtualService
+  extends Entry, Required<Pick<VirtualServiceSpec, 'hosts' | 'gateways' | 'http'>> {
   readonly kind: 'VirtualService';
-  /** Hosts as written. */
-  readonly hosts: readonly string[];
-  /** Gateways as written (`mesh` when empty). */
-  readonly gateways: readonly string[];
-  readonly http: readonly HttpRoute[];
   /** Destinations of `tcp` and `tls` routes (checked for existence only). */
   readonly otherDestinations: readonly { readonly destination: Destination; readonly field: string }[];
 }
 
-export type TlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+export type TlsMode = `${networking.DestinationRuleSpecTrafficPolicyTlsMode}`;
 
-export interface TrafficPolicy {
-  readonly tls?: { readonly mode?: TlsMode };
-  readonly portLevelSettings?: readonly {
-    readonly port?: { readonly number?: number };
-    readonly tls?: { readonly mode?: TlsMode };
-  }[];
-  readonly [key: string]: unknown;
-}
+/** The generated `consecutive5XxErrors` is `consecutive5xxErrors` on the wire. */
+export type OutlierDetection = Omit<
+  Wire<networking.DestinationRuleSpecTrafficPolicyOutlierDetection>,
+  'consecutive5XxErrors'
+> & { readonly consecutive5xxErrors?: number };
 
-export interface Subset {
-  readonly name: string;
+/**
+ * A DestinationRule traffic policy, of the rule, of a subset or of a port (the generator emits a
+ * copy of the same shape for each place).
+ */
+export type TrafficPolicy = Omit<
+  Wire<networking.DestinationRuleSpecTrafficPolicy>,
+  'outlierDetection' | 'portLevelSettings'
+> & {
+  readonly outlierDetection?: OutlierDetection;
+  readonly portLevelSettings?: readonly (Omit<
+    Wire<networking.DestinationRuleSpecTrafficPolicyPortLevelSettings>,
+    'outlierDetection'
+  > & { readonly outlierDetection?: OutlierDetection })[];
+};
+
+/** A subset, its labels read as empty when absent. */
+export type Subset = Omit<Wire<networking.DestinationRuleSpecSubsets>, 'labels' | 'trafficPolicy'> & {
   readonly labels: Labels;
   readonly trafficPolicy?: TrafficPolicy;
-}
+};
 
-export interface DestinationRule extends Entry {
+export interface DestinationRule extends Entry, Pick<Wire<networking.DestinationRuleSpec>, 'host'> {
   readonly kind: 'DestinationRule';
-  readonly host: string;
   readonly subsets: readonly Subset[];
   readonly trafficPolicy?: TrafficPolicy;
+  /** `workloadSelector.matchLabels`. */
   readonly workloadSelector?: Labels;
 }
 
-export interface GatewayServer {
-  readonly port: { readonly number: number; readonly name?: string; readonly protocol: string };
-  readonly hosts: readonly string[];
-  readonly tls?: {
+/**
+ * A Gateway server as read: the protocol upper-cased, the TLS mode kept as written (the validator
+ * judges it), a port without `name` kept without one.
+ */
+export type GatewayServer = Pick<Wire<networking.GatewaySpecServers>, 'hosts'> & {
+  readonly port: Pick<Wire<networking.GatewaySpecServersPort>, 'number' | 'protocol'> &
+    Partial<Pick<Wire<networking.GatewaySpecServersPort>, 'name'>>;
+  readonly tls?: Pick<Wire<networking.GatewaySpecServersTls>, 'credentialName' | 'httpsRedirect'> & {
     readonly mode?: string;
-    readonly credentialName?: string;
-    readonly httpsRedirect?: boolean;
   };
-}
+};
 
 export interface Gateway extends Entry {
   readonly kind: 'Gateway';
@@ -195,7 +183,8 @@ export interface Gateway extends Entry {
   readonly servers: readonly GatewayServer[];
 }
 
-export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+/** A PeerAuthentication mTLS mode; `UNSET` inherits the mode of the wider scope. */
+export type MtlsMode = `${security.PeerAuthenticationSpecMtlsMode}`;
 
 export interface PeerAuthentication extends Entry {
   readonly kind: 'PeerAuthentication';
@@ -204,43 +193,15 @@ export interface PeerAuthentication extends Entry {
   readonly portLevelMtls: Readonly<Record<string, MtlsMode>>;
 }
 
-export interface AuthzSource {
-  readonly principals?: readonly string[];
-  readonly notPrincipals?: readonly string[];
-  readonly requestPrincipals?: readonly string[];
-  readonly notRequestPrincipals?: readonly string[];
-  readonly namespaces?: readonly string[];
-  readonly notNamespaces?: readonly string[];
-  readonly ipBlocks?: readonly string[];
-  readonly notIpBlocks?: readonly string[];
-  readonly remoteIpBlocks?: readonly string[];
-  readonly notRemoteIpBlocks?: readonly string[];
-}
+export type AuthzSource = Wire<security.AuthorizationPolicySpecRulesFromSource>;
 
-export interface AuthzOperation {
-  readonly hosts?: readonly string[];
-  readonly notHosts?: readonly string[];
-  readonly ports?: readonly string[];
-  readonly notPorts?: readonly string[];
-  readonly methods?: readonly string[];
-  readonly notMethods?: readonly string[];
-  readonly paths?: readonly string[];
-  readonly notPaths?: readonly string[];
-}
+export type AuthzOperation = Wire<security.AuthorizationPolicySpecRulesToOperation>;
 
-export interface AuthzCondition {
-  readonly key: string;
-  readonly values?: readonly string[];
-  readonly notValues?: readonly string[];
-}
+export type AuthzCondition = Wire<security.AuthorizationPolicySpecRulesWhen>;
 
-export interface AuthzRule {
-  readonly from?: readonly { readonly source?: AuthzSource }[];
-  readonly to?: readonly { readonly operation?: AuthzOperation }[];
-  readonly when?: readonly AuthzCondition[];
-}
+export type AuthzRule = Wire<security.AuthorizationPolicySpecRules>;
 
-export type AuthzAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+export type AuthzAction = `${security.AuthorizationPolicySpecAction}`;
 
 export interface AuthorizationPolicy extends Entry {
   readonly kind: 'AuthorizationPolicy';
@@ -256,7 +217,10 @@ export interface ServiceEntryObj extends Entry {
   readonly hosts: readonly string[];
   readonly location: string;
   readonly resolution: string;
-  readonly ports: readonly { readonly number: number; readonly name?: string; readonly protocol?: string }[];
+  /** `name` is kept absent when the object has none. */
+  readonly ports: readonly (Omit<Wire<networking.ServiceEntrySpecPorts>, 'name' | 'targetPort'> & {
+    readonly name?: string;
+  })[];
 }
 
 export interface EnvoyFilter extends Entry {
