@@ -46,6 +46,13 @@ import {
   type ObjectRef,
 } from './kubernetes.js';
 import { err, ok, type Result } from './result.js';
+import type {
+  VirtualServiceSpec,
+  VirtualServiceSpecHttp,
+  VirtualServiceSpecHttpFault,
+  VirtualServiceSpecHttpMatchHeaders,
+  VirtualServiceSpecHttpRoute,
+} from '../../imports/networking.istio.io.js';
 
 /** The route actions of `decide` that the router carries out. */
 export type RouteAction = Extract<
@@ -82,28 +89,23 @@ export interface RouteTarget {
   readonly canarySubset: string;
 }
 
-interface Destination {
-  host?: string;
-  subset?: string;
-  port?: unknown;
-}
-interface WeightedDestination {
-  destination?: Destination;
-  weight?: number;
-}
-interface HttpRoute {
-  name?: string;
-  match?: Record<string, unknown>[];
+/** A generated type with its own fields writable: the router edits a copy of the routes it read. */
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+type WeightedDestination = Writable<VirtualServiceSpecHttpRoute>;
+
+/**
+ * An `http` route as the router reads and writes it. The generated `mirrorPercent` is
+ * `mirror_percent` on the wire.
+ */
+type HttpRoute = Writable<Omit<VirtualServiceSpecHttp, 'route' | 'mirrorPercent'>> & {
   route?: WeightedDestination[];
-  mirror?: Destination;
-  mirrorPercentage?: { value?: number };
-  fault?: unknown;
-  [field: string]: unknown;
-}
+  mirror_percent?: number;
+};
 
 /** A VirtualService as the router reads it. */
 export interface VirtualServiceObject extends KubeObject {
-  readonly spec?: { hosts?: string[]; http?: HttpRoute[]; [field: string]: unknown };
+  readonly spec?: Omit<VirtualServiceSpec, 'http'> & { readonly http?: HttpRoute[] };
 }
 
 /** What `getRoutes` read: the observation for `decide`, and what `apply` needs to write safely. */
@@ -178,7 +180,7 @@ export function observeRoutes(t: RouteTarget, vs: VirtualServiceObject | undefin
 }
 
 /** Istio's fault object for a {@link Fault}. */
-function istioFault(f: Fault): Record<string, unknown> {
+function istioFault(f: Fault): VirtualServiceSpecHttpFault {
   return {
     ...(f.delay
       ? { delay: { fixedDelay: f.delay.fixedDelay, percentage: { value: f.delay.percentage } } }
@@ -190,14 +192,14 @@ function istioFault(f: Fault): Record<string, unknown> {
 }
 
 /** Fields of the managed route a header route does not copy. */
-const NOT_COPIED = new Set([
+const NOT_COPIED: ReadonlySet<string> = new Set<keyof HttpRoute>([
   'name',
   'match',
   'route',
   'mirror',
   'mirrors',
   'mirrorPercentage',
-  'mirrorPercent',
+  'mirror_percent',
   'fault',
 ]);
 
@@ -206,13 +208,13 @@ export function buildHeaderRoute(
   t: RouteTarget,
   managed: HttpRoute,
   name: string,
-  headers: Readonly<Record<string, unknown>>,
+  headers: Readonly<Record<string, VirtualServiceSpecHttpMatchHeaders>>,
 ): HttpRoute {
   const copied = Object.fromEntries(Object.entries(managed).filter(([k]) => !NOT_COPIED.has(k)));
   const base = managed.match && managed.match.length > 0 ? managed.match : [{}];
   const match = base.map((m) => ({
     ...m,
-    headers: { ...((m.headers as Record<string, unknown> | undefined) ?? {}), ...headers },
+    headers: { ...m.headers, ...headers },
   }));
   const stableDest = (managed.route ?? []).find((d) => subsetOf(d) === t.stableSubset)?.destination;
   const host = stableDest?.host ?? t.service;
@@ -364,8 +366,8 @@ function fieldChanges(base: string, was: HttpRoute, now: HttpRoute): JsonPatchOp
   const out: JsonPatchOp[] = [];
   const keys = new Set([...Object.keys(was), ...Object.keys(now)]);
   for (const k of keys) {
-    const a = was[k];
-    const b = now[k];
+    const a: unknown = (was as Record<string, unknown>)[k];
+    const b: unknown = (now as Record<string, unknown>)[k];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;
     const path = `${base}/${pointerKey(k)}`;
     if (k === 'route' && Array.isArray(a) && Array.isArray(b) && b.length >= a.length) {
