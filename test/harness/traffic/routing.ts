@@ -18,7 +18,14 @@
  * Not modelled (ignored): `rewrite`, `headers` manipulation, `corsPolicy`, `delegate`, `port`,
  * `exponentialDelay`, gRPC aborts, and DestinationRule traffic policies.
  */
-import type * as istio from '../../../imports/networking.istio.io.js';
+import type { DestinationRuleSpec } from '../../../imports/networking.istio.io.js';
+import type {
+  HttpMatchRequest,
+  HttpRoute,
+  RouteDestination,
+  StringMatch,
+  VirtualServiceSpec,
+} from '../../../mesh/model/types.js';
 import { parseDurationMs } from './duration.js';
 import type { Random } from './rng.js';
 
@@ -31,8 +38,8 @@ export interface IstioObject<S> {
   };
   readonly spec: S;
 }
-export type VirtualService = IstioObject<istio.VirtualServiceSpec>;
-export type DestinationRule = IstioObject<istio.DestinationRuleSpec>;
+export type VirtualService = IstioObject<VirtualServiceSpec>;
+export type DestinationRule = IstioObject<DestinationRuleSpec>;
 
 /** The Istio configuration the simulator routes by. */
 export interface MeshConfig {
@@ -177,12 +184,6 @@ export function subsetLabels(
   return undefined;
 }
 
-interface StringMatch {
-  readonly exact?: string;
-  readonly prefix?: string;
-  readonly regex?: string;
-}
-
 function stringMatches(m: StringMatch, value: string | undefined, ignoreCase = false): boolean {
   if (value === undefined) return false;
   const v = ignoreCase ? value.toLowerCase() : value;
@@ -198,7 +199,7 @@ function stringMatches(m: StringMatch, value: string | undefined, ignoreCase = f
   return true; // an empty match means "present"
 }
 
-function matchEntry(m: istio.VirtualServiceSpecHttpMatch, req: RouteRequest): boolean {
+function matchEntry(m: HttpMatchRequest, req: RouteRequest): boolean {
   const [pathOnly, query = ''] = req.path.split('?', 2) as [string, string?];
   if (m.gateways && m.gateways.length > 0 && !m.gateways.includes('mesh')) return false;
   if (m.uri && !stringMatches(m.uri, pathOnly, m.ignoreUriCase === true)) return false;
@@ -226,7 +227,7 @@ function matchEntry(m: istio.VirtualServiceSpecHttpMatch, req: RouteRequest): bo
 }
 
 /** Whether an `http` route's `match` list selects the request. */
-export function routeMatches(route: istio.VirtualServiceSpecHttp, req: RouteRequest): boolean {
+export function routeMatches(route: HttpRoute, req: RouteRequest): boolean {
   if (!route.match || route.match.length === 0) return true;
   return route.match.some((m) => matchEntry(m, req));
 }
@@ -239,7 +240,7 @@ function roll(random: Random, percent: number): boolean {
   return percent >= 100 || random() * 100 < percent;
 }
 
-export function retryPolicyOf(r: istio.VirtualServiceSpecHttpRetries | undefined): RetryPolicy {
+export function retryPolicyOf(r: HttpRoute['retries']): RetryPolicy {
   if (r === undefined) return DEFAULT_RETRY_POLICY;
   if ((r.attempts ?? 0) <= 0) return NO_RETRIES;
   let retryOn = DEFAULT_RETRY_POLICY.retryOn;
@@ -287,10 +288,7 @@ export function isRetriable(p: RetryPolicy, outcome: TryOutcome): boolean {
   }
 }
 
-function pickWeighted(
-  routes: readonly istio.VirtualServiceSpecHttpRoute[],
-  random: Random,
-): istio.VirtualServiceSpecHttpRoute | undefined {
+function pickWeighted(routes: readonly RouteDestination[], random: Random): RouteDestination | undefined {
   if (routes.length === 1) return routes[0];
   const total = routes.reduce((s, r) => s + Math.max(0, r.weight ?? 0), 0);
   if (total <= 0) return routes[0];
@@ -357,7 +355,7 @@ export function decideRoute(config: MeshConfig, req: RouteRequest, random: Rando
     host: qualifyHost(d.host, ns),
     ...(d.subset !== undefined ? { subset: d.subset } : {}),
   });
-  if (r.mirror && roll(random, percentage(r.mirrorPercentage, r.mirrorPercent)))
+  if (r.mirror && roll(random, percentage(r.mirrorPercentage, r.mirror_percent)))
     mirrors.push(toDest(r.mirror));
   for (const m of r.mirrors ?? []) {
     if (roll(random, percentage(m.percentage, undefined))) mirrors.push(toDest(m.destination));
