@@ -174,7 +174,7 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
     return Object.keys(this.deployments);
   }
 
-  private readonly httpRoutes: Record<string, unknown>[] = [];
+  private readonly httpRoutes: networking.VirtualServiceSpecHttp[] = [];
   private readonly routeOptions: HttpRouteOptions[] = [];
   private _virtualService: networking.VirtualService | undefined;
 
@@ -314,7 +314,7 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
     this.httpRoutes.push(renderHttpRoute(this.host, options));
     this._virtualService ??= new networking.VirtualService(this, 'VirtualService', {
       metadata: { name: this.name, namespace: this.namespace, labels: { app: this.name } },
-      spec: { hosts: [this.host], http: this.httpRoutes as networking.VirtualServiceSpecHttp[] },
+      spec: { hosts: [this.host], http: this.httpRoutes },
     });
     return { index, options };
   }

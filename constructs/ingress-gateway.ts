@@ -95,7 +95,7 @@ export class IngressGateway extends Construct {
   readonly certificate: certmanager.Certificate | undefined;
   /** The ingress gateway as a caller (its SPIFFE principal), for policies. */
   readonly peer: IngressGatewayPeer;
-  private readonly http: unknown[] = [];
+  private readonly http: networking.VirtualServiceSpecHttp[] = [];
   private readonly mesh: Mesh;
 
   constructor(scope: Construct, id: string, props: IngressGatewayProps = {}) {
@@ -147,7 +147,7 @@ export class IngressGateway extends Construct {
     const hosts = p.virtualServiceHosts ?? [...new Set([...p.hosts, ...(p.tls?.dnsNames ?? [])])];
     this.virtualService = new networking.VirtualService(this, 'VirtualService', {
       metadata: { name: p.virtualServiceName ?? this.name, namespace: ns },
-      spec: { hosts, gateways: [this.name], http: this.http as networking.VirtualServiceSpecHttp[] },
+      spec: { hosts, gateways: [this.name], http: this.http },
     });
     // Istio refuses a VirtualService without routes: say so at synth, with this construct's path.
     this.node.addValidation({

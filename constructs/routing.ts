@@ -7,6 +7,7 @@
  */
 import { Duration } from 'cdk8s';
 import { z } from 'zod';
+import type * as networking from '../imports/networking.istio.io.js';
 import { dnsLabel, duration, percentage, portNumber } from './validation.js';
 
 /** How a string is matched. Exactly one of `exact`, `prefix` or `regex` (RE2 syntax). */
@@ -191,49 +192,53 @@ export function istioDuration(d: Duration): string {
 }
 
 /** A route destination in VirtualService form. */
-export interface RenderedDestination {
-  readonly destination: { host: string; subset?: string; port?: { number: number } };
-  readonly weight?: number;
-}
+export type RenderedDestination = networking.VirtualServiceSpecHttpRoute;
 
-/** The JSON of one VirtualService `http` entry (keys in Istio's order of meaning). */
-export type RenderedHttpRoute = Record<string, unknown>;
+/** One VirtualService `http` entry. */
+export type RenderedHttpRoute = networking.VirtualServiceSpecHttp;
 
 /** Renders a route for `host` as a VirtualService `http` entry. */
 export function renderHttpRoute(host: string, r: HttpRouteOptions): RenderedHttpRoute {
-  const out: Record<string, unknown> = {};
-  if (r.name) out.name = r.name;
-  if (r.match?.length) out.match = r.match.map(renderMatch);
-  if (r.fault) {
-    const fault: Record<string, unknown> = {};
-    if (r.fault.delay) {
-      fault.delay = {
-        percentage: { value: r.fault.delay.percentage ?? 100 },
-        fixedDelay: istioDuration(r.fault.delay.fixedDelay),
-      };
-    }
-    if (r.fault.abort) {
-      fault.abort = {
-        percentage: { value: r.fault.abort.percentage ?? 100 },
-        httpStatus: r.fault.abort.httpStatus,
-      };
-    }
-    out.fault = fault;
-  }
-  out.route = r.to.map((d) => renderDestination(host, d));
-  if (r.timeout) out.timeout = istioDuration(r.timeout);
-  if (r.retries) {
-    out.retries = {
-      attempts: r.retries.attempts,
-      ...(r.retries.perTryTimeout ? { perTryTimeout: istioDuration(r.retries.perTryTimeout) } : {}),
-      ...(r.retries.retryOn ? { retryOn: r.retries.retryOn } : {}),
-    };
-  }
-  if (r.mirror) {
-    out.mirror = { host, subset: r.mirror.subset };
-    out.mirrorPercentage = { value: r.mirror.percentage ?? 100 };
-  }
-  return out;
+  const { delay, abort } = r.fault ?? {};
+  const retries = r.retries;
+  return {
+    ...(r.name ? { name: r.name } : {}),
+    ...(r.match?.length ? { match: r.match.map(renderMatch) } : {}),
+    ...(r.fault
+      ? {
+          fault: {
+            ...(delay
+              ? {
+                  delay: {
+                    percentage: { value: delay.percentage ?? 100 },
+                    fixedDelay: istioDuration(delay.fixedDelay),
+                  },
+                }
+              : {}),
+            ...(abort
+              ? { abort: { percentage: { value: abort.percentage ?? 100 }, httpStatus: abort.httpStatus } }
+              : {}),
+          },
+        }
+      : {}),
+    route: r.to.map((d) => renderDestination(host, d)),
+    ...(r.timeout ? { timeout: istioDuration(r.timeout) } : {}),
+    ...(retries
+      ? {
+          retries: {
+            attempts: retries.attempts,
+            ...(retries.perTryTimeout ? { perTryTimeout: istioDuration(retries.perTryTimeout) } : {}),
+            ...(retries.retryOn ? { retryOn: retries.retryOn } : {}),
+          },
+        }
+      : {}),
+    ...(r.mirror
+      ? {
+          mirror: { host, subset: r.mirror.subset },
+          mirrorPercentage: { value: r.mirror.percentage ?? 100 },
+        }
+      : {}),
+  };
 }
 
 export function renderDestination(host: string, d: RouteDestination): RenderedDestination {
@@ -247,7 +252,7 @@ export function renderDestination(host: string, d: RouteDestination): RenderedDe
   };
 }
 
-export function renderMatch(m: HttpMatch): Record<string, unknown> {
+export function renderMatch(m: HttpMatch): networking.VirtualServiceSpecHttpMatch {
   return {
     ...(m.uri ? { uri: m.uri } : {}),
     ...(m.method ? { method: m.method } : {}),
