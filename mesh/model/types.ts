@@ -177,9 +177,9 @@ export type GatewayServer = Pick<Wire<networking.GatewaySpecServers>, 'hosts'> &
   };
 };
 
-export interface Gateway extends Entry {
+/** A Gateway; `selector` is read as empty when absent. */
+export interface Gateway extends Entry, Required<Pick<Wire<networking.GatewaySpec>, 'selector'>> {
   readonly kind: 'Gateway';
-  readonly selector: Labels;
   readonly servers: readonly GatewayServer[];
 }
 
@@ -212,10 +212,11 @@ export interface AuthorizationPolicy extends Entry {
   readonly provider?: string;
 }
 
-export interface ServiceEntryObj extends Entry {
+export interface ServiceEntryObj extends Entry, Pick<Wire<networking.ServiceEntrySpec>, 'hosts'> {
   readonly kind: 'ServiceEntry';
-  readonly hosts: readonly string[];
+  /** As written (default `MESH_EXTERNAL`). */
   readonly location: string;
+  /** As written (default `NONE`). */
   readonly resolution: string;
   /** `name` is kept absent when the object has none. */
   readonly ports: readonly (Omit<Wire<networking.ServiceEntrySpecPorts>, 'name' | 'targetPort'> & {
