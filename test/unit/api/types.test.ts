@@ -28,5 +28,9 @@ test('the printed types are the inferred ones and never mention zod', () => {
     Equal<printed.Phase, inferred.Phase>,
   ] = [true, true, true, true, true];
   expect(same).toEqual([true, true, true, true, true]);
-  expect(canaryReleaseTypes()).not.toMatch(/\bzod\b|\bz\.|\$Zod/);
+  const code = canaryReleaseTypes()
+    .split('\n')
+    .filter((l) => !/^\s*(\/\/|\/\*\*|\*)/.test(l));
+  expect(code.length).toBeGreaterThan(100);
+  expect(code.filter((l) => /\bzod\b|\bz\.|\$Zod|import\(/.test(l))).toEqual([]);
 });
