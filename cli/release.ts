@@ -19,7 +19,10 @@ import * as k8s from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import {
   ABORT_ANNOTATION,
+  API_VERSION,
+  GROUP,
   KIND,
+  PLURAL,
   RESUME_ANNOTATION,
   durationMs,
   parseSpec,
@@ -39,7 +42,14 @@ import {
   type KubeError,
 } from '../operator/adapters/kubernetes.js';
 import { describeStep, planSteps } from '../operator/core/plan.js';
-import { LATENCY_P99, SUCCESS_RATE } from '../operator/core/types.js';
+import {
+  ConditionType,
+  LATENCY_P99,
+  Reason,
+  SUCCESS_RATE,
+  isFinishedPhase,
+  isTerminalPhase,
+} from '../api/v1alpha1/constants.js';
 import { CommandError, UsageError } from './errors.js';
 
 /** Exit codes of the release commands, beside the CLI's 0 (ok) and 1 (tool failure). */
@@ -131,11 +141,9 @@ export interface ReleaseView {
   readonly specProblems?: readonly string[];
 }
 
-const TERMINAL: readonly string[] = ['Succeeded', 'RolledBack', 'Invalid'];
-
-/** Whether a release has ended (Succeeded, RolledBack or Invalid). */
+/** Whether a release has ended (Succeeded, RolledBack or Invalid: the terminal phases). */
 export function isFinished(v: Pick<ReleaseView, 'phase'>): boolean {
-  return TERMINAL.includes(v.phase);
+  return isTerminalPhase(v.phase);
 }
 
 /** The view of one CanaryRelease object as read from the apiserver. */
@@ -170,14 +178,14 @@ export function viewOf(obj: CanaryReleaseObject): ReleaseView {
   const measurements = st?.lastMeasurements ?? [];
   const p99 = measurements.find((m) => m.name === LATENCY_P99 && m.value !== undefined);
   const conditions = st?.conditions ?? [];
-  const progressing = conditions.find((c) => c.type === 'Progressing');
+  const progressing = conditions.find((c) => c.type === ConditionType.Progressing);
   const running = phase === 'Progressing' || phase === 'Paused' || phase === 'Initializing';
   const gate: Gate | undefined =
     phase === 'Paused'
       ? currentStep >= totalSteps
         ? 'promotion'
         : 'manual'
-      : running && progressing?.reason === 'WeightsDrifted'
+      : running && progressing?.reason === Reason.WeightsDrifted
         ? 'drift'
         : undefined;
   const commands = readCommands(md.annotations);
@@ -443,7 +451,7 @@ function notRunning(v: ReleaseView, command: string): string | undefined {
     return `${ref(v)} has no status yet: the operator has not acted on it. Check that the operator runs and watches namespace ${v.namespace}, then retry \`cli ${command}\``;
   if (v.phase === 'Invalid')
     return `${ref(v)} is Invalid, so the operator does not act on it: ${v.specProblems?.[0] ?? v.message ?? 'see its conditions'}. Fix the spec (\`${watchHint(v)}\` lists the problems)`;
-  if (v.phase === 'Succeeded' || v.phase === 'RolledBack')
+  if (isFinishedPhase(v.phase))
     return `${ref(v)} has already finished (${v.phase}${v.phase === 'Succeeded' ? `: ${v.canary.subset ?? 'the canary'} takes all traffic` : ''}): there is nothing to ${command}. A new release starts when its canary revision, subsets or route change`;
   if (v.generation !== undefined && v.observedGeneration !== v.generation)
     return `${ref(v)} is at generation ${v.generation} but its status is for generation ${v.observedGeneration}: the operator has not seen the latest spec yet (a spec change restarts the release). Wait a moment and retry \`cli ${command}\``;
@@ -478,8 +486,7 @@ export function planResume(v: ReleaseView, command: 'promote' | 'resume'): Plan 
 
 /** What `abort` writes: the abort annotation with the generation, unless the release has ended. */
 export function planAbort(v: ReleaseView): Plan {
-  if (v.phase === 'Succeeded' || v.phase === 'RolledBack' || v.phase === 'Invalid')
-    return { kind: 'refuse', message: notRunning(v, 'abort')! };
+  if (isTerminalPhase(v.phase)) return { kind: 'refuse', message: notRunning(v, 'abort')! };
   const value = String(v.generation ?? 0);
   const what = `requested the abort of generation ${value}: the operator sends all traffic to ${v.stable.subset ?? 'stable'} at its next reconcile`;
   return { kind: v.abortRequested ? 'already' : 'write', annotation: ABORT_ANNOTATION, value, what };
@@ -544,7 +551,7 @@ export function kubeFailure(e: KubeError, kc: k8s.KubeConfig, what: string): Com
       return new CommandError(`${what}: not found on ${server} (${e.message})`, RELEASE_EXIT.notFound);
     case 'Forbidden':
       return new CommandError(
-        `${what}: the kubeconfig's user may not do this on ${server} (${e.message}); ask for RBAC on canaryreleases.delivery.cdk8s-mesh.io (get, list, patch) or use another --context`,
+        `${what}: the kubeconfig's user may not do this on ${server} (${e.message}); ask for RBAC on ${PLURAL}.${GROUP} (get, list, patch) or use another --context`,
         1,
       );
     case 'Unavailable':
@@ -563,7 +570,7 @@ function notFoundRelease(client: KubeClient, kc: k8s.KubeConfig, namespace: stri
     const list = await client.list(CANARY_RELEASES, namespace);
     if (!list.ok && list.error.kind === 'NotFound')
       return new CommandError(
-        `the cluster at ${kc.getCurrentCluster()?.server} does not serve ${KIND} (delivery.cdk8s-mesh.io/v1alpha1): install the CRD (npm run synth writes it to dist/install) and the operator`,
+        `the cluster at ${kc.getCurrentCluster()?.server} does not serve ${KIND} (${API_VERSION}): install the CRD (npm run synth writes it to dist/install) and the operator`,
         RELEASE_EXIT.notFound,
       );
     const names = list.ok ? list.value.items.map((i) => i.metadata.name) : [];
@@ -585,7 +592,7 @@ async function listViews(client: KubeClient, kc: k8s.KubeConfig, namespace: stri
   if (!res.ok) {
     if (res.error.kind === 'NotFound')
       throw new CommandError(
-        `the cluster at ${kc.getCurrentCluster()?.server} does not serve ${KIND} (delivery.cdk8s-mesh.io/v1alpha1): install the CRD (npm run synth writes it to dist/install) and the operator`,
+        `the cluster at ${kc.getCurrentCluster()?.server} does not serve ${KIND} (${API_VERSION}): install the CRD (npm run synth writes it to dist/install) and the operator`,
         RELEASE_EXIT.notFound,
       );
     throw kubeFailure(res.error, kc, `listing ${KIND}s${namespace ? ` in ${namespace}` : ''}`);

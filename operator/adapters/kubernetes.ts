@@ -16,10 +16,12 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   API_VERSION,
   GROUP,
+  KIND,
   PLURAL,
   VERSION,
   type CanaryReleaseStatus,
 } from '../../api/v1alpha1/canary-release.js';
+import { Reason } from '../../api/v1alpha1/constants.js';
 import type { Readiness } from '../core/types.js';
 import { err, ok, type Result } from './result.js';
 
@@ -282,6 +284,9 @@ export interface KubernetesAdapterOptions {
   readonly fieldManager?: string;
 }
 
+/** Event reasons whose Event `action` is `Progress`; every other reason's is `Reconcile`. */
+const PROGRESS_REASONS: ReadonlySet<string> = new Set([Reason.Promoted, Reason.StepAdvanced, Reason.Started]);
+
 /** What the reconciler needs from Kubernetes, apart from the traffic router. */
 export class KubernetesAdapter {
   readonly client: KubeClient;
@@ -348,8 +353,7 @@ export class KubernetesAdapter {
       eventTime: micro,
       reportingController: this.controller,
       reportingInstance: this.instance,
-      action:
-        reason === 'Promoted' || reason === 'StepAdvanced' || reason === 'Started' ? 'Progress' : 'Reconcile',
+      action: PROGRESS_REASONS.has(reason) ? 'Progress' : 'Reconcile',
       reason: reason.slice(0, 128),
       type,
       note: note.slice(0, 1024),
@@ -383,7 +387,7 @@ export class KubernetesAdapter {
 export function releaseSubject(obj: CanaryReleaseObject): EventSubject {
   return {
     apiVersion: API_VERSION,
-    kind: 'CanaryRelease',
+    kind: KIND,
     namespace: obj.metadata.namespace ?? 'default',
     name: obj.metadata.name,
     ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),

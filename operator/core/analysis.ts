@@ -2,7 +2,8 @@
  * One analysis check: the SLOs and metrics that apply to a step, measured from the observations.
  */
 import { durationMs, type Analysis, type Measurement, type Step } from '../../api/v1alpha1/canary-release.js';
-import { LATENCY_P99, SUCCESS_RATE, type MetricObservation, type MetricValue } from './types.js';
+import { LATENCY_P99, SUCCESS_RATE } from '../../api/v1alpha1/constants.js';
+import type { MetricObservation, MetricValue } from './types.js';
 
 /** Outcome of a check: every measurement passed, one failed, or none failed but some had no data. */
 export type CheckOutcome = 'Pass' | 'Fail' | 'Missing';

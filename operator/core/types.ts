@@ -8,11 +8,7 @@ import type {
   StringMatch,
   WebhookEvent,
 } from '../../api/v1alpha1/canary-release.js';
-
-/** Name of the built-in success-rate check (percent of non-5xx responses). */
-export const SUCCESS_RATE = 'request-success-rate';
-/** Name of the built-in p99 latency check (milliseconds). */
-export const LATENCY_P99 = 'request-duration-p99';
+import type { Reason } from '../../api/v1alpha1/constants.js';
 
 /** The result of one Prometheus query. */
 export type MetricValue =
@@ -49,7 +45,7 @@ export type RouteObservation =
   | {
       readonly found: false;
       /** Why: the VirtualService does not exist, or has no HTTP route of that name. */
-      readonly reason: 'VirtualServiceNotFound' | 'RouteNotFound';
+      readonly reason: typeof Reason.VirtualServiceNotFound | typeof Reason.RouteNotFound;
       /** Names of the HTTP routes the VirtualService has, to suggest the fix. */
       readonly available?: readonly string[];
     };
@@ -72,7 +68,7 @@ export interface Observations {
   readonly route: RouteObservation;
   /** Readiness of the canary Deployment; omitted when the spec names none. */
   readonly canary?: Readiness;
-  /** Metric results by check name ({@link SUCCESS_RATE}, {@link LATENCY_P99}, custom names). A missing entry is no data. */
+  /** Metric results by check name (`SUCCESS_RATE`, `LATENCY_P99` of api/, custom names). A missing entry is no data. */
   readonly metrics: Readonly<Record<string, MetricObservation>>;
 }
 

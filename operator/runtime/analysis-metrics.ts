@@ -4,14 +4,9 @@
  * provider's `request-success-rate` and `request-duration`), custom metrics under their names,
  * and the provider's `no-data` as NoData, every other failure as QueryFailed.
  */
-import {
-  planSteps,
-  LATENCY_P99,
-  SUCCESS_RATE,
-  type MetricObservation,
-  type MetricValue,
-} from '../core/index.js';
+import { planSteps, type MetricObservation, type MetricValue } from '../core/index.js';
 import type { CanaryReleaseSpec } from '../../api/v1alpha1/canary-release.js';
+import { LATENCY_P99, SUCCESS_RATE } from '../../api/v1alpha1/constants.js';
 import type { MetricResult, PrometheusProvider } from '../adapters/prometheus.js';
 
 /** The provider's answer as a {@link MetricValue}. */
