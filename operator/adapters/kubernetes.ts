@@ -12,7 +12,6 @@
  * Expected failures come back as result values; an exception means a bug.
  */
 import * as k8s from '@kubernetes/client-node';
-import { isDeepStrictEqual } from 'node:util';
 import {
   API_VERSION,
   GROUP,
@@ -23,7 +22,9 @@ import {
 } from '../../api/v1alpha1/canary-release.js';
 import { Reason } from '../../api/v1alpha1/constants.js';
 import type { Readiness } from '../core/types.js';
-import { err, ok, type Result } from './result.js';
+import { resourceVersionPrecondition, type JsonPatchOp } from '../core/json-patch.js';
+import { err, ok, type Result } from '../core/result.js';
+import { sameStatus } from '../core/status.js';
 
 /** Why a Kubernetes call failed. */
 export type KubeErrorKind =
@@ -45,11 +46,6 @@ export interface KubeError {
   /** What happened, naming the object. */
   readonly message: string;
 }
-
-/** One JSON Patch operation (RFC 6902). */
-export type JsonPatchOp =
-  | { readonly op: 'add' | 'replace' | 'test'; readonly path: string; readonly value: unknown }
-  | { readonly op: 'remove'; readonly path: string };
 
 /** A namespaced resource type on the generic REST paths. */
 export interface ResourceType {
@@ -250,16 +246,6 @@ export class KubeClient {
   }
 }
 
-/** The JSON Patch op that makes a write conditional on the object being unchanged since `rv`. */
-export function resourceVersionPrecondition(resourceVersion: string): JsonPatchOp {
-  return { op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion };
-}
-
-/** Escapes a key for a JSON Pointer (RFC 6901). */
-export function pointerKey(key: string | number): string {
-  return String(key).replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
 /** Outcome of {@link KubernetesAdapter.writeStatus}. */
 export type StatusWrite =
   /** The status was equal to the one read: nothing was sent. */
@@ -316,9 +302,7 @@ export class KubernetesAdapter {
     previous: unknown,
     next: CanaryReleaseStatus,
   ): Promise<Result<StatusWrite, KubeError>> {
-    if (isDeepStrictEqual(JSON.parse(JSON.stringify(previous ?? null)), JSON.parse(JSON.stringify(next)))) {
-      return ok({ written: false });
-    }
+    if (sameStatus(previous, next)) return ok({ written: false });
     const res = await this.client.jsonPatch(
       CANARY_RELEASES,
       ref,

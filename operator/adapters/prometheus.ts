@@ -7,7 +7,7 @@
  * (the query ran, but there is no series or the ratio is 0/0) apart from "query failed" (bad
  * query, Prometheus unreachable or too slow, an answer we cannot read).
  */
-import { err, ok, type Result } from './result.js';
+import { err, ok, type Result } from '../core/result.js';
 
 /** Service meshes whose standard metrics have templates in `QUERY_TEMPLATES`. */
 export type MeshProvider = 'istio';
@@ -42,12 +42,14 @@ export interface MetricsError {
 
 export type MetricResult = Result<number, MetricsError>;
 
-/** Flagger's metrics provider interface. */
+/** Flagger's metrics provider interface, plus the built-in metrics from the mesh's query templates. */
 export interface MetricsProvider {
   /** Runs an instant query that must return one number (one series, or a scalar). */
   query(promql: string): Promise<MetricResult>;
   /** Whether the provider answers a trivial query correctly. */
   isOnline(): Promise<Result<true, MetricsError>>;
+  /** Renders the template of a built-in metric and runs it. */
+  builtin(metric: BuiltinMetric, vars: QueryVars): Promise<MetricResult>;
 }
 
 /** Values substituted into a template. */

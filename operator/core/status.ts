@@ -4,11 +4,17 @@
  * decision history, and the last step of every pass, which turns a {@link Pass} into a
  * {@link Decision}.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { CanaryReleaseStatus, HISTORY_LIMIT, type Condition } from '../../api/v1alpha1/canary-release.js';
 import { CONDITION_TYPES, ConditionType, Reason } from '../../api/v1alpha1/constants.js';
 import { describeStep } from './plan.js';
 import { event, type Draft, type EventSink, type Pass, type Status } from './pass.js';
 import type { Decision } from './types.js';
+
+/** Whether `next`, stored as JSON, equals the stored status `previous` (so writing it changes nothing). */
+export function sameStatus(previous: unknown, next: CanaryReleaseStatus): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(previous ?? null)), JSON.parse(JSON.stringify(next)));
+}
 
 /** `list` with condition `c` set; its transition time moves only when its status changes. */
 export function setCondition(

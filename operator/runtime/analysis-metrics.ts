@@ -7,7 +7,8 @@
 import { planSteps, type MetricObservation, type MetricValue } from '../core/index.js';
 import type { CanaryReleaseSpec } from '../../api/v1alpha1/canary-release.js';
 import { LATENCY_P99, SUCCESS_RATE } from '../../api/v1alpha1/constants.js';
-import type { MetricResult, PrometheusProvider } from '../adapters/prometheus.js';
+import type { MetricResult } from '../adapters/prometheus.js';
+import type { AnalysisMetrics } from './ports.js';
 
 /** The provider's answer as a {@link MetricValue}. */
 export function metricValue(r: MetricResult): MetricValue {
@@ -44,7 +45,7 @@ export function renderCustomQuery(query: string, spec: CanaryReleaseSpec, namesp
  * destination never sees it; otherwise the destination's, as Flagger does.
  */
 export async function observeMetrics(
-  provider: PrometheusProvider,
+  provider: AnalysisMetrics,
   spec: CanaryReleaseSpec,
   namespace: string,
   stepIndex: number,

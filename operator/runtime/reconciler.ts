@@ -19,24 +19,17 @@ import {
   type CanaryReleaseSpec,
   type CanaryReleaseStatus,
 } from '../../api/v1alpha1/canary-release.js';
+import { Reason, isRunningPhase } from '../../api/v1alpha1/constants.js';
+import type { RouteSnapshot } from '../adapters/istio-router.js';
+import { releaseSubject, type CanaryReleaseObject, type ObjectRef } from '../adapters/kubernetes.js';
 import { analysisDue, decide, type Action, type Observations, type Readiness } from '../core/index.js';
-import {
-  IstioRouter,
-  isRouteAction,
-  type RouteSnapshot,
-  type RouteTarget,
-} from '../adapters/istio-router.js';
-import {
-  KubernetesAdapter,
-  releaseSubject,
-  type CanaryReleaseObject,
-  type ObjectRef,
-} from '../adapters/kubernetes.js';
-import type { PrometheusProvider } from '../adapters/prometheus.js';
+import { isRouteAction, type RouteTarget } from '../core/routes.js';
+import { sameStatus } from '../core/status.js';
 import { observeMetrics } from './analysis-metrics.js';
 import { sleep, type Clock } from './clock.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
+import type { AnalysisMetrics, EventRecorder, ReleaseReader, StatusWriter, TrafficRouter } from './ports.js';
 import type { HandlerResult } from './workqueue.js';
 
 /** A reconcile that could not finish; the work queue retries it with backoff. */
@@ -50,10 +43,12 @@ export class ReconcileError extends Error {
   }
 }
 
+/** What the reconciler works with: interfaces at every edge (see `ports.ts`), a clock, logs and metrics. */
 export interface ReconcilerDeps {
-  readonly kube: KubernetesAdapter;
-  readonly router: IstioRouter;
-  readonly prometheus: PrometheusProvider;
+  /** The CanaryRelease's store: read it and its canary's readiness, write its status, record Events. */
+  readonly kube: ReleaseReader & StatusWriter & EventRecorder;
+  readonly router: TrafficRouter;
+  readonly prometheus: AnalysisMetrics;
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: OperatorMetrics;
@@ -168,7 +163,7 @@ export class Reconciler {
         target = routeTarget(obj, spec);
         const prev = currentStep(obj.status);
         const analysing =
-          (prev.phase === 'Progressing' || prev.phase === 'Paused') &&
+          isRunningPhase(prev.phase) &&
           (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === generation &&
           analysisDue(spec, obj.status, now);
         if (analysing) metrics.analyses.inc();
@@ -217,10 +212,10 @@ export class Reconciler {
           await this.event(
             obj,
             'Warning',
-            'RouteUpdateFailed',
+            Reason.RouteUpdateFailed,
             `could not update VirtualService ${target.virtualService}: ${applied.error.message}; the status is left as it was and the update is retried`,
           );
-          throw new ReconcileError(applied.error.message, 'RouteUpdateFailed');
+          throw new ReconcileError(applied.error.message, Reason.RouteUpdateFailed);
         }
         metrics.routeWrites.inc({ result: 'ok' });
         const o = applied.value.observation;
@@ -228,7 +223,7 @@ export class Reconciler {
           await this.event(
             obj,
             'Warning',
-            'FaultOnWholeRoute',
+            Reason.FaultOnWholeRoute,
             `the fault of this step is on route ${target.route} as a whole, stable's share included: Istio injects faults per route, before a weighted destination is chosen. Put a headerRoute step before the faultTest to fault only the canary's header-routed traffic`,
           );
         }
@@ -236,23 +231,29 @@ export class Reconciler {
       }
 
       // 2. Status, in one patch, only if it changed.
-      const written = await kube.writeStatus(
-        ref,
-        obj.metadata.resourceVersion ?? '',
-        obj.status,
-        decision.status,
-      );
-      if (!written.ok) {
-        if (written.error.kind === 'Conflict') {
-          metrics.conflicts.inc({ object: 'CanaryRelease' });
-          metrics.statusWrites.inc({ result: 'conflict' });
-          log.info('CanaryRelease changed since it was read: observing again', { conflicts: conflicts + 1 });
-          continue;
+      let statusWritten = false;
+      if (!sameStatus(obj.status, decision.status)) {
+        const written = await kube.writeStatus(
+          ref,
+          obj.metadata.resourceVersion ?? '',
+          obj.status,
+          decision.status,
+        );
+        if (!written.ok) {
+          if (written.error.kind === 'Conflict') {
+            metrics.conflicts.inc({ object: 'CanaryRelease' });
+            metrics.statusWrites.inc({ result: 'conflict' });
+            log.info('CanaryRelease changed since it was read: observing again', {
+              conflicts: conflicts + 1,
+            });
+            continue;
+          }
+          metrics.statusWrites.inc({ result: 'error' });
+          throw new ReconcileError(written.error.message, 'StatusUpdateFailed');
         }
-        metrics.statusWrites.inc({ result: 'error' });
-        throw new ReconcileError(written.error.message, 'StatusUpdateFailed');
+        statusWritten = written.value.written;
       }
-      metrics.statusWrites.inc({ result: written.value.written ? 'written' : 'unchanged' });
+      metrics.statusWrites.inc({ result: statusWritten ? 'written' : 'unchanged' });
 
       // 3. Events, outcomes and notifications: only once the state they tell of is stored.
       for (const a of decision.actions) {
@@ -270,11 +271,11 @@ export class Reconciler {
         step: st.currentStep,
         canaryWeight: st.canaryWeight,
         actions: decision.actions.map((a) => a.type),
-        statusWritten: written.value.written,
+        statusWritten,
         conflicts,
         requeueAfter: decision.requeueAfter,
       };
-      if (written.value.written || routeActions.length > 0) {
+      if (statusWritten || routeActions.length > 0) {
         log.info('reconciled', { ...report, message: st.message });
       } else {
         log.debug('reconciled, nothing changed', { ...report });

@@ -21,13 +21,13 @@ import {
   type KubeObject,
   type ObjectRef,
 } from '../../operator/adapters/kubernetes.js';
-import { IstioRouter, type RouteAction, type RouteSnapshot } from '../../operator/adapters/istio-router.js';
+import { IstioRouter, type RouteSnapshot } from '../../operator/adapters/istio-router.js';
+import type { RouteAction, RouteTarget } from '../../operator/core/routes.js';
 import { PrometheusProvider } from '../../operator/adapters/prometheus.js';
 import { systemClock } from '../../operator/runtime/clock.js';
 import { createLogger, type LogEntry } from '../../operator/runtime/log.js';
 import { OperatorMetrics } from '../../operator/runtime/metrics.js';
 import { ReconcileError, Reconciler, type ReconcilerDeps } from '../../operator/runtime/reconciler.js';
-import type { RouteTarget } from '../../operator/adapters/istio-router.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
 import { canaryRelease, must, subsetRule, userVirtualService } from './operator-fixtures.js';
 

@@ -4,12 +4,8 @@
  * VirtualService stays byte-for-byte as written, and a VirtualService changed since it was read is
  * never overwritten (the write is refused as a Conflict and succeeds after observing again).
  */
-import {
-  IstioRouter,
-  type RouteAction,
-  type RouteSnapshot,
-  type RouteTarget,
-} from '../../operator/adapters/istio-router.js';
+import { IstioRouter, type RouteSnapshot } from '../../operator/adapters/istio-router.js';
+import type { RouteAction, RouteTarget } from '../../operator/core/routes.js';
 import { KubeClient, VIRTUAL_SERVICES, type KubeObject } from '../../operator/adapters/kubernetes.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
 import { must } from './operator-fixtures.js';

@@ -1,8 +1,5 @@
-import {
-  routePatch,
-  type RouteTarget,
-  type VirtualServiceObject,
-} from '../../../operator/adapters/istio-router.js';
+import type { VirtualServiceObject } from '../../../operator/adapters/istio-router.js';
+import { routePatch, type RouteTarget } from '../../../operator/core/routes.js';
 
 const target: RouteTarget = {
   namespace: 'shop',

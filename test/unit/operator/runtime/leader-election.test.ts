@@ -3,7 +3,7 @@
  * elector's loop on a manual clock with an in-memory Lease store that enforces resourceVersion
  * preconditions like the apiserver.
  */
-import { err, ok } from '../../../../operator/adapters/result.js';
+import { err, ok } from '../../../../operator/core/result.js';
 import type {
   KubeClient,
   KubeError,

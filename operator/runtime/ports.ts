@@ -1,0 +1,62 @@
+/**
+ * What the reconciler needs from the world, as narrow interfaces: a traffic router, a metrics
+ * provider, and the CanaryRelease's store (read it, write its status, record Events). Each lists
+ * only the methods the reconciler calls. The adapters (`IstioRouter`, `PrometheusProvider`,
+ * `KubernetesAdapter`) implement them against a real apiserver and Prometheus; a unit test
+ * implements them with fakes.
+ */
+import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
+import type { RouteSnapshot, RouterError } from '../adapters/istio-router.js';
+import type {
+  CanaryReleaseObject,
+  EventSubject,
+  KubeError,
+  ObjectRef,
+  StatusWrite,
+} from '../adapters/kubernetes.js';
+import type { MetricsProvider } from '../adapters/prometheus.js';
+import type { Result } from '../core/result.js';
+import type { RouteAction, RouteTarget } from '../core/routes.js';
+import type { Readiness } from '../core/types.js';
+
+/** Reads and writes the routes of a release (Flagger's router: `getRoutes`, and `apply` for `setRoutes`). */
+export interface TrafficRouter {
+  /** Reads the route fresh; a missing VirtualService or route is an observation, not an error. */
+  getRoutes(t: RouteTarget): Promise<Result<RouteSnapshot, KubeError>>;
+  /** Carries out `actions` in one write against the route as it was in `snapshot`; `Conflict` if it changed since. */
+  apply(
+    t: RouteTarget,
+    snapshot: RouteSnapshot,
+    actions: readonly RouteAction[],
+  ): Promise<Result<RouteSnapshot, RouterError>>;
+}
+
+/** The metrics provider as the analysis uses it: custom queries and the built-in metrics. */
+export type AnalysisMetrics = Pick<MetricsProvider, 'query' | 'builtin'>;
+
+/** Reads a CanaryRelease and the readiness of its canary Deployment, fresh. */
+export interface ReleaseReader {
+  getRelease(ref: ObjectRef): Promise<Result<CanaryReleaseObject, KubeError>>;
+  readiness(ref: ObjectRef): Promise<Result<Readiness, KubeError>>;
+}
+
+/** Writes the whole status of a CanaryRelease in one write, conditional on the resourceVersion read. */
+export interface StatusWriter {
+  writeStatus(
+    ref: ObjectRef,
+    resourceVersion: string,
+    previous: unknown,
+    next: CanaryReleaseStatus,
+  ): Promise<Result<StatusWrite, KubeError>>;
+}
+
+/** Records Kubernetes Events about a release. */
+export interface EventRecorder {
+  emitEvent(
+    subject: EventSubject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    note: string,
+    now?: Date,
+  ): Promise<Result<void, KubeError>>;
+}
