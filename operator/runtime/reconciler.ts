@@ -134,6 +134,15 @@ export class Reconciler {
     const log = this.deps.log.with({ release: `${ref.namespace}/${ref.name}` });
     const maxConflicts = this.deps.maxConflicts ?? 5;
     for (let conflicts = 0; conflicts <= maxConflicts; conflicts++) {
+      /** A write refused because `object` changed since it was read: count it, then observe again. */
+      const refused = (
+        object: 'VirtualService' | 'CanaryRelease',
+        writes: OperatorMetrics['routeWrites'],
+      ) => {
+        metrics.conflicts.inc({ object });
+        writes.inc({ result: 'conflict' });
+        log.info(`${object} changed since it was read: observing again`, { conflicts: conflicts + 1 });
+      };
       const got = await kube.getRelease(ref);
       if (!got.ok) {
         if (got.error.kind === 'NotFound') return undefined;
@@ -201,11 +210,7 @@ export class Reconciler {
         const applied = await router.apply(target, snapshot, routeActions);
         if (!applied.ok) {
           if (applied.error.kind === 'Conflict') {
-            metrics.conflicts.inc({ object: 'VirtualService' });
-            metrics.routeWrites.inc({ result: 'conflict' });
-            log.info('VirtualService changed since it was read: observing again', {
-              conflicts: conflicts + 1,
-            });
+            refused('VirtualService', metrics.routeWrites);
             continue;
           }
           metrics.routeWrites.inc({ result: 'error' });
@@ -241,11 +246,7 @@ export class Reconciler {
         );
         if (!written.ok) {
           if (written.error.kind === 'Conflict') {
-            metrics.conflicts.inc({ object: 'CanaryRelease' });
-            metrics.statusWrites.inc({ result: 'conflict' });
-            log.info('CanaryRelease changed since it was read: observing again', {
-              conflicts: conflicts + 1,
-            });
+            refused('CanaryRelease', metrics.statusWrites);
             continue;
           }
           metrics.statusWrites.inc({ result: 'error' });

@@ -109,6 +109,17 @@ const managed: HttpRoute = {
 const admin: HttpRoute = { name: 'admin', route: [{ destination: { host: 'reviews', subset: 'v1' } }] };
 const jason = { 'end-user': { exact: 'jason' } };
 
+/** A found route as observed: all traffic to stable, nothing else, unless `over` says otherwise. */
+const seen = (over: Partial<RouteObservation & { found: true }>): RouteObservation => ({
+  found: true,
+  stableWeight: 100,
+  canaryWeight: 0,
+  headerRoutes: [],
+  mirrorPercentage: 0,
+  fault: false,
+  ...over,
+});
+
 describe('observeRoutes', () => {
   const rows: { name: string; vs: Vs | undefined; want: RouteObservation }[] = [
     {
@@ -124,14 +135,7 @@ describe('observeRoutes', () => {
     {
       name: 'a lone destination without weight takes 100',
       vs: vsOf([admin, managed]),
-      want: {
-        found: true,
-        stableWeight: 100,
-        canaryWeight: 0,
-        headerRoutes: [],
-        mirrorPercentage: 0,
-        fault: false,
-      },
+      want: seen({}),
     },
     {
       name: 'weights, a mirror without percentage (100), our header route with a fault',
@@ -152,26 +156,18 @@ describe('observeRoutes', () => {
           mirror: { host: 'reviews', subset: 'v2' },
         },
       ]),
-      want: {
-        found: true,
+      want: seen({
         stableWeight: 70,
         canaryWeight: 30,
         headerRoutes: ['jason'],
         mirrorPercentage: 100,
         fault: true,
-      },
+      }),
     },
     {
       name: 'a mirror to another subset is not the canary’s',
       vs: vsOf([{ ...managed, mirror: { host: 'reviews', subset: 'v9' }, mirrorPercentage: { value: 5 } }]),
-      want: {
-        found: true,
-        stableWeight: 100,
-        canaryWeight: 0,
-        headerRoutes: [],
-        mirrorPercentage: 0,
-        fault: false,
-      },
+      want: seen({}),
     },
   ];
   test.each(rows)('$name', ({ vs, want }) => {
