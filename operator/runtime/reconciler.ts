@@ -164,7 +164,7 @@ export class Reconciler {
         observations = {
           generation,
           commands,
-          route: { found: false, reason: 'VirtualServiceNotFound' },
+          route: { found: false, reason: Reason.VirtualServiceNotFound },
           metrics: {},
         };
       } else {
