@@ -48,7 +48,7 @@ export class OperatorMetrics {
     });
     this.statusWrites = new Counter({
       name: 'canary_operator_status_writes_total',
-      help: 'Status patches by result (written, unchanged: skipped, error).',
+      help: 'Status patches by result (written, unchanged: skipped, gone: the release was deleted since it was read, error).',
       labelNames: ['result'],
       registers,
     });

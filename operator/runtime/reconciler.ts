@@ -249,6 +249,12 @@ export class Reconciler {
             refused('CanaryRelease', metrics.statusWrites);
             continue;
           }
+          if (written.error.kind === 'NotFound') {
+            // Deleted since it was read: the release is let go, as when the read finds it gone.
+            metrics.statusWrites.inc({ result: 'gone' });
+            log.debug('CanaryRelease deleted since it was read: letting go');
+            return undefined;
+          }
           metrics.statusWrites.inc({ result: 'error' });
           throw new ReconcileError(written.error.message, 'StatusUpdateFailed');
         }

@@ -70,6 +70,7 @@ function settled(at: number, route: RouteObservation): CanaryReleaseStatus {
 
 const conflict: KubeError = { kind: 'Conflict', status: 409, message: 'the object has been modified' };
 const down: KubeError = { kind: 'Unavailable', status: 503, message: 'apiserver said 503' };
+const gone: KubeError = { kind: 'NotFound', status: 404, message: 'canaryreleases "reviews" not found' };
 
 // ---------------------------------------------------------------------------------------------
 // Fakes at the edges
@@ -272,6 +273,20 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'a release deleted between the read and the status write is let go: no error, no Event',
+    status: atStep0,
+    route: routeAt(20),
+    at: 60,
+    statusResults: [gone],
+    want: {
+      reads: 1,
+      routeWrites: [['SetRoutes']],
+      statusWrites: ['Progressing 1'],
+      queries: ['request-success-rate reviews-v2'],
+      events: [],
+    },
+  },
+  {
     name: 'an invalid spec: no route write, no query, the Invalid status and a Warning',
     spec: { ...spec, steps: [{ setWeight: 120 }] },
     route: routeAt(0),
@@ -317,6 +332,8 @@ describe('Reconciler with fakes at the edges', () => {
     if (row.want.error) {
       expect('error' in outcome && outcome.error).toBeInstanceOf(ReconcileError);
       expect('error' in outcome && (outcome.error as ReconcileError).reason).toBe(row.want.error);
+    } else if (row.statusResults?.[0]?.kind === 'NotFound') {
+      expect(outcome).toStrictEqual({ report: undefined });
     } else {
       expect(outcome).toMatchObject({ report: { statusWritten: row.want.statusWrites.length > 0 } });
     }
