@@ -216,6 +216,32 @@ describe('routePatch', () => {
       ],
     },
     {
+      name: 'AddHeaderRoute copies none of the managed route’s mirror fields (mirror_percent on the wire)',
+      vs: vsOf([
+        {
+          name: 'primary',
+          timeout: '3s',
+          mirror: { host: 'reviews', subset: 'shadow' },
+          mirror_percent: 20,
+          route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: 100 }],
+        },
+      ]),
+      actions: [{ type: 'AddHeaderRoute', name: 'beta', headers: { 'x-beta': { exact: 'yes' } } }],
+      want: [
+        { op: 'replace', path: '/metadata/resourceVersion', value: '7' },
+        {
+          op: 'add',
+          path: '/spec/http/0',
+          value: {
+            timeout: '3s',
+            name: 'rel-beta',
+            match: [{ headers: { 'x-beta': { exact: 'yes' } } }],
+            route: [{ destination: { host: 'reviews', subset: 'v2' } }],
+          },
+        },
+      ],
+    },
+    {
       name: 'SetMirror 0 removes a mirror to the canary',
       vs: vsOf([
         admin,
