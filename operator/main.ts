@@ -10,8 +10,8 @@ import { createLogger, type Level } from './runtime/log.js';
 
 const USAGE = `usage: operator [flags]
 
-  --kubeconfig PATH        kubeconfig to use (env KUBECONFIG); default: in-cluster service
-                           account when running in a pod, else ~/.kube/config
+  --kubeconfig PATH        kubeconfig to use; default: KUBECONFIG, else ~/.kube/config, else
+                           the pod's service account (in-cluster)
   --prometheus-url URL     Prometheus base URL (env PROMETHEUS_URL), required,
                            e.g. http://prometheus.istio-system:9090
   --namespace NS           watch and act in this namespace only (env WATCH_NAMESPACE); default: all
