@@ -34,7 +34,7 @@ export interface KubeConfigRequest {
 
 export interface LoadedKubeConfig {
   readonly kubeConfig: k8s.KubeConfig;
-  /** Where it came from, for messages: `/path (--kubeconfig)`, `$KUBECONFIG (a:b)`, `~/.kube/config`, `in-cluster`. */
+  /** Where it came from, for messages: the `--kubeconfig` path, `$KUBECONFIG (a:b)`, `~/.kube/config`, `in-cluster`. */
   readonly source: string;
 }
 
@@ -115,7 +115,7 @@ export function loadKubeConfig(req: KubeConfigRequest = {}): Result<LoadedKubeCo
   let kc: k8s.KubeConfig;
   let source: string;
   if (req.path !== undefined) {
-    source = `${req.path} (--kubeconfig)`;
+    source = req.path;
     const one = loadFile(abs(req.path), req.path);
     if (!one.ok)
       return err(

@@ -32,7 +32,7 @@ describe('loadKubeConfig', () => {
     expect(server(loadKubeConfig({ path: p, env: noEnv() }))).toBe('https://dev.example:6443');
     const prod = loadKubeConfig({ path: p, context: 'prod', env: noEnv() });
     expect(server(prod)).toBe('https://prod.example:6443');
-    expect(prod.ok && prod.value.source).toBe(`${p} (--kubeconfig)`);
+    expect(prod.ok && prod.value.source).toBe(p);
   });
 
   test('a relative --kubeconfig resolves from cwd', () => {
@@ -89,13 +89,13 @@ describe('loadKubeConfig', () => {
       '--context is not in the file',
       () => ({ path: kubeconfig('kc', ['dev', 'prod'], 'dev'), context: 'staging', env: noEnv() }),
       (d) =>
-        `context "staging" is not in the kubeconfig ${d}/kc (--kubeconfig) (contexts: dev, prod): pass one of those with --context`,
+        `context "staging" is not in the kubeconfig ${d}/kc (contexts: dev, prod): pass one of those with --context`,
     ],
     [
       'the file names no current context',
       () => ({ path: kubeconfig('kc', ['dev']), env: noEnv() }),
       (d) =>
-        `the kubeconfig ${d}/kc (--kubeconfig) names no current cluster (current-context is not set): pass --context <name> (contexts: dev)`,
+        `the kubeconfig ${d}/kc names no current cluster (current-context is not set): pass --context <name> (contexts: dev)`,
     ],
   ])('fails if %s, saying which file and what to do', (_name, req, message) => {
     expect(loadKubeConfig(req())).toEqual({ ok: false, error: message(tmp()) });
