@@ -16,34 +16,12 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Testing, Yaml } from 'cdk8s';
-import { App, Mesh, ZeroTrustPolicy } from '../constructs/index.js';
 import { explain, type ExplainRequest } from '../mesh/explain/index.js';
 import { buildModel, parseYamlObjects, type KubeObject } from '../mesh/model/index.js';
 import { validate } from '../mesh/validator/index.js';
+import { benchMesh } from './meshes.js';
 
 process.env.CDK8S_MESH_WARNINGS = 'off';
-
-function build(n: number): Mesh {
-  const mesh = new Mesh(Testing.app(), `bench-${n}`);
-  new ZeroTrustPolicy(mesh, 'zero-trust');
-  const apps: App[] = [];
-  for (let i = 0; i < n; i++) {
-    const app = new App(mesh, `svc-${i}`, {
-      image: 'registry.invalid/svc:{version}',
-      versions: ['v1', 'v2', 'v3'],
-    });
-    app.addRoute({ match: [{ headers: { 'end-user': { exact: 'jason' } } }], to: [{ subset: 'v2' }] });
-    app.addRoute({
-      to: [
-        { subset: 'v1', weight: 90 },
-        { subset: 'v3', weight: 10 },
-      ],
-    });
-    if (i > 0) apps[i - 1]!.calls(app, { methods: ['GET'] });
-    apps.push(app);
-  }
-  return mesh;
-}
 
 const istioctl = join(process.env.CDK8S_MESH_CACHE ?? join(homedir(), '.cache/cdk8s-mesh'), 'bin/istioctl');
 const ms = (t: number) => `${t.toFixed(1)} ms`;
@@ -53,7 +31,7 @@ const rows: string[] = [
 ];
 
 for (const n of [100, 1000]) {
-  const mesh = build(n);
+  const mesh = benchMesh(n);
   let t = performance.now();
   mesh.model();
   const tConstructs = performance.now() - t;

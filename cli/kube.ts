@@ -1,6 +1,76 @@
-/** Lists the objects the mesh model reads from a live cluster (`lint --kubeconfig`). */
+/**
+ * The CLI's side of a cluster: the kubeconfig (the operator's loader, its failures as the CLI's
+ * errors), the namespace, Kubernetes failures as messages, and the objects the mesh model reads
+ * from a live cluster (`lint --kubeconfig`). Imported only by commands that talk to a cluster:
+ * it loads client-node.
+ */
 import * as k8s from '@kubernetes/client-node';
+import { GROUP, PLURAL } from '../api/v1alpha1/canary-release.js';
+import { loadKubeConfig } from '../operator/adapters/kubeconfig.js';
+import { kubeError, type KubeError } from '../operator/adapters/kubernetes.js';
 import type { KubeObject, SourcedObject } from '../mesh/model/types.js';
+import { CommandError, UsageError } from './errors.js';
+import { EXIT } from './exit.js';
+import { userDir, type Io } from './io.js';
+
+/** `--kubeconfig` (else KUBECONFIG, ~/.kube/config, in-cluster) with `--context`; a CommandError (exit 1) when it cannot. */
+export function kubeConfigFor(
+  io: Io,
+  o: { readonly kubeconfig?: string; readonly context?: string },
+): k8s.KubeConfig {
+  const res = loadKubeConfig({
+    ...(o.kubeconfig !== undefined ? { path: o.kubeconfig } : {}),
+    ...(o.context !== undefined ? { context: o.context } : {}),
+    cwd: userDir(io),
+    env: io.env ?? process.env,
+  });
+  if (!res.ok) throw new CommandError(res.error, EXIT.toolFailure);
+  return res.value.kubeConfig;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The namespace to use: `-n`, else the context's, else `default`. */
+export function namespaceOf(kc: k8s.KubeConfig, flag: string | undefined): string {
+  const ns = flag ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  if (!DNS_LABEL.test(ns) || ns.length > 63)
+    throw new UsageError(
+      `--namespace must be one namespace name (lowercase letters, digits, '-'), got "${ns}"`,
+    );
+  return ns;
+}
+
+/**
+ * A Kubernetes failure as a message that says what, where and what to do, with its exit code.
+ * `rbac` names the permission to ask for when the user lacks it.
+ */
+export function kubeFailure(
+  e: KubeError,
+  kc: k8s.KubeConfig,
+  what: string,
+  rbac = `${PLURAL}.${GROUP} (get, list, patch)`,
+): CommandError {
+  const server = kc.getCurrentCluster()?.server ?? 'the cluster';
+  switch (e.kind) {
+    case 'NotFound':
+      return new CommandError(`${what}: not found on ${server} (${e.message})`, EXIT.notFound);
+    case 'Forbidden':
+      return new CommandError(
+        `${what}: the kubeconfig's user may not do this on ${server} (${e.message}); ask for RBAC on ${rbac} or use another --context`,
+        EXIT.toolFailure,
+      );
+    case 'Unavailable':
+      return new CommandError(
+        `${what}: cannot reach the apiserver at ${server} (${e.message}); check that the cluster is up and that --kubeconfig/--context point at it`,
+        EXIT.toolFailure,
+      );
+    default:
+      return new CommandError(
+        `${what}: the apiserver at ${server} refused it (${e.message})`,
+        EXIT.toolFailure,
+      );
+  }
+}
 
 /** The kinds listed, with the API version asked for. */
 export const CLUSTER_KINDS: readonly (readonly [apiVersion: string, kind: string])[] = [
@@ -31,22 +101,17 @@ async function withRetry<T>(call: () => Promise<T>, attempts = 6): Promise<T> {
   }
 }
 
-export interface ClusterObjects {
-  readonly objects: SourcedObject[];
-  /** Kinds that could not be listed (e.g. the Istio CRDs are not installed), with why. */
-  readonly notes: string[];
-}
-
 /**
- * Lists every kind the model reads, in all namespaces or in `namespaces` (plus Namespaces
- * themselves). A kind the server does not know is a note; any other failure throws.
+ * Lists every kind the model reads, in all namespaces or in `namespace` (comma-separated; plus
+ * Namespaces themselves). A kind the server does not serve is a note; any other failure a
+ * CommandError that says what to check.
  */
 export async function loadFromCluster(
-  kubeconfigPath: string,
-  namespaces?: readonly string[],
-): Promise<ClusterObjects> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
+  io: Io,
+  o: { readonly kubeconfig?: string; readonly context?: string; readonly namespace?: string },
+): Promise<{ objects: SourcedObject[]; notes: string[] }> {
+  const kc = kubeConfigFor(io, o);
+  const namespaces = o.namespace?.split(',').filter(Boolean);
   const client = k8s.KubernetesObjectApi.makeApiClient(kc);
   const cluster = kc.getCurrentContext() || kc.getCurrentCluster()?.name || 'cluster';
   const objects: SourcedObject[] = [];
@@ -61,15 +126,19 @@ export async function loadFromCluster(
           objects.push({ object, origin: { cluster } });
         }
       } catch (e) {
-        const code = (e as { code?: number }).code;
         if (
-          code === 404 ||
+          (e as { code?: number }).code === 404 ||
           /not found|no resource|Unrecognized resource/i.test(String((e as Error).message))
         ) {
           notes.push(`${kind} (${apiVersion}) is not served by the cluster: skipped`);
           break;
         }
-        throw e;
+        throw kubeFailure(
+          kubeError(e, `list ${kind}`),
+          kc,
+          `reading ${kind}s${ns ? ` in ${ns}` : ''}`,
+          `${kind}s (${apiVersion}: list)`,
+        );
       }
     }
   }

@@ -3,15 +3,15 @@
  * Every flag has an environment variable; flags win. Logs are JSON lines on stderr. SIGTERM and
  * SIGINT stop it gracefully: runs under way finish, the Lease is released, then it exits.
  */
-import * as k8s from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
+import { loadKubeConfig } from './adapters/kubeconfig.js';
 import { startOperator } from './runtime/operator.js';
 import { createLogger, type Level } from './runtime/log.js';
 
 const USAGE = `usage: operator [flags]
 
-  --kubeconfig PATH        kubeconfig to use (env KUBECONFIG); default: in-cluster service
-                           account when running in a pod, else ~/.kube/config
+  --kubeconfig PATH        kubeconfig to use; default: KUBECONFIG, else ~/.kube/config, else
+                           the pod's service account (in-cluster)
   --prometheus-url URL     Prometheus base URL (env PROMETHEUS_URL), required,
                            e.g. http://prometheus.istio-system:9090
   --namespace NS           watch and act in this namespace only (env WATCH_NAMESPACE); default: all
@@ -69,18 +69,13 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const kubeConfig = new k8s.KubeConfig();
-  const kubeconfigPath = values.kubeconfig ?? env.KUBECONFIG;
-  try {
-    if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
-    else kubeConfig.loadFromDefault(); // in-cluster when KUBERNETES_SERVICE_HOST is set
-    if (!kubeConfig.getCurrentCluster()) throw new Error('it names no current cluster');
-  } catch (e) {
-    log.error(
-      `cannot load the Kubernetes configuration${kubeconfigPath ? ` from ${kubeconfigPath}` : ''}: ${(e as Error).message}; pass --kubeconfig or run in a pod with a service account`,
-    );
+  // --kubeconfig, else KUBECONFIG, else ~/.kube/config, else the pod's service account.
+  const loaded = loadKubeConfig({ ...(values.kubeconfig !== undefined ? { path: values.kubeconfig } : {}) });
+  if (!loaded.ok) {
+    log.error(`cannot load the Kubernetes configuration: ${loaded.error}`);
     return 2;
   }
+  const kubeConfig = loaded.value.kubeConfig;
 
   const leaseNamespace = values['lease-namespace'] ?? env.LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default';
   const handle = await startOperator({

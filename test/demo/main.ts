@@ -29,16 +29,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { durationMs } from '../../api/v1alpha1/canary-release.js';
 import { run as cli } from '../../cli/main.js';
-import {
-  isFinished,
-  progressBar,
-  progressLine,
-  viewOf,
-  weightsOf,
-  formatMs,
-  formatPercent,
-  type ReleaseView,
-} from '../../cli/release.js';
+import { formatMs, formatPercent, progressBar, progressLine, weightsOf } from '../../cli/release/format.js';
+import { isFinished, viewOf, type ReleaseView } from '../../cli/release/view.js';
 import { CanaryRelease } from '../../constructs/index.js';
 import { bookinfo } from '../../examples/bookinfo/bookinfo.js';
 import { CANARY_RELEASES, KubeClient, type CanaryReleaseObject } from '../../operator/adapters/kubernetes.js';

@@ -1,5 +1,5 @@
 /**
- * `cli status`, `promote`, `resume` and `abort` against the real kube-apiserver: CanaryReleases
+ * `cdk8s-mesh status`, `promote`, `resume` and `abort` against the real kube-apiserver: CanaryReleases
  * are created with a status written through the /status subresource (as the operator writes
  * it), the commands run on the admin kubeconfig, and the annotations they write are read back.
  */
@@ -167,7 +167,7 @@ describe('cli status', () => {
     expect(r.code).toBe(EXIT.ok);
     expect(r.out).toContain(`CanaryRelease ${ns.name}/gated (generation 1)`);
     expect(r.out).toContain('  Phase       Paused (gate: promote), step 1/3: pause (manual gate)');
-    expect(r.out).toContain(`  Waiting     for you: cli promote gated -n ${ns.name}`);
+    expect(r.out).toContain(`  Waiting     for you: cdk8s-mesh promote gated -n ${ns.name}`);
     expect(r.out).toMatch(/History \(oldest first\)\n\s+TIME\s+PHASE/);
 
     const j = await cli('status', 'gated', '-n', ns.name, '-o', 'json');
@@ -190,7 +190,7 @@ describe('cli status', () => {
     const r = await cli('status', 'nope', '-n', ns.name);
     expect(r.code).toBe(EXIT.notFound);
     expect(r.err).toBe(
-      `cli status: CanaryRelease ${ns.name}/nope not found (in ${ns.name}: approval, done, fresh, gated, running); check the name and -n, or list them all with \`cli status -A\`\n`,
+      `cdk8s-mesh status: CanaryRelease ${ns.name}/nope not found (in ${ns.name}: approval, done, fresh, gated, running); check the name and -n, or list them all with \`cdk8s-mesh status -A\`\n`,
     );
   });
 
@@ -281,7 +281,7 @@ describe('cli promote, resume and abort', () => {
     const r = await cli('promote', 'gated', '-n', ns.name);
     expect(r.code).toBe(EXIT.ok);
     expect(r.out).toBe(
-      `CanaryRelease ${ns.name}/gated: opened the manual gate at step 1/3: the release advances once a check in this step passes.\n  wrote ${RESUME_ANNOTATION}=1/1; follow it with \`cli status gated -n ${ns.name} --watch\`\n`,
+      `CanaryRelease ${ns.name}/gated: opened the manual gate at step 1/3: the release advances once a check in this step passes.\n  wrote ${RESUME_ANNOTATION}=1/1; follow it with \`cdk8s-mesh status gated -n ${ns.name} --watch\`\n`,
     );
     expect((await annotations('gated'))[RESUME_ANNOTATION]).toBe('1/1');
     const again = await cli('promote', 'gated', '-n', ns.name);
@@ -346,7 +346,7 @@ describe('cli promote, resume and abort', () => {
     });
     const p = await cli('promote', 'drifted', '-n', ns.name);
     expect(p.code).toBe(EXIT.refused);
-    expect(p.err).toContain(`run \`cli resume drifted -n ${ns.name}\``);
+    expect(p.err).toContain(`run \`cdk8s-mesh resume drifted -n ${ns.name}\``);
     const r = await cli('resume', 'drifted', '-n', ns.name);
     expect(r.code).toBe(EXIT.ok);
     expect((await annotations('drifted'))[RESUME_ANNOTATION]).toBe('1/0');
@@ -364,9 +364,9 @@ describe('cli promote, resume and abort', () => {
 
   test('the installed command: exit codes and streams of the real process', async () => {
     const exec = promisify(execFile);
-    const bin = join(repo, 'cli/bin.js');
+    const bin = join(repo, 'cli/bin.ts');
     const go = (...args: string[]) =>
-      exec(process.execPath, [bin, ...args, '--kubeconfig', cluster.kubeconfigPath], {
+      exec(process.execPath, ['--import', 'tsx', bin, ...args, '--kubeconfig', cluster.kubeconfigPath], {
         cwd: repo,
         timeout: 60_000,
       }).then(
@@ -378,7 +378,7 @@ describe('cli promote, resume and abort', () => {
     expect(ok.stdout).toContain(`CanaryRelease ${ns.name}/approval`);
     const refused = await go('promote', 'running', '-n', ns.name);
     expect(refused.code).toBe(EXIT.refused);
-    expect(refused.stderr).toMatch(/^cli promote: CanaryRelease .*\/running is not waiting at a gate/);
+    expect(refused.stderr).toMatch(/^cdk8s-mesh promote: CanaryRelease .*\/running is not waiting at a gate/);
     const missing = await go('abort', 'nope', '-n', ns.name);
     expect(missing.code).toBe(EXIT.notFound);
   });

@@ -1,5 +1,5 @@
 /**
- * `cli lint --kubeconfig` and `cli explain --kubeconfig` read the mesh from the real apiserver
+ * `cdk8s-mesh lint --kubeconfig` and `cdk8s-mesh explain --kubeconfig` read the mesh from the real apiserver
  * (with the Istio CRDs), and the lint agrees with the real `istioctl analyze` on the rules both have.
  */
 import * as k8s from '@kubernetes/client-node';
@@ -105,7 +105,9 @@ describe('cli lint --kubeconfig against the real apiserver', () => {
     const r = await cli('lint', '--kubeconfig', kc);
     rmSync(dir, { recursive: true, force: true });
     expect(r.code).toBe(EXIT.toolFailure);
-    expect(r.err).toMatch(/^cli lint: .*(ECONNREFUSED|fetch failed)/m);
+    expect(r.err).toMatch(
+      /^cdk8s-mesh lint: reading Namespaces: cannot reach the apiserver at https:\/\/127\.0\.0\.1:1 \(.*(ECONNREFUSED|fetch failed).*\); check that the cluster is up/m,
+    );
   });
 });
 

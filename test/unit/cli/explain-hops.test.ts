@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { EXIT } from '../../../cli/main.js';
+import { EXIT, EXPLAIN_EXIT } from '../../../cli/main.js';
 import { cli, tempDirEach } from './helpers.js';
 import { baseMesh, pa } from '../validator/fixtures.js';
 
@@ -72,7 +72,7 @@ describe('cli explain --hops', () => {
       '-o',
       'json',
     );
-    expect(r.code).toBe(EXIT.ok);
+    expect(r.code).toBe(EXPLAIN_EXIT.refused);
     const p = JSON.parse(r.out) as { hops: { kind: string; status: string }[]; outcome: unknown };
     expect(p.hops.map((h) => `${h.kind}:${h.status}`)).toEqual([
       'caller:pass',

@@ -1,0 +1,47 @@
+/**
+ * `cdk8s-mesh reachability`: who can call whom, from the policies, as a table; and, given the
+ * declared call graph (`--calls`), the differences, which are the validator's MESH506 and MESH507.
+ */
+import { formatReachability, reachability } from '../../mesh/explain/reachability.js';
+import type { CommandContext } from '../io.js';
+import { EXIT } from '../exit.js';
+import { inputOptions, loadMesh, reportProblems } from '../input.js';
+
+export async function run({ args, values, io, json }: CommandContext): Promise<number> {
+  const { model, problems } = await loadMesh(io, args, {
+    ...inputOptions(values),
+    ...(typeof values.calls === 'string' ? { calls: values.calls } : {}),
+  });
+  reportProblems(io, problems);
+  const r = reachability(model);
+  if (json) {
+    io.out(
+      `${JSON.stringify(
+        {
+          callers: r.callers,
+          callees: r.callees,
+          cells: r.cells.map(({ tls, ...c }) => ({ ...c, from: c.from.name, mutual: tls?.mutual })),
+          differences: [
+            ...r.denied.map((d) => ({
+              code: 'MESH506',
+              from: d.call.from.name,
+              to: d.call.to.name,
+              request: `${d.method} ${d.path}`,
+              reason: d.result.reason,
+            })),
+            ...r.undeclared.map((u) => ({
+              code: 'MESH507',
+              policy: `${u.policy.namespace}/${u.policy.name}`,
+              principal: u.principal,
+              callees: u.callees,
+            })),
+          ],
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else io.out(`${formatReachability(r)}\n`);
+  if (r.denied.length) return EXIT.findings;
+  return problems.length ? EXIT.parseError : EXIT.ok;
+}

@@ -1,0 +1,274 @@
+/**
+ * The one input loader of the mesh commands (lint, explain, reachability, graph): YAML/JSON files
+ * and directories, or a live cluster, into sourced objects, and from them the model (with a
+ * declared call graph from `--calls`). Paths resolve from the user's directory (./io.ts) and are
+ * shown as typed. A path that cannot be read is a tool failure that names it and says what to
+ * do; a document that cannot be parsed, or a path that is not a regular file (a FIFO, a device),
+ * is a problem: reported with its file (and line), skipped, and the rest is read.
+ */
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { extname, join } from 'node:path';
+import { parse, YAMLParseError } from 'yaml';
+import { buildModel } from '../mesh/model/load.js';
+import { principalOf } from '../mesh/model/query.js';
+import type { DeclaredCall, KubeObject, MeshModel, SourcedObject } from '../mesh/model/types.js';
+import { parseYamlObjects } from '../mesh/model/yaml.js';
+import { CommandError, UsageError } from './errors.js';
+import { EXIT } from './exit.js';
+import { resolvePath, userDir, type Io } from './io.js';
+
+const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/** Input that was skipped: a document that does not parse, or a path that is not a regular file. */
+export interface InputProblem {
+  /** The path as the user typed it (a file found in a directory: the directory as typed, joined). */
+  readonly file: string;
+  /** 1-based line of the problem; absent when the file was not read. */
+  readonly line?: number;
+  readonly message: string;
+}
+
+export interface Input {
+  readonly objects: SourcedObject[];
+  readonly problems: InputProblem[];
+  /** Things the user should know that are not problems (a kind the cluster does not serve). */
+  readonly notes: string[];
+}
+
+/** Where the mesh comes from: files, or the cluster of a kubeconfig. */
+export interface InputOptions {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  /** With a cluster: the namespaces to read, comma-separated. */
+  readonly namespace?: string;
+}
+
+/** The parts of the flags every mesh command shares. */
+export function inputOptions(values: Readonly<Record<string, unknown>>): InputOptions {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const o: { kubeconfig?: string; context?: string; namespace?: string } = {};
+  if (str('kubeconfig') !== undefined) o.kubeconfig = str('kubeconfig');
+  if (str('context') !== undefined) o.context = str('context');
+  if (str('namespace') !== undefined) o.namespace = str('namespace');
+  return o;
+}
+
+const fileKind = (st: Stats) =>
+  st.isFIFO()
+    ? 'a FIFO (named pipe)'
+    : st.isCharacterDevice()
+      ? 'a character device'
+      : st.isBlockDevice()
+        ? 'a block device'
+        : st.isSocket()
+          ? 'a socket'
+          : 'a special file';
+
+/** A read failure as a tool failure that names the path and says what to do. */
+export function unreadable(io: Io, shown: string, e: unknown): CommandError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const from = shown.startsWith('/') ? '' : ` (relative to ${userDir(io)})`;
+  const what =
+    code === 'ENOENT' || code === 'ENOTDIR'
+      ? `does not exist${from}: check the path`
+      : code === 'EACCES' || code === 'EPERM'
+        ? `cannot be read: permission denied${from}: check its permissions`
+        : `cannot be read${from}: ${(e as Error).message}`;
+  return new CommandError(`${shown} ${what}`, EXIT.toolFailure);
+}
+
+interface Found {
+  readonly path: string;
+  readonly shown: string;
+}
+
+/** The files to read under the given paths (directories recursively, sorted, dot entries skipped). */
+function collect(io: Io, paths: readonly string[], problems: InputProblem[]): Found[] {
+  const out: Found[] = [];
+  const walk = (path: string, shown: string, explicit: boolean) => {
+    let st: Stats;
+    try {
+      st = statSync(path);
+    } catch (e) {
+      throw unreadable(io, shown, e);
+    }
+    if (st.isDirectory()) {
+      let entries: string[];
+      try {
+        entries = readdirSync(path).sort();
+      } catch (e) {
+        throw unreadable(io, shown, e);
+      }
+      for (const e of entries) if (!e.startsWith('.')) walk(join(path, e), join(shown, e), false);
+      return;
+    }
+    if (!explicit && !EXTENSIONS.has(extname(path))) return;
+    if (!st.isFile()) {
+      problems.push({ file: shown, message: `${fileKind(st)}, not a regular file` });
+      return;
+    }
+    out.push({ path, shown });
+  };
+  for (const p of paths) walk(resolvePath(io, p), p, true);
+  return out;
+}
+
+/** The 1-based line of a JSON.parse error (`… at position 19 (line 2 column 3)`), else 1. */
+function jsonErrorLine(text: string, message: string): number {
+  const line = /\(line (\d+) column \d+\)/.exec(message);
+  if (line) return Number(line[1]);
+  const pos = /at position (\d+)/.exec(message);
+  return pos ? text.slice(0, Number(pos[1])).split('\n').length : 1;
+}
+
+/** Every document of every file under `paths`. JSON files may hold an object, an array, or a List. */
+export function readFiles(io: Io, paths: readonly string[]): Input {
+  const objects: SourcedObject[] = [];
+  const problems: InputProblem[] = [];
+  for (const { path, shown } of collect(io, paths, problems)) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw unreadable(io, shown, e);
+    }
+    if (extname(path) === '.json') {
+      try {
+        const v = JSON.parse(text) as KubeObject | KubeObject[];
+        for (const o of Array.isArray(v) ? v : [v]) objects.push({ object: o, origin: { file: shown } });
+      } catch (e) {
+        const message = (e as Error).message;
+        problems.push({ file: shown, line: jsonErrorLine(text, message), message });
+      }
+      continue;
+    }
+    const parsed = parseYamlObjects(text, shown);
+    objects.push(...parsed.objects);
+    problems.push(...parsed.problems);
+  }
+  return { objects, problems, notes: [] };
+}
+
+/** Reads files and directories, or with `--kubeconfig`/`--context` the cluster. */
+export async function loadInput(io: Io, paths: readonly string[], o: InputOptions): Promise<Input> {
+  if (o.kubeconfig !== undefined || o.context !== undefined) {
+    if (paths.length)
+      throw new UsageError(
+        `give files or --kubeconfig/--context, not both (got ${paths.join(' ')} and ${o.kubeconfig !== undefined ? '--kubeconfig' : '--context'})`,
+      );
+    // Only now: the Kubernetes client is large and needs a recent Node.js.
+    const { loadFromCluster } = await import('./kube.js');
+    const { objects, notes } = await loadFromCluster(io, o);
+    return { objects, problems: [], notes };
+  }
+  if (!paths.length)
+    throw new UsageError('no files or directories given (or --kubeconfig to read a cluster)');
+  return readFiles(io, paths);
+}
+
+/** Prints the problems of the input on stderr, istioctl's way, one a line. */
+export function reportProblems(io: Io, problems: readonly InputProblem[]): void {
+  for (const p of problems)
+    io.err(
+      p.line === undefined
+        ? `Error [input] ${p.file}: ${p.message} - skipping\n`
+        : `Error [parse] ${p.file}:${p.line}: ${p.message} - skipping\n`,
+    );
+}
+
+/** One declared call as written in a `--calls` file: `from`/`to` are `app` or `namespace/app`; `from` may be `ingress`. */
+interface CallEntry {
+  readonly from: string;
+  readonly to: string;
+  readonly methods?: readonly string[];
+  readonly paths?: readonly string[];
+}
+
+/**
+ * The declared calls of a `--calls` file (a list, or `{ calls: [...] }`), each caller's principal
+ * taken from its workloads' ServiceAccount in the model.
+ */
+export function readCalls(
+  model: MeshModel,
+  text: string,
+  file: string,
+  defaultNs = 'default',
+): DeclaredCall[] {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    const line = e instanceof YAMLParseError ? `:${e.linePos?.[0]?.line ?? 1}` : '';
+    throw new CommandError(
+      `${file}${line}: ${(e as Error).message.split('\n')[0]}: fix the YAML of the call graph`,
+      EXIT.toolFailure,
+    );
+  }
+  const list = Array.isArray(doc) ? doc : (doc as { calls?: unknown })?.calls;
+  if (!Array.isArray(list))
+    throw new CommandError(`${file}: expected a list of { from, to, methods?, paths? }`, EXIT.toolFailure);
+  return list.map((raw, i) => {
+    const c = raw as CallEntry;
+    if (typeof c?.from !== 'string' || typeof c?.to !== 'string')
+      throw new CommandError(
+        `${file}: calls[${i}] needs from and to (app or namespace/app)`,
+        EXIT.toolFailure,
+      );
+    const split = (s: string) => (s.includes('/') ? (s.split('/', 2) as [string, string]) : [defaultNs, s]);
+    const [toNs, to] = split(c.to);
+    const rest = { ...(c.methods ? { methods: c.methods } : {}), ...(c.paths ? { paths: c.paths } : {}) };
+    if (c.from === 'ingress' || c.from === 'istio-ingressgateway') {
+      const ns = model.rootNamespace;
+      return {
+        from: {
+          name: 'istio-ingressgateway',
+          namespace: ns,
+          principal: principalOf(model, ns, 'istio-ingressgateway-service-account'),
+        },
+        to: { name: to!, namespace: toNs! },
+        ...rest,
+      };
+    }
+    const [fromNs, from] = split(c.from);
+    const w = model.workloads.find(
+      (x) => x.namespace === fromNs && (x.podLabels.app === from || x.name === from),
+    );
+    if (!w)
+      throw new CommandError(
+        `${file}: calls[${i}]: no workload ${fromNs}/${from} in the mesh: check the name (app label or Deployment name)`,
+        EXIT.toolFailure,
+      );
+    return {
+      from: { name: from!, namespace: fromNs!, principal: principalOf(model, fromNs!, w.serviceAccountName) },
+      to: { name: to!, namespace: toNs! },
+      ...rest,
+    };
+  });
+}
+
+export interface MeshInput {
+  readonly model: MeshModel;
+  readonly problems: readonly InputProblem[];
+  readonly notes: readonly string[];
+}
+
+/** The model of the input, with the call graph of `calls` (a file path) when given. */
+export async function loadMesh(
+  io: Io,
+  paths: readonly string[],
+  o: InputOptions & { readonly calls?: string },
+): Promise<MeshInput> {
+  const { objects, problems, notes } = await loadInput(io, paths, o);
+  let model = buildModel(objects);
+  if (o.calls !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(resolvePath(io, o.calls), 'utf8');
+    } catch (e) {
+      throw unreadable(io, o.calls, e);
+    }
+    const ns = model.services[0]?.namespace ?? 'default';
+    model = buildModel(objects, { calls: readCalls(model, text, o.calls, ns) });
+  }
+  return { model, problems, notes };
+}
