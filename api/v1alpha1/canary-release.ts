@@ -88,9 +88,11 @@ function atLeastOneOf<T extends object>(keys: readonly string[], what: string): 
 // ---------------------------------------------------------------------------------------------
 
 const DURATION_PATTERN = /^([0-9]+(ms|s|m|h))+$/;
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
-/** A duration in Go/Kubernetes notation without sign or fraction: `30s`, `5m`, `1h30m`, `250ms`. */
+/**
+ * A duration in Go/Kubernetes notation without sign or fraction: `30s`, `5m`, `1h30m`, `250ms`.
+ * A subset of the grammar `parseDuration` (`../duration.ts`) reads, which gives its milliseconds.
+ */
 export const Duration = z
   .string()
   .max(32)
@@ -100,14 +102,6 @@ export const Duration = z
   .describe('A duration such as 30s, 5m or 1h30m (units ms, s, m, h; never negative).');
 /** A duration string, e.g. `30s`. */
 export type Duration = z.infer<typeof Duration>;
-
-/** Milliseconds in a {@link Duration}; `undefined` when the text is not a duration. */
-export function durationMs(text: string): number | undefined {
-  if (!DURATION_PATTERN.test(text)) return undefined;
-  let total = 0;
-  for (const m of text.matchAll(/([0-9]+)(ms|s|m|h)/g)) total += Number(m[1]) * DURATION_UNITS_MS[m[2]!]!;
-  return total;
-}
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;

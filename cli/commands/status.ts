@@ -2,7 +2,8 @@
  * `cdk8s-mesh status [name]`: the CanaryReleases of a namespace as a table, one release in
  * detail, or (`--watch`) followed as they change.
  */
-import { KIND, durationMs } from '../../api/v1alpha1/canary-release.js';
+import { durationMs } from '../../api/duration.js';
+import { KIND } from '../../api/v1alpha1/canary-release.js';
 import { KubeClient } from '../../operator/adapters/kubernetes.js';
 import type { CommandContext } from '../io.js';
 import { CommandError, UsageError } from '../errors.js';
@@ -40,7 +41,7 @@ export async function run({ args: names, values, io, json }: CommandContext): Pr
   const name = names[0];
   if (name && o.allNamespaces) throw new UsageError('give a release name or --all-namespaces, not both');
   const intervalMs = durationMs(o.interval);
-  if (!intervalMs)
+  if (intervalMs === undefined || intervalMs <= 0)
     throw new UsageError(`--interval must be a duration such as 2s or 500ms (got ${o.interval})`);
   const kc = kubeConfigFor(io, { kubeconfig: str(values.kubeconfig), context: str(values.context) });
   const namespace = o.allNamespaces ? undefined : namespaceOf(kc, o.namespace);

@@ -296,15 +296,6 @@ function gatewayRef(g: string, vsNamespace: string): string {
   return g.includes('/') ? g : g.includes('.') ? `${g.split('.')[1]}/${short}` : `${vsNamespace}/${g}`;
 }
 
-/** Istio duration (`7s`, `500ms`, `1m`, `1h`) in milliseconds; undefined if unreadable. */
-export function durationMs(d: string | undefined): number | undefined {
-  if (!d) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-}
-
 const pct = (p: { value?: number } | undefined, legacy?: number) => p?.value ?? legacy ?? 100;
 
 function subsetPolicyTls(

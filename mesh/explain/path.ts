@@ -18,12 +18,12 @@
  * this module places them at the hop where Envoy makes them.
  * @see https://istio.io/latest/docs/ops/deployment/application-requirements/
  */
+import { durationMs } from '../../api/duration.js';
 import { namespaceInjection } from '../model/load.js';
 import { containerPortOf, lookupHost, workloadsOf } from '../model/query.js';
 import type { MeshModel, Service, Workload } from '../model/types.js';
 import { authorize, type AuthzResult } from './authz.js';
 import {
-  durationMs,
   explain,
   hopTls,
   type Caller,

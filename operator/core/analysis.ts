@@ -1,7 +1,8 @@
 /**
  * One analysis check: the SLOs and metrics that apply to a step, measured from the observations.
  */
-import { durationMs, type Analysis, type Measurement, type Step } from '../../api/v1alpha1/canary-release.js';
+import { durationMs } from '../../api/duration.js';
+import type { Analysis, Measurement, Step } from '../../api/v1alpha1/canary-release.js';
 import { LATENCY_P99, SUCCESS_RATE } from '../../api/v1alpha1/constants.js';
 import type { MetricObservation, MetricValue } from './types.js';
 

@@ -2,7 +2,8 @@
  * When things are due: the next analysis check of a step, whether the runtime should fetch
  * metrics for a pass, and how long until anything can change the decision of a running release.
  */
-import { durationMs, type CanaryReleaseSpec } from '../../api/v1alpha1/canary-release.js';
+import { durationMs } from '../../api/duration.js';
+import type { CanaryReleaseSpec } from '../../api/v1alpha1/canary-release.js';
 import type { Draft } from './pass.js';
 import { planSteps } from './plan.js';
 

@@ -27,7 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { durationMs } from '../../api/v1alpha1/canary-release.js';
+import { durationMs } from '../../api/duration.js';
 import { run as cli } from '../../cli/main.js';
 import { formatMs, formatPercent, progressBar, progressLine, weightsOf } from '../../cli/release/format.js';
 import { isFinished, viewOf, type ReleaseView } from '../../cli/release/view.js';

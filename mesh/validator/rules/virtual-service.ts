@@ -1,5 +1,5 @@
 /** The rules on VirtualService. */
-import { durationMs } from '../../explain/explain.js';
+import { durationMs } from '../../../api/duration.js';
 import { destinationRuleFor, hostMatches, lookupHost } from '../../model/query.js';
 import type { VirtualService } from '../../model/types.js';
 import { fq, id, destinationsOf, gatewayOf, canonical } from './shared.js';
@@ -235,10 +235,12 @@ export const virtualServiceRules: readonly Rule[] = [
           const s = f.abort?.httpStatus;
           if (f.abort && s !== undefined && (s < 200 || s > 599))
             report(vs, `http[${i}].fault.abort.httpStatus is ${s}; it must be an HTTP status in 200-599`);
-          if (f.delay && durationMs(f.delay.fixedDelay) === undefined)
+          // The CRD's own rule: `duration(self) >= duration('1ms')`.
+          const delay = durationMs(f.delay?.fixedDelay);
+          if (f.delay && !(delay !== undefined && delay >= 1))
             report(
               vs,
-              `http[${i}].fault.delay.fixedDelay is ${f.delay.fixedDelay ?? 'missing'}; expected a duration like 7s`,
+              `http[${i}].fault.delay.fixedDelay is ${f.delay.fixedDelay ?? 'missing'}; expected a duration of at least 1ms like 7s`,
             );
         });
       }

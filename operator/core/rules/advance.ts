@@ -4,7 +4,8 @@
  * `promotion.manualApproval`). Nothing is promoted or advanced on missing data. Otherwise the
  * Progressing condition says what the step waits for.
  */
-import { RESUME_ANNOTATION, durationMs, type Step } from '../../../api/v1alpha1/canary-release.js';
+import { durationMs } from '../../../api/duration.js';
+import { RESUME_ANNOTATION, type Step } from '../../../api/v1alpha1/canary-release.js';
 import { Reason } from '../../../api/v1alpha1/constants.js';
 import { describeStep } from '../plan.js';
 import { enter, event, finish, notify, resumeFor, type Pass } from '../pass.js';

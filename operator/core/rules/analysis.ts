@@ -4,7 +4,8 @@
  * it counts as a failure under `Fail`, after its deadline under `FailAfterDeadline`, never under
  * `Hold` (and nothing advances on it either way).
  */
-import { durationMs, type Step } from '../../../api/v1alpha1/canary-release.js';
+import { durationMs } from '../../../api/duration.js';
+import type { Step } from '../../../api/v1alpha1/canary-release.js';
 import { Reason } from '../../../api/v1alpha1/constants.js';
 import { runCheck } from '../analysis.js';
 import { describeStep } from '../plan.js';

@@ -2,7 +2,7 @@
  * Rule 5: a canary Deployment not ready for longer than `progressDeadline` rolls back. Tracks
  * since when the canary has not been ready (a spec without a canary Deployment counts as ready).
  */
-import { durationMs } from '../../../api/v1alpha1/canary-release.js';
+import { durationMs } from '../../../api/duration.js';
 import { Reason } from '../../../api/v1alpha1/constants.js';
 import { finish, type Pass } from '../pass.js';
 

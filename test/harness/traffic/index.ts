@@ -4,7 +4,6 @@
  */
 export { Backend, type BackendBehaviour, type BackendOptions, type UpstreamCall } from './backend.js';
 export { ISTIO_DURATION_BUCKETS_MS, ISTIO_LABELS, type IstioLabel } from './metrics.js';
-export { parseDurationMs } from './duration.js';
 export {
   decideRoute,
   qualifyHost,

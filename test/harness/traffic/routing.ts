@@ -18,6 +18,7 @@
  * Not modelled (ignored): `rewrite`, `headers` manipulation, `corsPolicy`, `delegate`, `port`,
  * `exponentialDelay`, gRPC aborts, and DestinationRule traffic policies.
  */
+import { durationMs } from '../../../api/duration.js';
 import type { DestinationRuleSpec } from '../../../imports/networking.istio.io.js';
 import type {
   HttpMatchRequest,
@@ -26,7 +27,6 @@ import type {
   StringMatch,
   VirtualServiceSpec,
 } from '../../../mesh/model/types.js';
-import { parseDurationMs } from './duration.js';
 import type { Random } from './rng.js';
 
 export interface IstioObject<S> {
@@ -254,7 +254,7 @@ export function retryPolicyOf(r: HttpRoute['retries']): RetryPolicy {
   }
   return {
     retries: r.attempts ?? 0,
-    perTryTimeoutMs: parseDurationMs(r.perTryTimeout),
+    perTryTimeoutMs: durationMs(r.perTryTimeout),
     retryOn,
     retriableStatusCodes: codes,
   };
@@ -343,7 +343,7 @@ export function decideRoute(config: MeshConfig, req: RouteRequest, random: Rando
   let abortStatus: number | undefined;
   const delay = r.fault?.delay;
   if (delay?.fixedDelay !== undefined && roll(random, percentage(delay.percentage, delay.percent))) {
-    delayMs = parseDurationMs(delay.fixedDelay);
+    delayMs = durationMs(delay.fixedDelay);
   }
   const abort = r.fault?.abort;
   if (abort?.httpStatus !== undefined && roll(random, percentage(abort.percentage, undefined))) {
@@ -362,7 +362,7 @@ export function decideRoute(config: MeshConfig, req: RouteRequest, random: Rando
   }
 
   const faulted = r.fault !== undefined;
-  const timeoutMs = faulted ? undefined : parseDurationMs(r.timeout);
+  const timeoutMs = faulted ? undefined : durationMs(r.timeout);
   return {
     kind: 'forward',
     route: ref,

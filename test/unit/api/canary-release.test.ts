@@ -1,12 +1,11 @@
 /**
  * The CanaryRelease schema as the library and the operator see it: defaults, the union idiom,
- * the messages a user reads (field path, what was received, what to do), durations and the
- * control annotations.
+ * the messages a user reads (field path, what was received, what to do) and the control
+ * annotations.
  */
 import {
   ABORT_ANNOTATION,
   RESUME_ANNOTATION,
-  durationMs,
   parseSpec,
   readCommands,
   resumeValue,
@@ -145,22 +144,6 @@ describe('parseSpec', () => {
   test('lists every problem at once', () => {
     const found = problems({ ...base, steps: [{ setWeight: 120 }, { pause: { duration: '-1s' } }] });
     expect(found).toHaveLength(2);
-  });
-});
-
-describe('durationMs', () => {
-  test.each<[string, number | undefined]>([
-    ['250ms', 250],
-    ['30s', 30_000],
-    ['5m', 300_000],
-    ['1h30m', 5_400_000],
-    ['0s', 0],
-    ['-5s', undefined],
-    ['1.5s', undefined],
-    ['5', undefined],
-    ['', undefined],
-  ])('%s → %s', (text, ms) => {
-    expect(durationMs(text)).toBe(ms);
   });
 });
 

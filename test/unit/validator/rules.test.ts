@@ -206,6 +206,30 @@ const CASES: Case[] = [
       }),
     ],
   },
+  // A unit Go's time.ParseDuration does not know; a duration below the CRD's 1ms.
+  ...(['1d', '-1s'] as const).map((fixedDelay) => ({
+    code: 'MESH111',
+    bad: [
+      vs('r', {
+        hosts: ['ratings'],
+        http: [
+          { fault: { delay: { fixedDelay, percentage: { value: 100 } } }, route: [route('ratings', 'v1')] },
+        ],
+      }),
+    ],
+    message: `http[0].fault.delay.fixedDelay is ${fixedDelay}; expected a duration of at least 1ms like 7s`,
+    good: [
+      vs('r', {
+        hosts: ['ratings'],
+        http: [
+          {
+            fault: { delay: { fixedDelay: '1m30s', percentage: { value: 100 } } },
+            route: [route('ratings', 'v1')],
+          },
+        ],
+      }),
+    ],
+  })),
   {
     code: 'MESH112',
     bad: [
