@@ -4,7 +4,7 @@ import { API_VERSION, KIND, parseSpec } from '../api/v1alpha1/index.js';
 // The zod-free form of the resource's types: this construct's declarations must not load zod's.
 import type { CanaryReleaseSpec, CanaryReleaseSpecInput } from '../api/v1alpha1/types.js';
 import type { App } from './app.js';
-import { MeshPropsError } from './validation.js';
+import { MeshPropsError, type PropIssue } from './validation.js';
 
 /**
  * Props of a {@link CanaryRelease}. The plan and the analysis are the resource's own spec fields
@@ -58,7 +58,7 @@ export class CanaryRelease extends Construct {
       name = app.name,
       ...plan
     } = props;
-    const problems: { field: string; message: string; received: string }[] = [];
+    const problems: PropIssue[] = [];
     for (const [field, subset] of [
       ['stable', stable],
       ['canary', canary],
@@ -83,14 +83,11 @@ export class CanaryRelease extends Construct {
     const parsed = parseSpec(input);
     if (!parsed.ok) {
       for (const p of parsed.problems)
-        problems.push({ field: p.field.replace(/^\.spec\.?/, ''), message: p.message, received: '' });
+        problems.push({ field: p.field.replace(/^\.spec\.?/, ''), message: p.message });
     }
     problems.push(...this.checkRoute(app, routeName, stable, canary));
     if (problems.length || !parsed.ok) {
-      throw new MeshPropsError(
-        this.node.path,
-        problems.map((p) => ({ ...p, received: p.received || 'see message' })),
-      );
+      throw new MeshPropsError(this.node.path, problems);
     }
     this.spec = parsed.spec;
     if (app.routes.length === 0) {

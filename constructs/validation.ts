@@ -5,15 +5,10 @@
 import { Duration } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
+import { describeIssues, withReceived, type InputProblem } from '../api/zod-issues.js';
 
-/** One problem with a construct's props. */
-export interface PropIssue {
-  /** Dotted path of the field inside the props, e.g. `routes[1].to`. */
-  readonly field: string;
-  readonly message: string;
-  /** The value received, rendered as JSON (truncated). */
-  readonly received: string;
-}
+/** One problem with a construct's props: the field inside the props, what is wrong, what was received. */
+export type PropIssue = InputProblem;
 
 /** Thrown when a construct's props are invalid; lists every problem of that construct at once. */
 export class MeshPropsError extends Error {
@@ -24,53 +19,10 @@ export class MeshPropsError extends Error {
   ) {
     super(
       `${path}: invalid props\n` +
-        issues.map((i) => `  - ${i.field || '(props)'}: ${i.message} (received ${i.received})`).join('\n'),
+        issues.map((i) => `  - ${i.field || '(props)'}: ${withReceived(i)}`).join('\n'),
     );
     this.name = 'MeshPropsError';
   }
-}
-
-function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 && !prefix ? String(p) : `.${String(p)}`))
-    .reduce((acc, part) => acc + part, prefix);
-}
-
-function render(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let s: string;
-  try {
-    s = JSON.stringify(value) ?? String(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
-function at(value: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = value;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
-  }
-  return v;
-}
-
-/**
- * zod reports a failed union as a bare "Invalid input" (e.g. an unknown load balancer, or a
- * version object with a bad field). When exactly one alternative got inside the value, or else
- * exactly one got past the type check, its own issues say what is wrong and what is expected:
- * report those instead.
- */
-function unwrapUnion(i: z.core.$ZodIssue): z.core.$ZodIssue[] {
-  if (i.code !== 'invalid_union' || i.message !== 'Invalid input') return [i];
-  const inside = i.errors.filter((branch) => branch.some((b) => b.path.length > 0));
-  const typed = i.errors.filter(
-    (branch) => !branch.some((b) => b.code === 'invalid_type' && b.path.length === 0),
-  );
-  const branch = inside.length === 1 ? inside[0] : typed.length === 1 ? typed[0] : undefined;
-  if (!branch) return [i];
-  return branch.flatMap((b) => unwrapUnion({ ...b, path: [...i.path, ...b.path] }));
 }
 
 /**
@@ -87,17 +39,7 @@ export function checkProps<S extends z.ZodType>(
 ): z.output<S> {
   const res = schema.safeParse(props);
   if (res.success) return res.data;
-  const issues = res.error.issues.flatMap(unwrapUnion).map((i) =>
-    // A bad record key (e.g. an upper-case header name): zod says only "Invalid key in record" and
-    // keeps the reason inside; show the reason, and the key as what was received.
-    i.code === 'invalid_key'
-      ? {
-          field: fieldPath(field, i.path),
-          message: i.issues.map((k) => k.message).join('; '),
-          received: render(i.path.at(-1)),
-        }
-      : { field: fieldPath(field, i.path), message: i.message, received: render(at(props, i.path)) },
-  );
+  const issues = describeIssues(res.error.issues, props, field);
   throw new MeshPropsError(scope.node.path, issues);
 }
 

@@ -7,6 +7,7 @@
  * the library and the operator, and by the apiserver as a CEL `x-kubernetes-validations` rule.
  */
 import { z } from 'zod';
+import { describeIssues, withReceived } from '../zod-issues.js';
 
 /** API group of the resources in this folder. */
 export const GROUP = 'delivery.cdk8s-mesh.io';
@@ -720,29 +721,6 @@ export type SpecResult =
   | { readonly ok: true; readonly spec: CanaryReleaseSpec }
   | { readonly ok: false; readonly problems: readonly SpecProblem[] };
 
-/** `['steps', 2, 'setWeight']` → `.spec.steps[2].setWeight`. */
-export function fieldPath(root: string, path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`),
-    root,
-  );
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = input;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
-  }
-  return v;
-}
-
-function received(v: unknown): string {
-  if (v === undefined) return ' (not set)';
-  const text = JSON.stringify(v);
-  return text && text.length <= 80 ? ` (got ${text})` : '';
-}
-
 /**
  * Validates a spec as read from the cluster or written by a user. Never throws: problems come
  * back with the field path (`.spec…`) and a message that says what to do.
@@ -750,16 +728,10 @@ function received(v: unknown): string {
 export function parseSpec(input: unknown): SpecResult {
   const r = CanaryReleaseSpec.safeParse(input);
   if (r.success) return { ok: true, spec: r.data };
-  const problems = r.error.issues.map((i) => {
-    const value = valueAt(input, i.path);
-    let message = i.message;
-    if (i.code === 'unrecognized_keys') {
-      message = `unknown field(s) ${i.keys.join(', ')}: remove them or fix the spelling`;
-    } else if (i.code === 'invalid_type' && value === undefined) {
-      return { field: fieldPath('.spec', i.path), message: `is required: set it (${i.expected})` };
-    }
-    return { field: fieldPath('.spec', i.path), message: `${message}${received(value)}` };
-  });
+  const problems = describeIssues(r.error.issues, input, '.spec').map((p) => ({
+    field: p.field,
+    message: withReceived(p),
+  }));
   return { ok: false, problems };
 }
 

@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CanaryReleaseStatus, HISTORY_LIMIT, type Condition } from '../../api/v1alpha1/canary-release.js';
 import { CONDITION_TYPES, ConditionType, Reason } from '../../api/v1alpha1/constants.js';
+import { describeIssues, withReceived } from '../../api/zod-issues.js';
 import { describeStep } from './plan.js';
 import { event, type Draft, type EventSink, type Pass, type Status } from './pass.js';
 import type { Decision } from './types.js';
@@ -71,12 +72,12 @@ export function readStatus(status: unknown, sink: EventSink): Status | undefined
   if (status === undefined || status === null) return undefined;
   const p = CanaryReleaseStatus.safeParse(status);
   if (p.success) return p.data;
-  const first = p.error.issues[0];
+  const first = describeIssues(p.error.issues, status, '.status')[0];
   event(
     sink,
     'Warning',
     Reason.StatusReset,
-    `the status does not parse (.status${first ? first.path.map((x) => (typeof x === 'number' ? `[${x}]` : `.${String(x)}`)).join('') + ': ' + first.message : ''}); the release restarts from the beginning with all traffic on stable`,
+    `the status does not parse (${first ? `${first.field}: ${withReceived(first)}` : '.status'}); the release restarts from the beginning with all traffic on stable`,
   );
   return undefined;
 }

@@ -85,57 +85,57 @@ describe('parseSpec', () => {
     [
       'fails if a weight is 120',
       { ...base, steps: [{ setWeight: 120 }] },
-      '.spec.steps[0].setWeight: must be an integer percentage from 0 to 100 (got 120)',
+      '.spec.steps[0].setWeight: must be an integer percentage from 0 to 100 (received 120)',
     ],
     [
       'fails if a weight is not an integer',
       { ...base, steps: [{ setWeight: 12.5 }] },
-      '.spec.steps[0].setWeight: must be an integer percentage from 0 to 100 (got 12.5)',
+      '.spec.steps[0].setWeight: must be an integer percentage from 0 to 100 (received 12.5)',
     ],
     [
       'fails if a step sets two step fields',
       { ...base, steps: [{ setWeight: 10, pause: {} }] },
-      '.spec.steps[0]: a step sets exactly one of setWeight, pause, headerRoute, mirror, faultTest (got {"setWeight":10,"pause":{}})',
+      '.spec.steps[0]: a step sets exactly one of setWeight, pause, headerRoute, mirror, faultTest (received {"setWeight":10,"pause":{}})',
     ],
     [
       'fails if a step has an unknown type',
       { ...base, steps: [{ rollout: 10 }] },
-      '.spec.steps[0]: unknown field(s) rollout: remove them or fix the spelling (got {"rollout":10})',
+      '.spec.steps[0]: unknown field "rollout": remove it or fix its spelling (received {"rollout":10})',
     ],
     [
       'fails if a pause has a negative duration',
       { ...base, steps: [{ pause: { duration: '-5s' } }] },
-      '.spec.steps[0].pause.duration: must be a duration such as 30s, 5m or 1h30m (digits and ms/s/m/h; never negative) (got "-5s")',
+      '.spec.steps[0].pause.duration: must be a duration such as 30s, 5m or 1h30m (digits and ms/s/m/h; never negative) (received "-5s")',
     ],
     [
       'fails if a field is misspelt',
       { ...base, analysis: { treshold: 2 } },
-      '.spec.analysis: unknown field(s) treshold: remove them or fix the spelling (got {"treshold":2})',
+      '.spec.analysis: unknown field "treshold": remove it or fix its spelling (received {"treshold":2})',
     ],
     [
       'fails if stepWeight exceeds maxWeight',
       { ...base, steps: undefined, stepWeight: 60, maxWeight: 50 },
-      '.spec.stepWeight: stepWeight must not exceed maxWeight (got 60)',
+      '.spec.stepWeight: stepWeight must not exceed maxWeight (received 60)',
     ],
     [
       'fails if neither steps nor stepWeight is set',
       { ...base, steps: undefined },
-      '.spec: set either steps or stepWeight (with maxWeight), not both and not neither',
+      '.spec: set either steps or stepWeight (with maxWeight), not both and not neither (received {"service":"reviews","stable":{"subset":"v1"},"canary":{"subset":"v3"},"virtu...)',
     ],
     [
       'fails if the virtualService route is missing',
       { ...base, virtualService: { name: 'reviews' } },
-      '.spec.virtualService.route: is required: set it (string)',
+      '.spec.virtualService.route: is required: expected string (received nothing)',
     ],
     [
       'fails if a metric has neither min nor max',
       { ...base, analysis: { metrics: [{ name: 'errors', query: 'up' }] } },
-      '.spec.analysis.metrics[0]: a metric sets at least one of min, max (got {"name":"errors","query":"up"})',
+      '.spec.analysis.metrics[0]: a metric sets at least one of min, max (received {"name":"errors","query":"up"})',
     ],
     [
       'fails if a fault test injects nothing',
       { ...base, steps: [{ faultTest: { duration: '1m' } }] },
-      '.spec.steps[0].faultTest: a faultTest sets at least one of delay, abort (got {"duration":"1m"})',
+      '.spec.steps[0].faultTest: a faultTest sets at least one of delay, abort (received {"duration":"1m"})',
     ],
   ])('%s', (_name, spec, message) => {
     expect(problems(spec)).toContain(message);

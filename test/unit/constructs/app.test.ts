@@ -469,7 +469,7 @@ describe('App validation', () => {
   test('fails if replicas is negative or fractional', () => {
     expect(fails({ image: 'x', replicas: -1, versions: [{ name: 'v1', replicas: 1.5 }] }).message).toBe(
       'bookinfo/reviews: invalid props\n' +
-        '  - versions[0].replicas: Invalid input: expected int, received number (received 1.5)\n' +
+        '  - versions[0].replicas: expected int (received 1.5)\n' +
         '  - replicas: Too small: expected number to be >=0 (received -1)',
     );
   });
@@ -492,11 +492,11 @@ describe('App validation', () => {
   test('fails if a prop key is unknown (strict objects), at the top and in a version', () => {
     expect(fails({ image: 'x', replica: 2 } as never).message).toBe(
       'bookinfo/reviews: invalid props\n' +
-        '  - (props): Unrecognized key: "replica" (received {"image":"x","replica":2,"name":"reviews"})',
+        '  - (props): unknown field "replica": remove it or fix its spelling (received {"image":"x","replica":2,"name":"reviews"})',
     );
     expect(fails({ image: 'x', versions: [{ name: 'v1', tag: '1.0' }] } as never).message).toBe(
       'bookinfo/reviews: invalid props\n' +
-        '  - versions[0]: Unrecognized key: "tag" (received {"name":"v1","tag":"1.0"})',
+        '  - versions[0]: unknown field "tag": remove it or fix its spelling (received {"name":"v1","tag":"1.0"})',
     );
   });
 

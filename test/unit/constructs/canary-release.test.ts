@@ -121,7 +121,7 @@ describe('CanaryRelease', () => {
           canary: 'v3',
           steps: [{ setWeight: 120 }],
         }),
-    ).toThrow(/- steps\[0\]\.setWeight: must be an integer percentage from 0 to 100 \(got 120\)/);
+    ).toThrow(/- steps\[0\]\.setWeight: must be an integer percentage from 0 to 100 \(received 120\)/);
   });
 
   test('fails if the named route does not exist', () => {

@@ -308,8 +308,8 @@ describe('IngressGateway validation', () => {
       } as never).message,
     ).toBe(
       message(
-        'tls: Unrecognized key: "redirect" (received {"dnsNames":["a"],"issuer":{"name":"x"},"redirect":true})',
-        '(props): Unrecognized key: "host" (received {"host":"a.example.com","tls":{"dnsNames":["a"],"issuer":{"name":"x"},"redire...)',
+        'tls: unknown field "redirect": remove it or fix its spelling (received {"dnsNames":["a"],"issuer":{"name":"x"},"redirect":true})',
+        '(props): unknown field "host": remove it or fix its spelling (received {"host":"a.example.com","tls":{"dnsNames":["a"],"issuer":{"name":"x"},"redire...)',
       ),
     );
   });

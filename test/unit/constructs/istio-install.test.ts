@@ -91,7 +91,7 @@ describe('IstioInstall', () => {
 
   test('fails if an unknown field is given outside the escape hatch', () => {
     expect(() => synth({ profile: 'demo', values: {} } as IstioInstallProps)).toThrow(
-      /install\/istio: invalid props\n {2}- \(props\): Unrecognized key: "values"/,
+      /install\/istio: invalid props\n {2}- \(props\): unknown field "values": remove it or fix its spelling/,
     );
   });
 

@@ -280,10 +280,10 @@ describe('Mesh validation', () => {
 
   test('fails if a prop key is unknown (strict objects), at the top and in ingressGateway', () => {
     expect(fails({ namespce: 'shop' } as never).message).toBe(
-      'bookinfo: invalid props\n  - (props): Unrecognized key: "namespce" (received {"namespce":"shop"})',
+      'bookinfo: invalid props\n  - (props): unknown field "namespce": remove it or fix its spelling (received {"namespce":"shop"})',
     );
     expect(fails({ ingressGateway: { name: 'gw' } } as never).message).toBe(
-      'bookinfo: invalid props\n  - ingressGateway: Unrecognized key: "name" (received {"name":"gw"})',
+      'bookinfo: invalid props\n  - ingressGateway: unknown field "name": remove it or fix its spelling (received {"name":"gw"})',
     );
   });
 
@@ -304,7 +304,7 @@ describe('Mesh validation', () => {
       'bookinfo: invalid props\n' +
         '  - namespace: must be a DNS-1123 label: lower-case letters, digits and "-" (received "Shop")\n' +
         '  - ingressGateway.namespace: must be a DNS-1123 label: lower-case letters, digits and "-" (received "Edge")\n' +
-        '  - accessLogging: Invalid input: expected boolean, received string (received "yes")\n' +
+        '  - accessLogging: expected boolean (received "yes")\n' +
         '  - traceSampling: a percentage must be between 0 and 100 (received -1)',
     );
   });

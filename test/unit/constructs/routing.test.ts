@@ -486,8 +486,8 @@ describe('route validation', () => {
   test('fails if a key is unknown (strict objects)', () => {
     expect(fails({ to: [{ subset: 'v1', wieght: 100 }], timout: '5s' } as never).message).toBe(
       message(
-        'routes[1].to[0]: Unrecognized key: "wieght" (received {"subset":"v1","wieght":100})',
-        'routes[1]: Unrecognized key: "timout" (received {"to":[{"subset":"v1","wieght":100}],"timout":"5s"})',
+        'routes[1].to[0]: unknown field "wieght": remove it or fix its spelling (received {"subset":"v1","wieght":100})',
+        'routes[1]: unknown field "timout": remove it or fix its spelling (received {"to":[{"subset":"v1","wieght":100}],"timout":"5s"})',
       ),
     );
   });

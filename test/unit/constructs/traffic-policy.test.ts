@@ -231,8 +231,8 @@ describe('traffic policy validation', () => {
     ).toBe(
       message(
         'trafficPolicy.connectionPool.maxConnections: Too small: expected number to be >=0 (received -1)',
-        'trafficPolicy.connectionPool.maxRetries: Invalid input: expected int, received number (received 1.5)',
-        'trafficPolicy.connectionPool: Unrecognized key: "maxConnection" (received {"maxConnections":-1,"maxRetries":1.5,"maxConnection":1})',
+        'trafficPolicy.connectionPool.maxRetries: expected int (received 1.5)',
+        'trafficPolicy.connectionPool: unknown field "maxConnection": remove it or fix its spelling (received {"maxConnections":-1,"maxRetries":1.5,"maxConnection":1})',
       ),
     );
   });

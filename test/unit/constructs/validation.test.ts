@@ -67,13 +67,13 @@ describe('checkProps', () => {
         '  - name: must be a DNS-1123 label: lower-case letters, digits and "-" (received "a_b")\n' +
         '  - port: Too small: expected number to be >=1 (received 0)\n' +
         '  - items[0].weight: weights are integers (received 1.5)\n' +
-        '  - (props): Unrecognized key: "extra" (received {"name":"a_b","port":0,"items":[{"weight":1.5}],"extra":true})',
+        '  - (props): unknown field "extra": remove it or fix its spelling (received {"name":"a_b","port":0,"items":[{"weight":1.5}],"extra":true})',
     );
   });
 
   test('fails if a field is missing, received rendered as "nothing"', () => {
     expect(errorOf(() => checkProps(scope(), schema, {})).message).toBe(
-      'mesh: invalid props\n  - name: Invalid input: expected string, received undefined (received nothing)',
+      'mesh: invalid props\n  - name: is required: expected string (received nothing)',
     );
   });
 
@@ -101,7 +101,7 @@ describe('checkProps', () => {
   test('fails with the issues of the one union alternative that got inside the value', () => {
     const version = z.union([dnsLabel, z.strictObject({ name: dnsLabel, replicas: z.number().int() })]);
     expect(errorOf(() => checkProps(scope(), version, { name: 'v1', replicas: 'two' })).message).toBe(
-      'mesh: invalid props\n  - replicas: Invalid input: expected number, received string (received "two")',
+      'mesh: invalid props\n  - replicas: expected number (received "two")',
     );
     expect(errorOf(() => checkProps(scope(), version, 'V1')).message).toBe(
       'mesh: invalid props\n  - (props): must be a DNS-1123 label: lower-case letters, digits and "-" (received "V1")',

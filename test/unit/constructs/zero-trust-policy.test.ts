@@ -309,8 +309,8 @@ describe('ZeroTrustPolicy validation', () => {
   test('fails listing every invalid prop at once, unknown keys included', () => {
     expect(fails({ allowNothing: 'yes' as never, allowIngress: false } as never).message).toBe(
       'bookinfo/ZeroTrust: invalid props\n' +
-        '  - allowNothing: Invalid input: expected boolean, received string (received "yes")\n' +
-        '  - (props): Unrecognized key: "allowIngress" (received {"allowNothing":"yes","allowIngress":false})',
+        '  - allowNothing: expected boolean (received "yes")\n' +
+        '  - (props): unknown field "allowIngress": remove it or fix its spelling (received {"allowNothing":"yes","allowIngress":false})',
     );
   });
 

@@ -625,7 +625,7 @@ const rows: Row[] = [
         ev(
           'Warning',
           'InvalidSpec',
-          'the spec is invalid and is not acted on until it is fixed: .spec.steps[0].setWeight: must be an integer percentage from 0 to 100 (got 120)',
+          'the spec is invalid and is not acted on until it is fixed: .spec.steps[0].setWeight: must be an integer percentage from 0 to 100 (received 120)',
         ),
       ],
       requeue: null,
@@ -867,7 +867,7 @@ const rows: Row[] = [
         ev(
           'Warning',
           'StatusReset',
-          'the status does not parse (.status.canaryWeight: Too big: expected number to be <=100); the release restarts from the beginning with all traffic on stable',
+          'the status does not parse (.status.canaryWeight: Too big: expected number to be <=100 (received 150)); the release restarts from the beginning with all traffic on stable',
         ),
         ev('Normal', 'Started', 'release of v3 started: step 0/3: setWeight 10'),
       ],
@@ -913,7 +913,7 @@ describe('decide: status details', () => {
       lastTransitionTime: iso(0),
       reason: 'InvalidSpec',
       message:
-        'the spec is invalid and is not acted on until it is fixed: .spec.steps[0].pause.duration: must be a duration such as 30s, 5m or 1h30m (digits and ms/s/m/h; never negative) (got "-5s")',
+        'the spec is invalid and is not acted on until it is fixed: .spec.steps[0].pause.duration: must be a duration such as 30s, 5m or 1h30m (digits and ms/s/m/h; never negative) (received "-5s")',
     });
     expect(d.actions.filter((a) => a.type !== 'EmitEvent')).toEqual([]);
   });
