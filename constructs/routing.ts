@@ -7,6 +7,7 @@
  */
 import { Duration } from 'cdk8s';
 import { z } from 'zod';
+import { destinationWeights } from '../api/route-weights.js';
 import type * as networking from '../imports/networking.istio.io.js';
 import { dnsLabel, duration, percentage, portNumber } from './validation.js';
 
@@ -154,13 +155,14 @@ export const httpRouteSchema = z
     // No destination is reported by `min(1)` above; a single one takes all the traffic, so a
     // weight on it other than 100 would be rendered but silently not applied by Istio.
     if (r.to.length === 0) return;
+    const applied = destinationWeights(r.to);
     if (r.to.length === 1) {
       const weight = r.to[0]!.weight;
-      if (weight !== undefined && weight !== 100) {
+      if (weight !== undefined && weight !== applied[0]) {
         ctx.addIssue({
           code: 'custom',
           path: ['to', 0, 'weight'],
-          message: `a single destination takes all the traffic: omit its weight or set 100`,
+          message: `a single destination takes all the traffic: omit its weight or set ${applied[0]}`,
         });
       }
       return;
@@ -174,7 +176,7 @@ export const httpRouteSchema = z
       });
       return;
     }
-    const sum = r.to.reduce((s, d) => s + (d.weight ?? 0), 0);
+    const sum = applied.reduce((s, w) => s + w, 0);
     if (sum !== 100) {
       const parts = r.to.map((d) => `${d.subset ?? '(service)'}=${d.weight}`).join(', ');
       ctx.addIssue({

@@ -4,6 +4,7 @@
  * probabilities, the subset's labels and workloads, fault, timeout, retries, mirror, the mTLS
  * mode of the hop, and the authorization decision.
  */
+import { destinationWeights } from '../../api/route-weights.js';
 import {
   containerPortOf,
   destinationRuleFor,
@@ -497,7 +498,7 @@ export function explain(
           weight: undefined,
         },
       ];
-  const weights = targets.map((t) => (targets.length === 1 ? 1 : (t.weight ?? 0)));
+  const weights = destinationWeights(targets);
   const total = weights.reduce((a, b) => a + b, 0) || 1;
 
   const destinations: ExplainedDestination[] = targets.map((t, i) => {

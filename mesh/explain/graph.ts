@@ -4,6 +4,7 @@
  * faults and mirrors, and the mTLS mode of its workloads; arrows are the calls the policies allow
  * (declared ones solid, differences in red or orange) and the ingress gateway's routes.
  */
+import { destinationWeights } from '../../api/route-weights.js';
 import { effectiveMtls, indexOf, resolveHost, selects, workloadsOf } from '../model/query.js';
 import type { HttpMatchRequest, MeshModel, Service, StringMatch } from '../model/types.js';
 import { reachability, type Reachability, type ReachabilityCell } from './reachability.js';
@@ -91,13 +92,14 @@ function serviceNode(model: MeshModel, svc: Service, r: Reachability): Node {
     vs.http.forEach((rule, i) => {
       const when = rule.match?.length ? rule.match.map(describeMatch).join(' | ') : i > 0 ? 'others' : '';
       const dests = rule.route ?? [];
-      for (const d of dests) {
-        if (resolveHost(d.destination.host, vs.namespace, model.clusterDomain) !== svc.fqdn) continue;
-        const w = dests.length === 1 ? 100 : (d.weight ?? 0);
+      const weights = destinationWeights(dests);
+      dests.forEach((d, j) => {
+        if (resolveHost(d.destination.host, vs.namespace, model.clusterDomain) !== svc.fqdn) return;
+        const w = weights[j]!;
         const key = d.destination.subset ?? '(all)';
         if (!routes.has(key)) routes.set(key, []);
         routes.get(key)!.push(`${when ? `${when}: ` : ''}${w}%`);
-      }
+      });
       const tag = when ? ` (${when})` : '';
       if (rule.fault?.delay) notes.push(`fault: delay ${rule.fault.delay.fixedDelay ?? '?'}${tag}`);
       if (rule.fault?.abort)

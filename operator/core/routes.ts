@@ -35,6 +35,7 @@
  */
 import { pointerKey, resourceVersionPrecondition, type JsonPatchOp } from './json-patch.js';
 import { err, ok, type Result } from './result.js';
+import { destinationWeights } from '../../api/route-weights.js';
 import { Reason } from '../../api/v1alpha1/constants.js';
 import type {
   VirtualServiceSpec as IstioVirtualServiceSpec,
@@ -119,12 +120,6 @@ function subsetOf(d: WeightedDestination): string | undefined {
   return d.destination?.subset;
 }
 
-/** Weight of a destination as Istio reads it: a lone destination without weight takes all. */
-function weightOf(route: HttpRoute, d: WeightedDestination): number {
-  if (typeof d.weight === 'number') return d.weight;
-  return (route.route ?? []).length === 1 ? 100 : 0;
-}
-
 function isHeaderRouteOf(t: RouteTarget, r: HttpRoute): boolean {
   const prefix = `${t.release}-`;
   return (
@@ -150,10 +145,12 @@ export function observeRoutes(t: RouteTarget, vs: VirtualServiceLike | undefined
   }
   let stableWeight = 0;
   let canaryWeight = 0;
-  for (const d of managed.route ?? []) {
-    if (subsetOf(d) === t.stableSubset) stableWeight += weightOf(managed, d);
-    else if (subsetOf(d) === t.canarySubset) canaryWeight += weightOf(managed, d);
-  }
+  const dests = managed.route ?? [];
+  const weights = destinationWeights(dests);
+  dests.forEach((d, i) => {
+    if (subsetOf(d) === t.stableSubset) stableWeight += weights[i]!;
+    else if (subsetOf(d) === t.canarySubset) canaryWeight += weights[i]!;
+  });
   const headers = http.filter((r) => isHeaderRouteOf(t, r));
   const mirrored = managed.mirror?.subset === t.canarySubset;
   const mirrorPercentage = mirrored ? (managed.mirrorPercentage?.value ?? 100) : 0;

@@ -1,5 +1,6 @@
 /** The rules on VirtualService. */
 import { durationMs } from '../../../api/duration.js';
+import { destinationWeights } from '../../../api/route-weights.js';
 import { destinationRuleFor, hostMatches, lookupHost } from '../../model/query.js';
 import type { VirtualService } from '../../model/types.js';
 import { fq, id, destinationsOf, gatewayOf, canonical } from './shared.js';
@@ -156,11 +157,12 @@ export const virtualServiceRules: readonly Rule[] = [
         vs.http.forEach((r, i) => {
           const ds = r.route ?? [];
           if (ds.length < 2) return;
-          const sum = ds.reduce((s, d) => s + (d.weight ?? 0), 0);
+          const weights = destinationWeights(ds);
+          const sum = weights.reduce((s, w) => s + w, 0);
           if (sum !== 100) {
             report(
               vs,
-              `http[${i}]: weights sum to ${sum} (${ds.map((d) => `${d.destination?.subset ?? d.destination?.host}=${d.weight ?? 0}`).join(', ')}); they must sum to 100`,
+              `http[${i}]: weights sum to ${sum} (${ds.map((d, j) => `${d.destination?.subset ?? d.destination?.host}=${weights[j]}`).join(', ')}); they must sum to 100`,
             );
           }
         });
@@ -177,12 +179,14 @@ export const virtualServiceRules: readonly Rule[] = [
       for (const vs of m.virtualServices) {
         vs.http.forEach((r, i) => {
           const ds = r.route ?? [];
-          if (ds.length === 1 && ds[0]!.weight !== undefined && ds[0]!.weight !== 100) {
-            report(
-              vs,
-              `http[${i}]: the only destination has weight ${ds[0]!.weight}; it receives 100% anyway`,
-            );
-          }
+          const weights = destinationWeights(ds);
+          ds.forEach((d, j) => {
+            if (d.weight !== undefined && d.weight !== weights[j])
+              report(
+                vs,
+                `http[${i}]: the only destination has weight ${d.weight}; it receives ${weights[j]}% anyway`,
+              );
+          });
         });
       }
     },

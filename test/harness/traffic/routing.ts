@@ -19,6 +19,7 @@
  * `exponentialDelay`, gRPC aborts, and DestinationRule traffic policies.
  */
 import { durationMs } from '../../../api/duration.js';
+import { destinationWeights } from '../../../api/route-weights.js';
 import type { DestinationRuleSpec } from '../../../imports/networking.istio.io.js';
 import type {
   HttpMatchRequest,
@@ -289,12 +290,12 @@ export function isRetriable(p: RetryPolicy, outcome: TryOutcome): boolean {
 }
 
 function pickWeighted(routes: readonly RouteDestination[], random: Random): RouteDestination | undefined {
-  if (routes.length === 1) return routes[0];
-  const total = routes.reduce((s, r) => s + Math.max(0, r.weight ?? 0), 0);
+  const weights = destinationWeights(routes).map((w) => Math.max(0, w));
+  const total = weights.reduce((s, w) => s + w, 0);
   if (total <= 0) return routes[0];
   let x = random() * total;
-  for (const r of routes) {
-    x -= Math.max(0, r.weight ?? 0);
+  for (const [i, r] of routes.entries()) {
+    x -= weights[i]!;
     if (x < 0) return r;
   }
   return routes[routes.length - 1];
