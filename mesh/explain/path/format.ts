@@ -1,15 +1,10 @@
 /** The path as text, the way `cdk8s-mesh explain --path` prints it. */
+import { requestLine } from '../format.js';
 import type { RequestPath } from './types.js';
 
 /** The path as text, one hop a line with its decisions below (what `cli explain --path` prints). */
 export function formatPath(p: RequestPath): string {
-  const r = p.explanation.request;
-  const hdrs = Object.entries(r.headers)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join(', ');
-  const lines = [
-    `${r.method} ${r.host}${r.port ? `:${r.port}` : ''}${r.path}${hdrs ? ` [${hdrs}]` : ''} from ${p.explanation.caller.description}, hop by hop:`,
-  ];
+  const lines = [`${requestLine(p.explanation)}, hop by hop:`];
   const width = Math.max(...p.hops.map((h) => h.kind.length));
   p.hops.forEach((h, i) => {
     const mark = h.status === 'bypass' ? ' [bypass]' : h.status === 'stop' ? ' [stop]' : '';

@@ -5,6 +5,7 @@
  */
 import { durationMs } from '../../../api/duration.js';
 import type { ExplainedDestination } from '../explain.js';
+import { percent } from '../format.js';
 import {
   OUTBOUND_CAPTURE_PORT,
   PROXY_UID,
@@ -13,8 +14,6 @@ import {
   type RouteDecision,
 } from './types.js';
 import { stopAtLastHop, type Reached, type Ended, type Walk } from './walk.js';
-
-const pctText = (p: number) => `${Math.round(p * 1000) / 10}%`;
 
 const clusterName = (port: number | undefined, subset: string | undefined, host: string) =>
   `outbound|${port ?? ''}|${subset ?? ''}|${host}`;
@@ -76,11 +75,11 @@ function routeDetails(w: Walk, dest: ExplainedDestination | undefined, route: Ro
   );
   if (dest)
     details.push(
-      `→ ${dest.host}${dest.subset ? ` subset ${dest.subset}` : ''} (${pctText(dest.probability)})${dest.workloads.length ? `: ${dest.workloads.join(', ')}` : ''}, cluster ${route.cluster}`,
+      `→ ${dest.host}${dest.subset ? ` subset ${dest.subset}` : ''} (${percent(dest.probability)})${dest.workloads.length ? `: ${dest.workloads.join(', ')}` : ''}, cluster ${route.cluster}`,
     );
   for (const d of e.destinations.filter((x) => x !== dest))
     details.push(
-      `  or ${d.host}${d.subset ? ` subset ${d.subset}` : ''} (${pctText(d.probability)}), not followed here`,
+      `  or ${d.host}${d.subset ? ` subset ${d.subset}` : ''} (${percent(d.probability)}), not followed here`,
     );
   if (e.fault?.delay)
     details.push(`fault: delay ${e.fault.delay.fixedDelay} on ${e.fault.delay.percentage}% (flag DI)`);

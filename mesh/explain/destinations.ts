@@ -1,0 +1,109 @@
+/**
+ * Where a matched route sends the request: each destination with its share of the traffic, the
+ * subset's labels and workloads, the mTLS of the hop and the callee's authorization decision.
+ */
+import { destinationWeights } from '../../api/route-weights.js';
+import {
+  containerPortOf,
+  destinationRuleFor,
+  lookupHost,
+  resolveHost,
+  selects,
+  workloadsOf,
+} from '../model/query.js';
+import type { HttpRoute, Labels, MeshModel } from '../model/types.js';
+import { authorize } from './authz.js';
+import { hopTls } from './tls.js';
+import type { Caller, ExplainedDestination } from './types.js';
+
+/** The request as the destinations see it. */
+export interface DestinationRequest {
+  /** The host after short-name resolution. */
+  readonly host: string;
+  /** The Host header as sent. */
+  readonly authority: string;
+  readonly port: number | undefined;
+  readonly method: string;
+  /** The path without the query string. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * The destinations of `route` (without one, the default route to the Service), their hosts
+ * resolved in `vsNs` and their DestinationRules looked up from `clientNs`.
+ */
+export function explainDestinations(
+  model: MeshModel,
+  caller: Caller,
+  route: HttpRoute | undefined,
+  request: DestinationRequest,
+  vsNs: string,
+  clientNs: string,
+): ExplainedDestination[] {
+  const { host, method, path, headers } = request;
+  const targets = route
+    ? (route.route ?? []).map((d) => ({ ...d.destination, weight: d.weight }))
+    : [
+        {
+          host,
+          subset: undefined,
+          port: request.port ? { number: request.port } : undefined,
+          weight: undefined,
+        },
+      ];
+  const weights = destinationWeights(targets);
+  const total = weights.reduce((a, b) => a + b, 0) || 1;
+
+  return targets.map((t, i) => {
+    const fqdn = resolveHost(t.host, vsNs, model.clusterDomain);
+    const port = t.port?.number ?? (caller.ingress ? undefined : request.port);
+    const base = {
+      host: fqdn,
+      ...(t.subset ? { subset: t.subset } : {}),
+      ...(port !== undefined ? { port } : {}),
+      probability: weights[i]! / total,
+    };
+    const reg = lookupHost(model, fqdn);
+    if (!reg) return { ...base, workloads: [], problem: `no Service or ServiceEntry for ${fqdn} (503 NR)` };
+    if (reg.type === 'serviceEntry') return { ...base, workloads: [], problem: undefined };
+    const svc = reg.service;
+    const dr = destinationRuleFor(model, fqdn, caller.namespace ?? clientNs);
+    let labels: Labels | undefined;
+    if (t.subset) {
+      const s = dr?.subsets.find((x) => x.name === t.subset);
+      if (!s)
+        return {
+          ...base,
+          workloads: [],
+          problem: `subset ${t.subset} is not defined in a DestinationRule for ${fqdn} (503 NR)`,
+        };
+      labels = s.labels;
+    }
+    const ws = workloadsOf(model, svc).filter((w) => selects(labels, w.podLabels));
+    const drRef = dr ? `${dr.namespace}/${dr.name}` : undefined;
+    const common = {
+      ...base,
+      ...(labels ? { labels } : {}),
+      ...(drRef ? { destinationRule: drRef } : {}),
+      workloads: ws.map((w) => w.name),
+    };
+    if (!ws.length)
+      return {
+        ...common,
+        problem: `no workload behind ${fqdn}${t.subset ? ` subset ${t.subset}` : ''} (503 UH)`,
+      };
+    const server = ws[0]!;
+    const cport = containerPortOf(svc, port);
+    const tls = hopTls(model, caller, server, dr, t.subset, port ?? svc.ports[0]?.port, cport);
+    const authorization = authorize(model, server, {
+      ...(tls.mutual ? { principal: caller.principal, sourceNamespace: caller.namespace } : {}),
+      method,
+      path,
+      host: request.authority,
+      ...(cport !== undefined ? { port: cport } : {}),
+      headers,
+    });
+    return { ...common, tls, authorization };
+  });
+}

@@ -1,0 +1,57 @@
+/** Whether a VirtualService's HTTPMatchRequest holds for a request, as Envoy matches it. */
+import { selects } from '../model/query.js';
+import type { HttpMatchRequest, StringMatch } from '../model/types.js';
+import type { Caller } from './types.js';
+
+/** Whether an Istio StringMatch holds for `value`. */
+export function stringMatches(m: StringMatch, value: string | undefined, ignoreCase = false): boolean {
+  if (value === undefined) return false;
+  const v = ignoreCase ? value.toLowerCase() : value;
+  if (m.exact !== undefined) return (ignoreCase ? m.exact.toLowerCase() : m.exact) === v;
+  if (m.prefix !== undefined) return v.startsWith(ignoreCase ? m.prefix.toLowerCase() : m.prefix);
+  if (m.regex !== undefined) {
+    try {
+      return new RegExp(`^(?:${m.regex})$`).test(value);
+    } catch {
+      return false;
+    }
+  }
+  return true; // `{}`: presence
+}
+
+/** What an HTTPMatchRequest is matched against. */
+export interface MatchContext {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly authority: string;
+  readonly port: number | undefined;
+  readonly caller: Caller;
+  /** The gateway of this request: `mesh` or `ns/name`. */
+  readonly gateway: string;
+}
+
+/** Whether one HTTPMatchRequest holds. */
+export function matchHolds(m: HttpMatchRequest, c: MatchContext, vsNamespace: string): boolean {
+  if (m.uri && !stringMatches(m.uri, c.path, m.ignoreUriCase)) return false;
+  if (m.method && !stringMatches(m.method, c.method)) return false;
+  if (m.authority && !stringMatches(m.authority, c.authority)) return false;
+  for (const [k, sm] of Object.entries(m.headers ?? {}))
+    if (!stringMatches(sm, c.headers[k.toLowerCase()])) return false;
+  for (const [k, sm] of Object.entries(m.withoutHeaders ?? {}))
+    if (stringMatches(sm, c.headers[k.toLowerCase()])) return false;
+  for (const [k, sm] of Object.entries(m.queryParams ?? {})) if (!stringMatches(sm, c.query[k])) return false;
+  if (m.port !== undefined && c.port !== undefined && m.port !== c.port) return false;
+  if (m.sourceLabels && (c.caller.ingress || !selects(m.sourceLabels, c.caller.labels))) return false;
+  if (m.sourceNamespace && m.sourceNamespace !== c.caller.namespace) return false;
+  if (m.gateways?.length && !m.gateways.some((g) => gatewayRef(g, vsNamespace) === c.gateway)) return false;
+  return true;
+}
+
+/** A VirtualService's `gateways` entry as `mesh` or `namespace/name`. */
+export function gatewayRef(g: string, vsNamespace: string): string {
+  if (g === 'mesh') return 'mesh';
+  const short = g.split('.')[0]!;
+  return g.includes('/') ? g : g.includes('.') ? `${g.split('.')[1]}/${short}` : `${vsNamespace}/${g}`;
+}

@@ -1,0 +1,105 @@
+/**
+ * Which route applies: the VirtualService that serves the host (bound to the mesh, or to a
+ * Gateway that selects the ingress gateway), then its first `http` rule that matches.
+ */
+import { hostMatches, indexOf, resolveHost, selects } from '../model/query.js';
+import type { Gateway, HttpRoute, MeshModel, VirtualService } from '../model/types.js';
+import { gatewayRef, matchHolds, type MatchContext } from './http-match.js';
+import type { Caller, Explanation } from './types.js';
+
+function matchingGateways(
+  model: MeshModel,
+  caller: Caller,
+  host: string,
+  port: number | undefined,
+): Gateway[] {
+  return model.gateways.filter(
+    (g) =>
+      selects(g.selector, caller.labels) &&
+      g.servers.some(
+        (s) =>
+          (port === undefined || s.port.number === port) &&
+          s.hosts.some((h) => hostMatches(h.includes('/') ? h.split('/')[1]! : h, host)),
+      ),
+  );
+}
+
+/** The VirtualService chosen for a request, or why there is no route at all. */
+export type VirtualServiceChoice =
+  | {
+      readonly host: string;
+      /** The gateway of this request: `mesh` or the `namespace/name` of a Gateway. */
+      readonly gateway: string;
+      /** Undefined: the default route to the Service (never from the ingress gateway). */
+      readonly vs: VirtualService | undefined;
+      readonly noRoute: false;
+    }
+  | { readonly host: string; readonly noRoute: true };
+
+/**
+ * The VirtualService for `requestHost` as seen by `caller` (the caller's namespace first, then the
+ * Service's, as Istio orders them). Appends what a user should know to `notes`.
+ */
+export function chooseVirtualService(
+  model: MeshModel,
+  caller: Caller,
+  requestHost: string,
+  port: number | undefined,
+  clientNs: string,
+  notes: string[],
+): VirtualServiceChoice {
+  let host: string;
+  let gateway = 'mesh';
+  let candidates: VirtualService[];
+  if (caller.ingress) {
+    host = requestHost;
+    const gws = matchingGateways(model, caller, host, port);
+    if (!gws.length) {
+      notes.push(
+        `no Gateway selecting the ingress gateway has a server for ${host}${port ? `:${port}` : ''}`,
+      );
+      return { host, noRoute: true };
+    }
+    const refs = new Set(gws.map((g) => `${g.namespace}/${g.name}`));
+    candidates = model.virtualServices.filter(
+      (vs) =>
+        vs.gateways.some((g) => {
+          const r = gatewayRef(g, vs.namespace);
+          if (refs.has(r)) gateway = r;
+          return refs.has(r);
+        }) && vs.hosts.some((h) => hostMatches(h, host) || hostMatches(host, h)),
+    );
+  } else {
+    host = resolveHost(requestHost, clientNs, model.clusterDomain);
+    const byHost = indexOf(model).virtualServicesByHost;
+    candidates = [...new Set([...(byHost.get(host) ?? []), ...(byHost.get('*') ?? [])])].filter(
+      (vs) =>
+        (!vs.gateways.length || vs.gateways.includes('mesh')) &&
+        vs.hosts.some((h) => hostMatches(resolveHost(h, vs.namespace, model.clusterDomain), host)),
+    );
+  }
+  const serviceNs = host.split('.')[1];
+  const order = (vs: VirtualService) => (vs.namespace === clientNs ? 0 : vs.namespace === serviceNs ? 1 : 2);
+  const vs = [...candidates].sort((a, b) => order(a) - order(b))[0];
+  if (candidates.length > 1)
+    notes.push(`${candidates.length} VirtualServices match ${host}; Istio uses ${vs!.namespace}/${vs!.name}`);
+  if (caller.ingress && !vs) {
+    // A gateway has routes only from the VirtualServices bound to it: no default route to a Service.
+    notes.push(`no VirtualService bound to a Gateway of the ingress gateway serves ${host}: 404`);
+    return { host, noRoute: true };
+  }
+  return { host, gateway, vs, noRoute: false };
+}
+
+/** The first `http` rule of `vs` that matches, with where it sits; undefined when none does. */
+export function chooseRule(
+  vs: VirtualService,
+  ctx: MatchContext,
+): { readonly route: HttpRoute; readonly info: NonNullable<Explanation['route']> } | undefined {
+  for (const [i, r] of vs.http.entries()) {
+    if (!r.match?.length) return { route: r, info: { index: i, ...(r.name ? { name: r.name } : {}) } };
+    const mi = r.match.findIndex((m) => matchHolds(m, ctx, vs.namespace));
+    if (mi >= 0) return { route: r, info: { index: i, ...(r.name ? { name: r.name } : {}), match: mi } };
+  }
+  return undefined;
+}
