@@ -51,6 +51,10 @@ export function inCidr(ip: string, cidr: string): boolean | undefined {
   return Math.floor(a / size) === Math.floor(b / size);
 }
 
+/** The capture rule lets the connection through untouched: the sidecar on `side` is bypassed. */
+const notCaptured = (side: Bypass['side'], reason: Bypass['reason'], detail: string) =>
+  ({ captured: false, bypass: { reason, side, detail } }) as const;
+
 /** Whether ISTIO_OUTPUT sends a connection to `ip:port` to ISTIO_REDIRECT, or why not. */
 export function outboundCapture(
   annotations: Readonly<Record<string, string>>,
@@ -62,23 +66,17 @@ export function outboundCapture(
   const notes: string[] = [];
   const side = 'outbound' as const;
   if (port !== undefined && ports(annotations[a.excludeOutboundPorts]).includes(port))
-    return {
-      captured: false,
-      bypass: {
-        reason: 'excluded-port',
-        side,
-        detail: `${a.excludeOutboundPorts}: "${annotations[a.excludeOutboundPorts]}" → ISTIO_OUTPUT -p tcp --dport ${port} -j RETURN`,
-      },
-    };
+    return notCaptured(
+      side,
+      'excluded-port',
+      `${a.excludeOutboundPorts}: "${annotations[a.excludeOutboundPorts]}" → ISTIO_OUTPUT -p tcp --dport ${port} -j RETURN`,
+    );
   if (uid === PROXY_UID)
-    return {
-      captured: false,
-      bypass: {
-        reason: 'proxy-uid',
-        side,
-        detail: `uid ${PROXY_UID} is istio-proxy's own → ISTIO_OUTPUT -m owner --uid-owner ${PROXY_UID} -j RETURN`,
-      },
-    };
+    return notCaptured(
+      side,
+      'proxy-uid',
+      `uid ${PROXY_UID} is istio-proxy's own → ISTIO_OUTPUT -m owner --uid-owner ${PROXY_UID} -j RETURN`,
+    );
   if (port !== undefined && ports(annotations[a.includeOutboundPorts]).includes(port)) {
     notes.push(`${a.includeOutboundPorts} includes ${port}: captured whatever the IP`);
     return { captured: true, notes };
@@ -96,23 +94,17 @@ export function outboundCapture(
   if (ip !== undefined) {
     const hit = exclude.find((c) => inCidr(ip, c));
     if (hit)
-      return {
-        captured: false,
-        bypass: {
-          reason: 'excluded-cidr',
-          side,
-          detail: `${a.excludeOutboundIPRanges}: "${annotations[a.excludeOutboundIPRanges]}" → ISTIO_OUTPUT -d ${hit} -j RETURN (${ip})`,
-        },
-      };
+      return notCaptured(
+        side,
+        'excluded-cidr',
+        `${a.excludeOutboundIPRanges}: "${annotations[a.excludeOutboundIPRanges]}" → ISTIO_OUTPUT -d ${hit} -j RETURN (${ip})`,
+      );
     if (!include.includes('*') && !include.some((c) => inCidr(ip, c)))
-      return {
-        captured: false,
-        bypass: {
-          reason: 'cidr-not-included',
-          side,
-          detail: `${a.includeOutboundIPRanges}: "${includeRaw ?? ''}" does not cover ${ip}: no ISTIO_OUTPUT rule redirects it`,
-        },
-      };
+      return notCaptured(
+        side,
+        'cidr-not-included',
+        `${a.includeOutboundIPRanges}: "${includeRaw ?? ''}" does not cover ${ip}: no ISTIO_OUTPUT rule redirects it`,
+      );
   }
   return { captured: true, notes };
 }
@@ -127,32 +119,23 @@ export function inboundCapture(
   if (port === undefined) return { captured: true };
   const istio = ISTIO_INBOUND_EXCLUDED_PORTS[port];
   if (istio)
-    return {
-      captured: false,
-      bypass: {
-        reason: 'istio-port',
-        side,
-        detail: `${port} is Istio's own (${istio}) → ISTIO_INBOUND -p tcp --dport ${port} -j RETURN`,
-      },
-    };
+    return notCaptured(
+      side,
+      'istio-port',
+      `${port} is Istio's own (${istio}) → ISTIO_INBOUND -p tcp --dport ${port} -j RETURN`,
+    );
   const include = annotations[a.includeInboundPorts];
   if (include !== undefined && include.trim() !== '*' && !ports(include).includes(port))
-    return {
-      captured: false,
-      bypass: {
-        reason: 'port-not-included',
-        side,
-        detail: `${a.includeInboundPorts}: "${include}" does not list ${port}: ISTIO_INBOUND does not redirect it`,
-      },
-    };
+    return notCaptured(
+      side,
+      'port-not-included',
+      `${a.includeInboundPorts}: "${include}" does not list ${port}: ISTIO_INBOUND does not redirect it`,
+    );
   if (ports(annotations[a.excludeInboundPorts]).includes(port))
-    return {
-      captured: false,
-      bypass: {
-        reason: 'excluded-port',
-        side,
-        detail: `${a.excludeInboundPorts}: "${annotations[a.excludeInboundPorts]}" → ISTIO_INBOUND -p tcp --dport ${port} -j RETURN`,
-      },
-    };
+    return notCaptured(
+      side,
+      'excluded-port',
+      `${a.excludeInboundPorts}: "${annotations[a.excludeInboundPorts]}" → ISTIO_INBOUND -p tcp --dport ${port} -j RETURN`,
+    );
   return { captured: true };
 }
