@@ -43,6 +43,13 @@ const bookinfoGw = (name: string, hosts: string[], port = 80) =>
     servers: [{ port: { number: port, name: 'http', protocol: 'HTTP' }, hosts }],
   });
 
+/** A ratings VirtualService that delays every request by `fixedDelay`. */
+const delayed = (fixedDelay: string) =>
+  vs('r', {
+    hosts: ['ratings'],
+    http: [{ fault: { delay: { fixedDelay, percentage: { value: 100 } } }, route: [route('ratings', 'v1')] }],
+  });
+
 const CASES: Case[] = [
   {
     code: 'MESH101',
@@ -209,26 +216,9 @@ const CASES: Case[] = [
   // A unit Go's time.ParseDuration does not know; a duration below the CRD's 1ms.
   ...(['1d', '-1s'] as const).map((fixedDelay) => ({
     code: 'MESH111',
-    bad: [
-      vs('r', {
-        hosts: ['ratings'],
-        http: [
-          { fault: { delay: { fixedDelay, percentage: { value: 100 } } }, route: [route('ratings', 'v1')] },
-        ],
-      }),
-    ],
+    bad: [delayed(fixedDelay)],
     message: `http[0].fault.delay.fixedDelay is ${fixedDelay}; expected a duration of at least 1ms like 7s`,
-    good: [
-      vs('r', {
-        hosts: ['ratings'],
-        http: [
-          {
-            fault: { delay: { fixedDelay: '1m30s', percentage: { value: 100 } } },
-            route: [route('ratings', 'v1')],
-          },
-        ],
-      }),
-    ],
+    good: [delayed('1m30s')],
   })),
   {
     code: 'MESH112',
