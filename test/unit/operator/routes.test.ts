@@ -165,6 +165,29 @@ describe('observeRoutes', () => {
       }),
     },
     {
+      name: 'a lone destination stating weight 50 still takes 100, as Istio applies it',
+      vs: vsOf([{ ...managed, route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: 50 }] }]),
+      want: seen({}),
+    },
+    {
+      name: 'a lone canary destination stating weight 0 takes 100',
+      vs: vsOf([{ ...managed, route: [{ destination: { host: 'reviews', subset: 'v2' }, weight: 0 }] }]),
+      want: seen({ stableWeight: 0, canaryWeight: 100 }),
+    },
+    {
+      name: 'a destination without a weight beside another takes none',
+      vs: vsOf([
+        {
+          ...managed,
+          route: [
+            { destination: { host: 'reviews', subset: 'v1' }, weight: 100 },
+            { destination: { host: 'reviews', subset: 'v2' } },
+          ],
+        },
+      ]),
+      want: seen({}),
+    },
+    {
       name: 'a mirror to another subset is not the canary’s',
       vs: vsOf([{ ...managed, mirror: { host: 'reviews', subset: 'v9' }, mirrorPercentage: { value: 5 } }]),
       want: seen({}),
