@@ -4,21 +4,11 @@
  * operator, CLI) both come from here.
  */
 import type { z } from 'zod';
+import type { InputProblem } from './input-problem.js';
+
+export type { InputProblem } from './input-problem.js';
 
 type Issue = z.core.$ZodIssue;
-
-/** One problem with an input, as a user reads it. */
-export interface InputProblem {
-  /** Field path from the root given to {@link describeIssues}, e.g. `routes[1].to` or `.spec.steps[2].setWeight`; empty for the input itself. */
-  readonly field: string;
-  /** What is wrong and what is expected. */
-  readonly message: string;
-  /**
-   * What was received: JSON cut at 80 characters, `nothing` when the field is not set, the key
-   * itself for a bad record key. Absent when the message already says it.
-   */
-  readonly received?: string;
-}
 
 /** `['steps', 2, 'setWeight']` under `.spec` → `.spec.steps[2].setWeight`; under `''` → `steps[2].setWeight`. */
 export function fieldPath(root: string, path: readonly PropertyKey[]): string {

@@ -5,7 +5,8 @@
 import { Duration } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
-import { describeIssues, withReceived, type InputProblem } from '../api/zod-issues.js';
+import type { InputProblem } from '../api/input-problem.js';
+import { describeIssues, withReceived } from '../api/zod-issues.js';
 
 /** One problem with a construct's props: the field inside the props, what is wrong, what was received. */
 export type PropIssue = InputProblem;
