@@ -2,7 +2,7 @@
  * Jest matchers to unit-test a mesh with the request simulator:
  *
  * ```ts
- * import { meshMatchers, to } from 'cdk8s-mesh/mesh/explain/matchers.js';
+ * import { meshMatchers, to } from 'cdk8s-mesh/testing';
  * expect.extend(meshMatchers);
  * expect(mesh).toRoute({ from: 'productpage', host: 'reviews', headers: { 'end-user': 'jason' } }, to('reviews', 'v2'));
  * expect(mesh).toRoute({ from: 'productpage', host: 'reviews' }, to('reviews', 'v1', 50), to('reviews', 'v3', 50));

@@ -170,7 +170,7 @@ describe('graph', () => {
     );
   });
 
-  test('the README picture (docs/bookinfo-graph.svg) is current: npx tsx scripts/bookinfo-graph.ts', () => {
+  test('the picture in docs/explain.md (docs/bookinfo-graph.svg) is current: npx tsx scripts/bookinfo-graph.ts', () => {
     expect(readFileSync(GRAPH_FILE, 'utf8')).toBe(bookinfoGraph());
   });
 });
