@@ -311,8 +311,10 @@ function owned(t: RouteTarget, r: HttpRoute): boolean {
 function diffRoutes(t: RouteTarget, before: HttpRoute[], after: HttpRoute[], rv: string): JsonPatchOp[] {
   const ops: JsonPatchOp[] = [resourceVersionPrecondition(rv)];
   const changes: JsonPatchOp[] = [];
-  // 1. Remove our routes that are gone (from the end, so earlier indexes stay valid).
-  const afterNames = new Set(after.map((r) => r.name));
+  // 1. Remove our routes that are gone, or that moved among the others (a header route removed
+  //    and added again in one pass lands elsewhere): from the end, so earlier indexes stay valid.
+  const moved = movedRoutes(t, before, after);
+  const afterNames = new Set(after.filter((r) => !moved.has(r.name)).map((r) => r.name));
   const work = [...before];
   for (let i = before.length - 1; i >= 0; i--) {
     const r = before[i]!;
@@ -331,10 +333,10 @@ function diffRoutes(t: RouteTarget, before: HttpRoute[], after: HttpRoute[], rv:
       work.splice(i, 0, r);
     }
   }
-  // 3. Field changes of the routes we own that existed before.
+  // 3. Field changes of the routes we own that existed before and kept their place.
   for (let i = 0; i < after.length; i++) {
     const now = after[i]!;
-    if (!owned(t, now)) continue;
+    if (!owned(t, now) || moved.has(now.name)) continue;
     const was = before.find((r) => r.name === now.name);
     if (!was) continue;
     const origIndex = before.indexOf(was);
@@ -345,6 +347,42 @@ function diffRoutes(t: RouteTarget, before: HttpRoute[], after: HttpRoute[], rv:
     }
   }
   return [...ops, ...changes];
+}
+
+/**
+ * Names of our routes that are in both lists but not in the same order relative to the routes
+ * both lists share: the diff removes and adds them again instead of patching them in place. The
+ * user's routes never move (a pass only inserts and removes ours); if ours that stay would still
+ * be out of order, every one of ours that both lists hold is taken as moved.
+ */
+function movedRoutes(t: RouteTarget, before: HttpRoute[], after: HttpRoute[]): Set<string | undefined> {
+  const inAfter = new Set(after.map((r) => r.name));
+  const inBefore = new Set(before.map((r) => r.name));
+  const common = (list: HttpRoute[], other: Set<string | undefined>) =>
+    list.filter((r) => other.has(r.name)).map((r) => r.name);
+  const was = common(before, inAfter);
+  const now = common(after, inBefore);
+  const moved = new Set(
+    was.filter(
+      (name, i) =>
+        now[i] !== name &&
+        owned(
+          t,
+          before.find((r) => r.name === name)!,
+        ),
+    ),
+  );
+  const keep = (names: (string | undefined)[]) => names.filter((n) => !moved.has(n)).join('\u0000');
+  if (keep(was) !== keep(now))
+    for (const name of was)
+      if (
+        owned(
+          t,
+          before.find((r) => r.name === name)!,
+        )
+      )
+        moved.add(name);
+  return moved;
 }
 
 /** Per-field ops for one route; destinations' weights are patched one by one. */

@@ -333,6 +333,34 @@ describe('routePatch', () => {
     });
   });
 
+  test('a header route removed and added again in one pass is replaced, not patched where another route now stands', () => {
+    // Found by the property below: jason carried the fault test's delay, gamma was added after it
+    // (so before the managed route, after jason); removing and re-adding jason puts it after gamma.
+    const steps: RouteAction[][] = [
+      [
+        { type: 'SetFault', fault: { delay: { fixedDelay: '7s', percentage: 100 } } },
+        { type: 'AddHeaderRoute', name: 'jason', headers: jason },
+      ],
+      [{ type: 'AddHeaderRoute', name: 'gamma', headers: { 'end-user': { exact: 'gamma' } } }],
+    ];
+    let vs = vsOf([{ name: 'primary', route: [] }]);
+    for (const actions of steps) vs = patched(vs, actions);
+    expect((vs.spec.http ?? []).map((r) => [r.name, r.fault !== undefined])).toEqual([
+      ['rel-jason', true],
+      ['rel-gamma', false],
+      ['primary', false],
+    ]);
+    const again = patched(vs, [
+      { type: 'RemoveHeaderRoute', name: 'jason' },
+      { type: 'AddHeaderRoute', name: 'jason', headers: jason },
+    ]);
+    expect((again.spec.http ?? []).map((r) => [r.name, r.fault !== undefined])).toEqual([
+      ['rel-gamma', false],
+      ['rel-jason', false],
+      ['primary', false],
+    ]);
+  });
+
   test('fails to apply to a VirtualService whose routes moved since it was read', () => {
     const read = vsOf([
       admin,
