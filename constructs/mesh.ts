@@ -9,8 +9,8 @@ import type { ModelOptions } from '../mesh/model/load.js';
 import type { KubeObject, MeshModel, UndeployedSubset } from '../mesh/model/types.js';
 import { modelOfScope, validateSynthesized } from './mesh-model.js';
 import {
-  isMesh,
   markMesh,
+  meshOf,
   type CallListener,
   type IMesh,
   type MeshCall,
@@ -117,10 +117,8 @@ export class Mesh extends Chart implements IMesh {
 
   /** The Mesh a construct belongs to; throws if it is not inside one. */
   static override of(scope: IConstruct): Mesh {
-    for (let s: IConstruct | undefined = scope; s; s = s.node.scope) {
-      if (s instanceof Mesh && isMesh(s)) return s;
-    }
-    throw new Error(`${scope.node.path}: must be created inside a Mesh (new App(mesh, 'name', …))`);
+    // Only a Mesh marks itself as one (the constructor), so what meshOf finds is a Mesh.
+    return meshOf(scope) as Mesh;
   }
 
   /** Namespace of the mesh's objects (also the Chart's default namespace). */
