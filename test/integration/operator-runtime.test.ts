@@ -4,7 +4,7 @@
  * routes by the live VirtualService and reports Istio's standard metrics.
  *
  * - smoke: a healthy canary goes through a short plan to Succeeded, driven by the operator alone,
- *   notifying a webhook receiver on loopback (retried after a 503; given up on a closed port);
+ *   notifying a webhook receiver on loopback (retried after a 503; given up on a port that refuses);
  * - bad input: a spec zod refuses (the CRD cannot) gets Valid=False and an Event, and its
  *   VirtualService is not touched;
  * - restart: an operator stopped at a manual gate is replaced by a new one, which continues on the
@@ -102,13 +102,17 @@ async function webhookReceiver(): Promise<{
   return { url: `http://127.0.0.1:${port}`, received };
 }
 
-/** A loopback port nothing listens on (bound, then released). */
-async function freePort(): Promise<number> {
+/**
+ * A loopback port that refuses every request: it drops each connection as it comes. It stays bound
+ * until the test ends, so a server another test file starts meanwhile cannot take the port over
+ * and answer (a port bound, then released, could be handed out again).
+ */
+async function refusingPort(): Promise<number> {
   const s = createServer();
+  s.on('connection', (socket) => socket.destroy());
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  servers.push(s);
+  return (s.address() as AddressInfo).port;
 }
 
 /**
@@ -220,7 +224,7 @@ afterEach(async () => {
 describe('the operator runtime on the real parts', () => {
   test('smoke: a healthy canary goes through setWeight 20, setWeight 50 to Succeeded, with Events, webhooks and its own metrics', async () => {
     const hooks = await webhookReceiver();
-    const closedPort = await freePort();
+    const closedPort = await refusingPort();
     const op = await start('smoke-operator');
     await waitFor('the operator to lead', () => (op.isLeader() ? true : undefined), 10_000, 50);
     // ready once every informer has listed (a CRD that has just been installed may answer 429 first)
@@ -289,7 +293,7 @@ describe('the operator runtime on the real parts', () => {
     expect(sim.backend('reviews', 'v3').received).toBeGreaterThan(100);
 
     // webhooks: every event to chat, in order, with the release's fields; flaky's first POST got a
-    // 503 and was retried; the closed port was tried 3 times, then given up, and said so
+    // 503 and was retried; the refusing port was tried 3 times, then given up, and said so
     await waitFor('the webhook notifications', () =>
       hooks.received.filter((r) => r.path === '/chat').length >= 3 &&
       logs.some((e) => e.msg === 'webhook could not be reached; giving up')
