@@ -1,6 +1,7 @@
 /**
  * Starts the real parts on loopback in one temp dir: etcd, kube-apiserver (RBAC on),
- * kube-controller-manager, kube-scheduler, kwok with fake nodes, the Istio CRDs, and Prometheus.
+ * kube-controller-manager, kube-scheduler, kwok with fake nodes, the Istio and Gateway API CRDs, and
+ * Prometheus.
  * Every port is a free port on 127.0.0.1; every process is stopped by `stop()`.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -292,19 +293,21 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         throw new HarnessError('kwok', `creating node ${name}: ${res.body}`, 'read the log');
     }
 
-    // Istio CRDs from the pinned Istio module (provision.sh copies them next to the binaries),
-    // cert-manager's from the repo (what imports/ is generated from), and our CanaryRelease CRD.
+    // Istio CRDs from the pinned Istio module and the Gateway API CRDs at the version it requires
+    // (provision.sh copies both next to the binaries), cert-manager's from the repo (what
+    // imports/ is generated from), and our CanaryRelease CRD.
     const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
     const certManager = join(repo, 'imports/crds/cert-manager');
     await installCrds(api, [
       join(bin, 'istio-crds.yaml'),
+      join(bin, 'gateway-api-crds.yaml'),
       // Our own CanaryRelease CRD, as generated from its schema.
       join(repo, 'api/v1alpha1/crd.yaml'),
       ...readdirSync(certManager)
         .filter((f) => f.endsWith('.yaml'))
         .map((f) => join(certManager, f)),
     ]);
-    log('Istio, cert-manager and CanaryRelease CRDs installed');
+    log('Istio, Gateway API, cert-manager and CanaryRelease CRDs installed');
 
     const promDir = join(workDir, 'prometheus');
     prometheus = await startPrometheus(join(bin, 'prometheus'), promDir, logDir);

@@ -134,6 +134,29 @@ istio_crds() {
   log "istio CRDs: $cache/bin/istio-crds.yaml (istio.io/istio@$ISTIO_VERSION)"
 }
 
+# The Gateway API CRDs (standard channel) at the version the pinned Istio module's own go.mod
+# requires (Istio 1.30: v1.5.x), taken from the sigs.k8s.io/gateway-api module's config/crd/.
+# One file, one `---` per CRD, for the test control plane and `npm run import`.
+gateway_api_crds() {
+  local idir version gdir
+  idir=$(cd "$gomods/istioctl" && go mod download -json "istio.io/istio@$ISTIO_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  version=$(awk '$1 == "sigs.k8s.io/gateway-api" { print $2; exit }' "$idir/go.mod")
+  [ -n "$version" ] || fail "istio.io/istio@$ISTIO_VERSION's go.mod names no sigs.k8s.io/gateway-api version" \
+    "expected a require line in $idir/go.mod" "what to do: check the Istio pin"
+  gdir=$(cd "$gomods/istioctl" && go mod download -json "sigs.k8s.io/gateway-api@$version" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  local std="$gdir/config/crd/standard"
+  compgen -G "$std/gateway.networking.k8s.io_*.yaml" >/dev/null || fail "Gateway API CRDs not found in sigs.k8s.io/gateway-api@$version" \
+    "expected $std/gateway.networking.k8s.io_*.yaml" "what to do: check the Go module proxy serves that version"
+  mkdir -p "$cache/bin"
+  for f in "$std"/gateway.networking.k8s.io_*.yaml; do
+    grep -q '^kind: CustomResourceDefinition' "$f" || continue
+    echo "---"
+    cat "$f"
+  done >"$cache/bin/gateway-api-crds.yaml.tmp"
+  mv "$cache/bin/gateway-api-crds.yaml.tmp" "$cache/bin/gateway-api-crds.yaml"
+  log "Gateway API CRDs: $cache/bin/gateway-api-crds.yaml (sigs.k8s.io/gateway-api@$version, standard channel)"
+}
+
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(tools etcd kubernetes kwok istioctl prometheus)
 for part in "${parts[@]}"; do
@@ -163,11 +186,13 @@ for part in "${parts[@]}"; do
       build istioctl "$ISTIO_VERSION" "-s -w -X $iv.buildVersion=1.30.3 -X $iv.buildTag=1.30.3 -X $iv.buildHub=docker.io/istio -X $iv.buildStatus=Clean -X $iv.buildGitRevision=${ISTIO_VERSION##*-}" \
         "istioctl=istio.io/istio/istioctl/cmd/istioctl"
       istio_crds
+      gateway_api_crds
       ;;
     istio-crds) istio_crds ;;
+    gateway-api-crds) gateway_api_crds ;;
     prometheus) provision_prometheus ;;
     tools) apt_install openssl openssl ;; # certificates for the test control plane
-    *) fail "unknown part '$part'" "known parts: tools etcd kubernetes kwok istioctl istio-crds prometheus" ;;
+    *) fail "unknown part '$part'" "known parts: tools etcd kubernetes kwok istioctl istio-crds gateway-api-crds prometheus" ;;
   esac
 done
 echo "$cache/bin"
