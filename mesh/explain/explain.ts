@@ -17,8 +17,15 @@ export { matchHolds, stringMatches } from './http-match.js';
 export { hopTls } from './tls.js';
 export * from './types.js';
 
-/** A percentage as Istio reads it: unset means 100. */
-const pct = (p: { value?: number } | undefined, legacy?: number) => p?.value ?? legacy ?? 100;
+/** A mirror's percentage as Istio reads it: unset means 100. */
+const mirrorPct = (p: { value?: number } | undefined) => p?.value ?? 100;
+
+/**
+ * A fault's percentage as Istio programs it: unset means 0 ("if not specified, no request will be
+ * delayed / aborted", Istio's HTTPFaultInjection reference); the deprecated integer `percent` of a
+ * delay is read when `percentage` is absent.
+ */
+const faultPct = (p: { value?: number } | undefined, legacy?: number) => p?.value ?? legacy ?? 0;
 
 /** What the route does besides choosing destinations: fault, timeout, retries, mirror, redirect. */
 function routeEffects(
@@ -33,12 +40,12 @@ function routeEffects(
           ? {
               delay: {
                 fixedDelay: f.delay.fixedDelay ?? '?',
-                percentage: pct(f.delay.percentage, f.delay.percent),
+                percentage: faultPct(f.delay.percentage, f.delay.percent),
               },
             }
           : {}),
         ...(f.abort?.httpStatus !== undefined
-          ? { abort: { httpStatus: f.abort.httpStatus, percentage: pct(f.abort.percentage) } }
+          ? { abort: { httpStatus: f.abort.httpStatus, percentage: faultPct(f.abort.percentage) } }
           : {}),
       }
     : undefined;
@@ -61,7 +68,7 @@ function routeEffects(
           mirror: {
             host: resolveHost(mirror.host, vsNs, model.clusterDomain),
             ...(mirror.subset ? { subset: mirror.subset } : {}),
-            percentage: pct(route?.mirrorPercentage),
+            percentage: mirrorPct(route?.mirrorPercentage),
           },
         }
       : {}),
@@ -99,7 +106,19 @@ export function explain(
   // 2. The VirtualService that serves the host.
   const chosen = chooseVirtualService(model, caller, request.host, request.port, clientNs, notes);
   const host = chosen.host;
-  if (chosen.noRoute) return { request: req, caller, host, noRoute: true, destinations: [], notes };
+  if (chosen.noRoute)
+    return chosen.httpsRedirect
+      ? {
+          request: req,
+          caller,
+          host,
+          gateway: chosen.httpsRedirect,
+          noRoute: false,
+          destinations: [],
+          redirect: { httpsRedirect: true, redirectCode: 301, scheme: 'https' },
+          notes,
+        }
+      : { request: req, caller, host, noRoute: true, destinations: [], notes };
   const { gateway, vs } = chosen;
 
   // 3. Its first http rule that matches.

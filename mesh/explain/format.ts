@@ -54,6 +54,12 @@ export function formatExplanation(e: Explanation): string {
       `  mirror:          ${e.mirror.percentage}% to ${e.mirror.host}${e.mirror.subset ? ` subset ${e.mirror.subset}` : ''}`,
     );
   if (e.directResponse) lines.push(`  direct response: ${e.directResponse}`);
+  if (e.redirect)
+    lines.push(
+      e.redirect.httpsRedirect
+        ? `  result:          301 redirect to https (Gateway ${e.gateway} tls.httpsRedirect)`
+        : `  redirect:        ${JSON.stringify(e.redirect)}`,
+    );
   for (const n of e.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
 }

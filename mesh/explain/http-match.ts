@@ -43,10 +43,41 @@ export function matchHolds(m: HttpMatchRequest, c: MatchContext, vsNamespace: st
     if (stringMatches(sm, c.headers[k.toLowerCase()])) return false;
   for (const [k, sm] of Object.entries(m.queryParams ?? {})) if (!stringMatches(sm, c.query[k])) return false;
   if (m.port !== undefined && c.port !== undefined && m.port !== c.port) return false;
-  if (m.sourceLabels && (c.caller.ingress || !selects(m.sourceLabels, c.caller.labels))) return false;
-  if (m.sourceNamespace && m.sourceNamespace !== c.caller.namespace) return false;
-  if (m.gateways?.length && !m.gateways.some((g) => gatewayRef(g, vsNamespace) === c.gateway)) return false;
-  return true;
+  return sourceMatches(m, c.caller, c.gateway, vsNamespace);
+}
+
+/**
+ * Whether a match block is kept in the routes Istio generates for this caller's proxy (Istio's
+ * `sourceMatchHTTP`): a block naming `gateways` is kept for those gateways, whatever its
+ * `sourceLabels`; otherwise `sourceLabels` must select the proxy's labels (the ingress gateway's
+ * own, from `ingress`) and `sourceNamespace`, if set, be the proxy's namespace. A block that is not
+ * kept is not in the proxy's configuration at all.
+ */
+export function sourceMatches(
+  m: HttpMatchRequest,
+  caller: Caller,
+  gateway: string,
+  vsNamespace: string,
+): boolean {
+  if (m.gateways?.length) return m.gateways.some((g) => gatewayRef(g, vsNamespace) === gateway);
+  if (!selects(m.sourceLabels, caller.labels)) return false;
+  return !m.sourceNamespace || m.sourceNamespace === caller.namespace;
+}
+
+/**
+ * Whether any `http` rule of a VirtualService is left in the caller's configuration once the match
+ * blocks of other sources are pruned. When none is, Istio drops the VirtualService for that proxy:
+ * its hosts take the default route to the Service.
+ */
+export function keepsAnyRule(
+  http: readonly { readonly match?: readonly HttpMatchRequest[] }[],
+  caller: Caller,
+  gateway: string,
+  vsNamespace: string,
+): boolean {
+  return http.some(
+    (r) => !r.match?.length || r.match.some((m) => sourceMatches(m, caller, gateway, vsNamespace)),
+  );
 }
 
 /** A VirtualService's `gateways` entry as `mesh` or `namespace/name`. */

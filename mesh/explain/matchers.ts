@@ -127,13 +127,16 @@ export const meshMatchers = {
   ): MatcherResult {
     const e = explain(modelOfSubject(received), request);
     const problems: string[] = [];
-    if (fault.abort !== undefined && e.fault?.abort?.httpStatus !== fault.abort)
+    // A fault on 0% of requests (an unset percentage) injects nothing.
+    const onNone = (f: { readonly percentage: number } | undefined) =>
+      f && f.percentage <= 0 ? ' on 0% of requests (an unset percentage injects nothing)' : '';
+    if (fault.abort !== undefined && (e.fault?.abort?.httpStatus !== fault.abort || onNone(e.fault.abort)))
       problems.push(
-        `abort ${fault.abort} expected, got ${e.fault?.abort ? e.fault.abort.httpStatus : 'none'}`,
+        `abort ${fault.abort} expected, got ${e.fault?.abort ? `${e.fault.abort.httpStatus}${onNone(e.fault.abort)}` : 'none'}`,
       );
-    if (fault.delay !== undefined && e.fault?.delay?.fixedDelay !== fault.delay)
+    if (fault.delay !== undefined && (e.fault?.delay?.fixedDelay !== fault.delay || onNone(e.fault.delay)))
       problems.push(
-        `delay ${fault.delay} expected, got ${e.fault?.delay ? e.fault.delay.fixedDelay : 'none'}`,
+        `delay ${fault.delay} expected, got ${e.fault?.delay ? `${e.fault.delay.fixedDelay}${onNone(e.fault.delay)}` : 'none'}`,
       );
     const pass = problems.length === 0;
     return {

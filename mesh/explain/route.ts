@@ -4,7 +4,7 @@
  */
 import { hostMatches, indexOf, resolveHost, selects } from '../model/query.js';
 import type { Gateway, HttpRoute, MeshModel, VirtualService } from '../model/types.js';
-import { gatewayRef, matchHolds, type MatchContext } from './http-match.js';
+import { gatewayRef, keepsAnyRule, matchHolds, type MatchContext } from './http-match.js';
 import type { Caller, Explanation } from './types.js';
 
 function matchingGateways(
@@ -34,7 +34,12 @@ export type VirtualServiceChoice =
       readonly vs: VirtualService | undefined;
       readonly noRoute: false;
     }
-  | { readonly host: string; readonly noRoute: true };
+  | {
+      readonly host: string;
+      readonly noRoute: true;
+      /** The Gateway server requires TLS (`tls.httpsRedirect`): Envoy answers 301 to `https://`. */
+      readonly httpsRedirect?: string;
+    };
 
 /**
  * The VirtualService for `requestHost` as seen by `caller` (the caller's namespace first, then the
@@ -51,6 +56,15 @@ export function chooseVirtualService(
   let host: string;
   let gateway = 'mesh';
   let candidates: VirtualService[];
+  if (!caller.ingress && !caller.sidecar) {
+    // No proxy on the caller's side: the connection goes to the Service's ClusterIP and kube-proxy
+    // picks any of its pods; no VirtualService applies (what `explain --hops` walks).
+    host = resolveHost(requestHost, clientNs, model.clusterDomain);
+    notes.push(
+      `${caller.description} has no sidecar: no VirtualService, subset, fault, timeout, retry or mirror applies; kube-proxy picks any pod of the Service`,
+    );
+    return { host, gateway, vs: undefined, noRoute: false };
+  }
   if (caller.ingress) {
     host = requestHost;
     const gws = matchingGateways(model, caller, host, port);
@@ -59,6 +73,24 @@ export function chooseVirtualService(
         `no Gateway selecting the ingress gateway has a server for ${host}${port ? `:${port}` : ''}`,
       );
       return { host, noRoute: true };
+    }
+    // A plain-HTTP server with tls.httpsRedirect: Istio marks its virtual host "require TLS", so
+    // Envoy answers every plain-text request with a 301 to https before any route is looked at.
+    // Without a port, the request is taken to the first server for the host, as elsewhere.
+    const servesHost = (s: Gateway['servers'][number]) =>
+      (port === undefined || s.port.number === port) &&
+      s.hosts.some((h) => hostMatches(h.includes('/') ? h.split('/')[1]! : h, host));
+    const requiresTls = (s: Gateway['servers'][number]) =>
+      s.tls?.httpsRedirect === true && ['HTTP', 'HTTP2', 'GRPC'].includes(s.port.protocol ?? '');
+    const redirecting = gws.find((g) =>
+      port === undefined
+        ? g === gws[0] && requiresTls(g.servers.find(servesHost)!)
+        : g.servers.some((s) => servesHost(s) && requiresTls(s)),
+    );
+    if (redirecting) {
+      const gw = `${redirecting.namespace}/${redirecting.name}`;
+      notes.push(`Gateway ${gw} sets tls.httpsRedirect on this server: Envoy answers 301 to https://${host}`);
+      return { host, noRoute: true, httpsRedirect: gw };
     }
     const refs = new Set(gws.map((g) => `${g.namespace}/${g.name}`));
     candidates = model.virtualServices.filter(
@@ -83,6 +115,14 @@ export function chooseVirtualService(
   const vs = [...candidates].sort((a, b) => order(a) - order(b))[0];
   if (candidates.length > 1)
     notes.push(`${candidates.length} VirtualServices match ${host}; Istio uses ${vs!.namespace}/${vs!.name}`);
+  if (vs && !caller.ingress && !keepsAnyRule(vs.http, caller, gateway, vs.namespace)) {
+    // Every rule's match blocks name other sources: Istio generates no route from this
+    // VirtualService for the caller's proxy, and the host keeps its default route.
+    notes.push(
+      `every rule of VirtualService ${vs.namespace}/${vs.name} matches other sources (sourceLabels, sourceNamespace or gateways): Istio drops it for ${caller.description}, which takes the default route to the Service`,
+    );
+    return { host, gateway, vs: undefined, noRoute: false };
+  }
   if (caller.ingress && !vs) {
     // A gateway has routes only from the VirtualServices bound to it: no default route to a Service.
     notes.push(`no VirtualService bound to a Gateway of the ingress gateway serves ${host}: 404`);

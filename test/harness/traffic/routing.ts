@@ -10,7 +10,8 @@
  * - `http` routes are tried in order; a route without `match` matches everything; the entries of
  *   `match` are ORed, the conditions inside one entry ANDed; `regex` must match the whole value;
  * - `weight` picks among `route` destinations at random; one destination without weight gets all;
- * - `fault.delay` and `fault.abort` apply each with their own percentage (100 when unset);
+ * - `fault.delay` and `fault.abort` apply each with their own percentage (none when unset, as
+ *   Istio programs an unset percentage as 0%);
  *   "timeouts or retries will not be enabled when faults are enabled on the client side";
  * - without `retries`, Istio's default policy applies (2 retries on connect-failure,
  *   refused-stream and 503); `retries.attempts: 0` disables retries; `attempts` counts retries;
@@ -233,8 +234,8 @@ export function routeMatches(route: HttpRoute, req: RouteRequest): boolean {
   return route.match.some((m) => matchEntry(m, req));
 }
 
-function percentage(p: { value?: number } | undefined, legacy: number | undefined): number {
-  return p?.value ?? legacy ?? 100;
+function percentage(p: { value?: number } | undefined, legacy: number | undefined, unset = 100): number {
+  return p?.value ?? legacy ?? unset;
 }
 
 function roll(random: Random, percent: number): boolean {
@@ -343,11 +344,11 @@ export function decideRoute(config: MeshConfig, req: RouteRequest, random: Rando
   let delayMs: number | undefined;
   let abortStatus: number | undefined;
   const delay = r.fault?.delay;
-  if (delay?.fixedDelay !== undefined && roll(random, percentage(delay.percentage, delay.percent))) {
+  if (delay?.fixedDelay !== undefined && roll(random, percentage(delay.percentage, delay.percent, 0))) {
     delayMs = durationMs(delay.fixedDelay);
   }
   const abort = r.fault?.abort;
-  if (abort?.httpStatus !== undefined && roll(random, percentage(abort.percentage, undefined))) {
+  if (abort?.httpStatus !== undefined && roll(random, percentage(abort.percentage, undefined, 0))) {
     abortStatus = abort.httpStatus;
   }
 
