@@ -176,6 +176,18 @@ export function reportProblems(io: Io, problems: readonly InputProblem[]): void 
     );
 }
 
+/**
+ * Objects left out of the model because they do not fit their schema (MESH001 in `lint`), one line
+ * each on stderr: commands other than lint answer from the rest. Returns how many there were.
+ */
+export function reportInvalid(io: Io, model: MeshModel): number {
+  for (const o of model.invalid)
+    io.err(
+      `Error [MESH001] (${o.kind} ${o.namespace}/${o.name} ${o.where}) ${o.problems[0]}${o.problems.length > 1 ? ` (and ${o.problems.length - 1} more)` : ''} - left out (run lint for every problem)\n`,
+    );
+  return model.invalid.length;
+}
+
 /** One declared call as written in a `--calls` file: `from`/`to` are `app` or `namespace/app`; `from` may be `ingress`. */
 interface CallEntry {
   readonly from: string;

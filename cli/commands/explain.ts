@@ -8,7 +8,7 @@ import { buildModel } from '../../mesh/model/load.js';
 import type { CommandContext } from '../io.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, EXPLAIN_EXIT, EXPLAIN_EXIT_OF } from '../exit.js';
-import { inputOptions, loadInput, reportProblems } from '../input.js';
+import { inputOptions, loadInput, reportInvalid, reportProblems } from '../input.js';
 
 export async function run({ args, values, io, json }: CommandContext): Promise<number> {
   if (typeof values.host !== 'string') throw new UsageError('explain needs --host <host>');
@@ -31,9 +31,11 @@ export async function run({ args, values, io, json }: CommandContext): Promise<n
     ...(typeof values.path === 'string' ? { path: values.path } : {}),
     headers,
   };
+  const model = buildModel(input.objects);
+  const invalid = reportInvalid(io, model);
   let path;
   try {
-    path = explainPath(buildModel(input.objects), request);
+    path = explainPath(model, request);
   } catch (e) {
     // A caller the model does not have: the message names it and the callers there are.
     if (e instanceof ExplainError)
@@ -49,5 +51,5 @@ export async function run({ args, values, io, json }: CommandContext): Promise<n
     );
   const code = EXPLAIN_EXIT_OF[o.result];
   if (code !== EXPLAIN_EXIT.delivered) return code;
-  return input.problems.length ? EXIT.parseError : EXIT.ok;
+  return input.problems.length || invalid ? EXIT.parseError : EXIT.ok;
 }

@@ -5,7 +5,7 @@ import { meshGraphSvg } from '../../mesh/explain/graph.js';
 import type { CommandContext } from '../io.js';
 import { CommandError } from '../errors.js';
 import { EXIT } from '../exit.js';
-import { inputOptions, loadMesh, reportProblems } from '../input.js';
+import { inputOptions, loadMesh, reportInvalid, reportProblems } from '../input.js';
 import { resolvePath, userDir } from '../io.js';
 
 export async function run({ args, values, io }: CommandContext): Promise<number> {
@@ -14,6 +14,7 @@ export async function run({ args, values, io }: CommandContext): Promise<number>
     ...(typeof values.calls === 'string' ? { calls: values.calls } : {}),
   });
   reportProblems(io, problems);
+  const invalid = reportInvalid(io, model);
   const title = typeof values.title === 'string' ? values.title : undefined;
   const svg = meshGraphSvg(model, { title: title ?? (args.map((p) => basename(p)).join(', ') || 'cluster') });
   const out = typeof values.out === 'string' ? values.out : undefined;
@@ -28,5 +29,5 @@ export async function run({ args, values, io }: CommandContext): Promise<number>
     }
     io.err(`wrote ${out}\n`);
   } else io.out(svg);
-  return problems.length ? EXIT.parseError : EXIT.ok;
+  return problems.length || invalid ? EXIT.parseError : EXIT.ok;
 }

@@ -5,7 +5,7 @@
 import { formatReachability, reachability } from '../../mesh/explain/reachability.js';
 import type { CommandContext } from '../io.js';
 import { EXIT } from '../exit.js';
-import { inputOptions, loadMesh, reportProblems } from '../input.js';
+import { inputOptions, loadMesh, reportInvalid, reportProblems } from '../input.js';
 
 export async function run({ args, values, io, json }: CommandContext): Promise<number> {
   const { model, problems } = await loadMesh(io, args, {
@@ -13,6 +13,7 @@ export async function run({ args, values, io, json }: CommandContext): Promise<n
     ...(typeof values.calls === 'string' ? { calls: values.calls } : {}),
   });
   reportProblems(io, problems);
+  const invalid = reportInvalid(io, model);
   const r = reachability(model);
   if (json) {
     io.out(
@@ -43,5 +44,5 @@ export async function run({ args, values, io, json }: CommandContext): Promise<n
     );
   } else io.out(`${formatReachability(r)}\n`);
   if (r.denied.length) return EXIT.findings;
-  return problems.length ? EXIT.parseError : EXIT.ok;
+  return problems.length || invalid ? EXIT.parseError : EXIT.ok;
 }

@@ -1,5 +1,6 @@
 /** Whether a VirtualService's HTTPMatchRequest holds for a request, as Envoy matches it. */
 import { selects } from '../model/query.js';
+import { regexMatches } from '../model/regex.js';
 import type { HttpMatchRequest, StringMatch } from '../model/types.js';
 import type { Caller } from './types.js';
 
@@ -9,15 +10,13 @@ export function stringMatches(m: StringMatch, value: string | undefined, ignoreC
   const v = ignoreCase ? value.toLowerCase() : value;
   if (m.exact !== undefined) return (ignoreCase ? m.exact.toLowerCase() : m.exact) === v;
   if (m.prefix !== undefined) return v.startsWith(ignoreCase ? m.prefix.toLowerCase() : m.prefix);
-  if (m.regex !== undefined) {
-    try {
-      return new RegExp(`^(?:${m.regex})$`).test(value);
-    } catch {
-      return false;
-    }
-  }
+  if (m.regex !== undefined) return regexMatches(m.regex, value);
   return true; // `{}`: presence
 }
+
+/** A request's header or query parameter: its own entries only (a header named `constructor` is not Object's). */
+const own = (map: Readonly<Record<string, string>>, k: string): string | undefined =>
+  Object.hasOwn(map, k) ? map[k] : undefined;
 
 /** What an HTTPMatchRequest is matched against. */
 export interface MatchContext {
@@ -38,10 +37,11 @@ export function matchHolds(m: HttpMatchRequest, c: MatchContext, vsNamespace: st
   if (m.method && !stringMatches(m.method, c.method)) return false;
   if (m.authority && !stringMatches(m.authority, c.authority)) return false;
   for (const [k, sm] of Object.entries(m.headers ?? {}))
-    if (!stringMatches(sm, c.headers[k.toLowerCase()])) return false;
+    if (!stringMatches(sm, own(c.headers, k.toLowerCase()))) return false;
   for (const [k, sm] of Object.entries(m.withoutHeaders ?? {}))
-    if (stringMatches(sm, c.headers[k.toLowerCase()])) return false;
-  for (const [k, sm] of Object.entries(m.queryParams ?? {})) if (!stringMatches(sm, c.query[k])) return false;
+    if (stringMatches(sm, own(c.headers, k.toLowerCase()))) return false;
+  for (const [k, sm] of Object.entries(m.queryParams ?? {}))
+    if (!stringMatches(sm, own(c.query, k))) return false;
   if (m.port !== undefined && c.port !== undefined && m.port !== c.port) return false;
   return sourceMatches(m, c.caller, c.gateway, vsNamespace);
 }

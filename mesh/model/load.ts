@@ -1,7 +1,8 @@
 /**
  * Builds the {@link MeshModel} from plain objects: the JSON cdk8s synthesizes, YAML documents, or
- * objects listed from a cluster. Unknown kinds are kept as notes; malformed fields are read as
- * absent, never thrown on (the validator reports what matters).
+ * objects listed from a cluster. Every object is first checked against its schema (./schema/): one
+ * that fails is set aside in `invalid` (the validator's MESH001) and nothing else reads it. Unknown
+ * kinds are kept as notes; fields the schema leaves open are read defensively, never thrown on.
  */
 import type {
   AuthorizationPolicy,
@@ -14,6 +15,7 @@ import type {
   EnvoyFilter,
   Gateway,
   GatewayServer,
+  InvalidObject,
   HttpRoute,
   KubeObject,
   Labels,
@@ -34,6 +36,7 @@ import type {
   VirtualService,
   Workload,
 } from './types.js';
+import { checkObject } from './schema/index.js';
 
 export interface ModelOptions {
   /** Istio's root namespace. @default 'istio-system' */
@@ -123,23 +126,17 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
     serviceEntries: [] as ServiceEntryObj[],
     envoyFilters: [] as EnvoyFilter[],
     skipped: [] as Skipped[],
+    invalid: [] as InvalidObject[],
   };
   const known = new Set<string>();
   const pendingWorkloads: { e: Entry; raw: KubeObject }[] = [];
 
-  for (const { object, origin = {} } of objects) {
-    if (!isObj(object)) continue;
-    if (object.kind === 'List' && Array.isArray(object.items)) {
-      const inner = buildModel(
-        object.items.map((o) => ({ object: o as KubeObject, origin })),
-        options,
-      );
-      mergeInto(m, inner, known);
-      continue;
-    }
+  for (const { object: given, origin = {} } of flattenLists(objects)) {
+    const checked = checkObject(given);
+    const object = (checked.ok ? checked.object : given) as KubeObject;
     const kind = str(object.kind) ?? '(no kind)';
     const md = obj(object.metadata);
-    const name = str(md.name) ?? '(unnamed)';
+    const name = str(md.name) || '(unnamed)';
     const namespace = kind === 'Namespace' ? name : (str(md.namespace) ?? defaultNs);
     const e: Entry = {
       kind,
@@ -151,6 +148,10 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
       origin,
       raw: object,
     };
+    if (!checked.ok) {
+      m.invalid.push({ ...e, problems: checked.problems });
+      continue;
+    }
     const spec = obj(object.spec);
     const group = (str(object.apiVersion) ?? '').split('/')[0]!;
     const istio = group.endsWith('istio.io');
@@ -209,16 +210,25 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
   };
 }
 
-type Mutable = {
-  -readonly [K in keyof MeshModel]: MeshModel[K] extends readonly (infer T)[] | undefined ? T[] : never;
-};
-
-function mergeInto(m: Partial<Mutable>, inner: MeshModel, known: Set<string>): void {
-  for (const key of Object.keys(m) as (keyof Mutable)[]) {
-    const target = m[key] as unknown[];
-    target.push(...((inner[key] as readonly unknown[] | undefined) ?? []));
+/**
+ * The objects with every List (`kind: List`, as `kubectl get -o yaml` writes) replaced by its items,
+ * Lists in Lists included, without recursion: any number of items, any nesting. Non-objects are dropped
+ * (the YAML and JSON readers report them).
+ */
+function flattenLists(objects: readonly SourcedObject[]): { object: Json; origin?: Origin | undefined }[] {
+  const out: { object: Json; origin?: Origin | undefined }[] = [];
+  const stack: { object: unknown; origin?: Origin | undefined }[] = [];
+  for (let i = objects.length - 1; i >= 0; i--) stack.push(objects[i]!);
+  while (stack.length) {
+    const { object, origin } = stack.pop()!;
+    if (!isObj(object)) continue;
+    if (object.kind === 'List' && Array.isArray(object.items)) {
+      for (let i = object.items.length - 1; i >= 0; i--) stack.push({ object: object.items[i], origin });
+      continue;
+    }
+    out.push({ object, origin });
   }
-  for (const n of inner.knownNamespaces) known.add(n);
+  return out;
 }
 
 /**

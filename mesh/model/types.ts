@@ -265,6 +265,11 @@ export interface Skipped {
 }
 
 /** The whole mesh, indexed. */
+/** An object that does not fit its schema, with what is wrong (`spec.http[0].route[0].destination.host: must be string (got 5)`). */
+export interface InvalidObject extends Entry {
+  readonly problems: readonly string[];
+}
+
 export interface MeshModel {
   /** Istio's root namespace: mesh-wide policies live there. @default 'istio-system' */
   readonly rootNamespace: string;
@@ -287,6 +292,8 @@ export interface MeshModel {
   /** Subsets declared on purpose without pods (construct-built meshes only). */
   readonly undeployedSubsets?: readonly UndeployedSubset[];
   readonly skipped: readonly Skipped[];
+  /** Objects that do not fit their schema (or Istio's validation): left out of everything above. */
+  readonly invalid: readonly InvalidObject[];
   /** Namespaces that have at least one object in the model (or a Namespace object). */
   readonly knownNamespaces: ReadonlySet<string>;
 }

@@ -3,6 +3,7 @@
  * the upstream code it mirrors (istioctl analyze `IST…`, Kiali `KIA…`, or Istio's own admission
  * validation), the hint, and the check itself. The checks read only the {@link MeshModel}.
  */
+import { schemaRule } from './schema.js';
 import { virtualServiceRules } from './virtual-service.js';
 import { gatewayRules } from './gateway.js';
 import { destinationRuleRules } from './destination-rule.js';
@@ -18,6 +19,7 @@ export type { Report, Rule } from '../rule.js';
 
 /** Every rule, in the order they run (by object kind). */
 export const RULES: readonly Rule[] = [
+  schemaRule,
   ...virtualServiceRules,
   ...gatewayRules,
   ...destinationRuleRules,

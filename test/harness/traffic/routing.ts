@@ -21,6 +21,7 @@
  */
 import { durationMs } from '../../../api/duration.js';
 import { destinationWeights } from '../../../api/route-weights.js';
+import { regexMatches } from '../../../mesh/model/regex.js';
 import type { DestinationRuleSpec } from '../../../imports/networking.istio.io.js';
 import type {
   HttpMatchRequest,
@@ -191,13 +192,7 @@ function stringMatches(m: StringMatch, value: string | undefined, ignoreCase = f
   const v = ignoreCase ? value.toLowerCase() : value;
   if (m.exact !== undefined) return v === (ignoreCase ? m.exact.toLowerCase() : m.exact);
   if (m.prefix !== undefined) return v.startsWith(ignoreCase ? m.prefix.toLowerCase() : m.prefix);
-  if (m.regex !== undefined) {
-    try {
-      return new RegExp(`^(?:${m.regex})$`).test(value);
-    } catch {
-      return false; // istiod would refuse the route: it matches nothing
-    }
-  }
+  if (m.regex !== undefined) return regexMatches(m.regex, value); // RE2, as Envoy; what RE2 refuses matches nothing
   return true; // an empty match means "present"
 }
 
@@ -209,10 +204,22 @@ function matchEntry(m: HttpMatchRequest, req: RouteRequest): boolean {
   if (m.authority && !stringMatches(m.authority, req.authority)) return false;
   if (m.scheme && !stringMatches(m.scheme, 'http')) return false;
   for (const [name, hm] of Object.entries(m.headers ?? {})) {
-    if (!stringMatches(hm, req.headers[name.toLowerCase()])) return false;
+    if (
+      !stringMatches(
+        hm,
+        Object.hasOwn(req.headers, name.toLowerCase()) ? req.headers[name.toLowerCase()] : undefined,
+      )
+    )
+      return false;
   }
   for (const [name, hm] of Object.entries(m.withoutHeaders ?? {})) {
-    if (stringMatches(hm, req.headers[name.toLowerCase()])) return false;
+    if (
+      stringMatches(
+        hm,
+        Object.hasOwn(req.headers, name.toLowerCase()) ? req.headers[name.toLowerCase()] : undefined,
+      )
+    )
+      return false;
   }
   if (m.queryParams) {
     const params = new URLSearchParams(query);

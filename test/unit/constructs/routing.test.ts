@@ -215,7 +215,7 @@ describe('timeout, retries and mirroring', () => {
     expect(
       http({
         retries: {
-          attempts: 0,
+          attempts: 3,
           perTryTimeout: Duration.millis(250),
           retryOn: 'gateway-error,connect-failure',
         },
@@ -224,9 +224,17 @@ describe('timeout, retries and mirroring', () => {
     ).toStrictEqual([
       {
         route: [to('v1')],
-        retries: { attempts: 0, perTryTimeout: '250ms', retryOn: 'gateway-error,connect-failure' },
+        retries: { attempts: 3, perTryTimeout: '250ms', retryOn: 'gateway-error,connect-failure' },
       },
     ]);
+  });
+
+  test('fails if retries are disabled (attempts 0) with a perTryTimeout, as Istio refuses it', () => {
+    expect(() =>
+      http({ retries: { attempts: 0, perTryTimeout: Duration.millis(250) }, to: [{ subset: 'v1' }] }),
+    ).toThrow(
+      'MESH001 (like IST0106) bookinfo/reviews/VirtualService: spec.http[0].retries: attempts is 0, which disables retries, but perTryTimeout is set',
+    );
   });
 
   test('mirror copies 100% of requests by default to another subset of the same host', () => {

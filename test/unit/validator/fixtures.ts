@@ -3,9 +3,9 @@ import type { KubeObject } from '../../../mesh/model/index.js';
 
 type Spec = Record<string, unknown>;
 const istio =
-  (group: string, kind: string) =>
+  (group: string, kind: string, version = 'v1') =>
   (name: string, spec: Spec, extra: Spec = {}): KubeObject => ({
-    apiVersion: `${group}.istio.io/v1`,
+    apiVersion: `${group}.istio.io/${version}`,
     kind,
     metadata: { name, namespace: 'default', ...extra },
     spec,
@@ -14,7 +14,7 @@ export const vs = istio('networking', 'VirtualService');
 export const dr = istio('networking', 'DestinationRule');
 export const gw = istio('networking', 'Gateway');
 export const se = istio('networking', 'ServiceEntry');
-export const ef = istio('networking', 'EnvoyFilter');
+export const ef = istio('networking', 'EnvoyFilter', 'v1alpha3');
 export const pa = istio('security', 'PeerAuthentication');
 export const ap = istio('security', 'AuthorizationPolicy');
 

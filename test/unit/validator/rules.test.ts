@@ -213,13 +213,154 @@ const CASES: Case[] = [
       }),
     ],
   },
-  // A unit Go's time.ParseDuration does not know; a duration below the CRD's 1ms.
-  ...(['1d', '-1s'] as const).map((fixedDelay) => ({
+  // A duration below the CRD's 1ms (a unit Go does not know, or a sign, the schema refuses: MESH001).
+  {
     code: 'MESH111',
+    bad: [delayed('10ns')],
+    message: 'http[0].fault.delay.fixedDelay is 10ns; expected a duration of at least 1ms like 7s',
+    good: [delayed('1m30s')],
+  },
+  ...(['1d', '-1s'] as const).map((fixedDelay) => ({
+    code: 'MESH001',
     bad: [delayed(fixedDelay)],
-    message: `http[0].fault.delay.fixedDelay is ${fixedDelay}; expected a duration of at least 1ms like 7s`,
+    message: `spec.http[0].fault.delay.fixedDelay: must be a valid duration greater than 1ms (got "${fixedDelay}")`,
     good: [delayed('1m30s')],
   })),
+  // Istio's CRD schema: wrong types, missing required fields, values outside an enum, null list items.
+  {
+    code: 'MESH001',
+    bad: [vs('r', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 5 } }] }] })],
+    message: 'spec.http[0].route[0].destination.host: must be string (got 5)',
+    good: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews')] }] })],
+  },
+  {
+    code: 'MESH001',
+    bad: [vs('r', { hosts: ['reviews'], http: [{ route: [{ destination: { subset: 'v1' } }] }] })],
+    message: 'spec.http[0].route[0].destination: missing required field "host"',
+    good: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v1')] }] })],
+  },
+  {
+    code: 'MESH001',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1', 50.5), route('reviews', 'v2', 49.5)] }],
+      }),
+    ],
+    message: 'spec.http[0].route[0].weight: must be integer (got 50.5)',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1', 50), route('reviews', 'v2', 50)] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH001',
+    bad: [ap('a', { action: 'PERMIT', rules: [{}] })],
+    message: 'spec.action: must be one of ALLOW, DENY, AUDIT, CUSTOM (got "PERMIT")',
+    good: [ap('a', { action: 'AUDIT', rules: [{}] })],
+  },
+  {
+    code: 'MESH001',
+    bad: [ap('a', { rules: [{ from: [null] }] })],
+    message: 'spec.rules[0].from[0]: must be object (got null)',
+    good: [ap('a', { rules: [{ from: [{ source: { namespaces: ['default'] } }] }] })],
+  },
+  {
+    code: 'MESH001',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews')], timeout: '3s', retry: { attempts: 2 } }],
+      }),
+    ],
+    message: 'spec.http[0]: unknown field "retry"',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews')], timeout: '3s', retries: { attempts: 2 } }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH001',
+    bad: [{ ...ef('e', {}), apiVersion: 'networking.istio.io/v1' }],
+    message:
+      'apiVersion: networking.istio.io/v1 does not serve EnvoyFilter: use networking.istio.io/v1alpha3',
+    good: [ef('e', {})],
+  },
+  {
+    code: 'MESH001',
+    bad: [
+      vs(
+        'r',
+        { hosts: ['reviews'], http: [{ route: [route('reviews')] }] },
+        {
+          labels: JSON.parse('{"__proto__": "x"}') as Record<string, string>,
+        } /* an own key, as YAML and JSON give it */,
+      ),
+    ],
+    message: 'metadata.labels["__proto__"]: not a valid key',
+    good: [
+      vs(
+        'r',
+        { hosts: ['reviews'], http: [{ route: [route('reviews')] }] },
+        { labels: { constructor: 'x' } },
+      ),
+    ],
+  },
+  // Istio's own validation (pilot/pkg/config/validation), beyond the schema.
+  {
+    code: 'MESH001',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ match: [{ headers: { 'end-user': { regex: '(a)\\1' } } }], route: [route('reviews')] }],
+      }),
+    ],
+    message:
+      'spec.http[0].match[0].headers["end-user"].regex: error parsing regexp: invalid escape sequence: `\\1`; Istio uses RE2',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ match: [{ headers: { 'end-user': { regex: '(?i)JASON' } } }], route: [route('reviews')] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH001',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews')], retries: { attempts: 0, perTryTimeout: '2s' } }],
+      }),
+    ],
+    message: 'spec.http[0].retries: attempts is 0, which disables retries, but perTryTimeout is set',
+    good: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews')], retries: { attempts: 0 } }] })],
+  },
+  {
+    code: 'MESH001',
+    bad: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1', -10), route('reviews', 'v2', 110)] }],
+      }),
+    ],
+    message: 'spec.http[0].route[0].weight: -10 < 0',
+    good: [
+      vs('r', {
+        hosts: ['reviews'],
+        http: [{ route: [route('reviews', 'v1', 0), route('reviews', 'v2', 100)] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH001',
+    bad: [ap('a', { rules: [{ from: [{ source: {} }] }] })],
+    message: 'spec.rules[0].from[0].source: must not be empty',
+    good: [ap('a', { rules: [{ from: [{ source: { principals: [principal('bookinfo-productpage')] } }] }] })],
+  },
   {
     code: 'MESH112',
     bad: [
