@@ -38,7 +38,8 @@ export const OPERATOR_NAME = 'cdk8s-mesh-operator';
 /**
  * The install manifests of the CanaryRelease operator: its CRD, Namespace, ServiceAccount, a
  * least-privilege ClusterRole (read releases and write their status, read and patch
- * VirtualServices, read DestinationRules and Deployments, write Events), a Role for its Lease,
+ * VirtualServices, read DestinationRules and Deployments, set Deployments' replicas through their
+ * scale subresource, write Events), a Role for its Lease,
  * the bindings, and the Deployment (Pod Security `restricted`).
  */
 export class CanaryOperator extends Construct {
@@ -80,6 +81,8 @@ export class CanaryOperator extends Construct {
           verbs: ['get', 'list', 'watch'],
         },
         { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
+        // Scale-down of the losing version and its undoing: replicas only, never the pod template.
+        { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['patch'] },
         { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
       ],
     });

@@ -468,6 +468,28 @@ export const Webhook = z
 /** A webhook. */
 export type Webhook = z.infer<typeof Webhook>;
 
+/** Default of `spec.scaleDown.delay`: Argo Rollouts' `scaleDownDelaySeconds` default. */
+export const DEFAULT_SCALE_DOWN_DELAY = '30s';
+
+/** What happens to the Deployment of the version that lost (old stable after a promotion, canary after a rollback). */
+export const ScaleDown = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Scale the losing version’s Deployment to 0 replicas once the release has ended. false leaves it running. Default: true.',
+      ),
+    delay: Duration.default(DEFAULT_SCALE_DOWN_DELAY).describe(
+      'How long after the end of the release, with its final routes read back, the losing Deployment keeps its replicas (requests in flight finish, a quick abort can return). Default: 30s.',
+    ),
+  })
+  .describe(
+    'Scale the Deployment of the version that lost to 0 after the release ends: the old stable after a promotion, the canary after a rollback. Never while a route of the VirtualService still sends it traffic; the replicas it had are recorded in status.scaledDown and restored when a later release needs that version again. A HorizontalPodAutoscaler targeting it stops acting at 0 replicas (Kubernetes disables scaling of a target at zero) and resumes once the replicas are restored.',
+  );
+/** Scale-down of the losing version. */
+export type ScaleDown = z.infer<typeof ScaleDown>;
+
 /** The desired release. */
 export const CanaryReleaseSpec = rules(
   z
@@ -520,6 +542,7 @@ export const CanaryReleaseSpec = rules(
         })
         .default({ keepHeaderRoutes: false })
         .describe('How the release is rolled back: all of the route’s traffic goes to the stable subset.'),
+      scaleDown: ScaleDown.default({ enabled: true, delay: DEFAULT_SCALE_DOWN_DELAY }),
       webhooks: z
         .array(Webhook)
         .max(8)
@@ -614,6 +637,43 @@ export const Condition = z
 /** A condition. */
 export type Condition = z.infer<typeof Condition>;
 
+/** Where the scale-down of the losing version of this release stands. */
+export const ScaleDownState = z.enum(['Waiting', 'Held', 'ScalingDown', 'ScaledDown', 'LeftAlone']);
+/** Scale-down state. */
+export type ScaleDownState = z.infer<typeof ScaleDownState>;
+
+/** The scale-down of the version that lost this release. */
+export const ScaleDownStatus = z
+  .object({
+    deployment: dnsName('deployment').describe('The losing version’s Deployment.'),
+    subset: dnsLabel('subset').describe('The losing version’s subset.'),
+    state: ScaleDownState.describe(
+      'Waiting: for scaleDown.delay. Held: a route still sends it traffic. ScalingDown: the write to 0 replicas is under way. ScaledDown: it has 0 replicas. LeftAlone: scale-down is off, or there is nothing to scale.',
+    ),
+    dueAt: Timestamp.optional().describe('When the delay ends.'),
+    message: z.string().max(1024).describe('What happens to it and why.'),
+  })
+  .describe('The scale-down of the version that lost this release.');
+/** Scale-down status. */
+export type ScaleDownStatus = z.infer<typeof ScaleDownStatus>;
+
+/** A Deployment the operator scaled to 0, with the replicas to give back. */
+export const ScaledDownDeployment = z
+  .object({
+    deployment: dnsName('deployment').describe('The Deployment, in the release’s namespace.'),
+    subset: dnsLabel('subset').describe('The version (subset) it runs.'),
+    replicas: z
+      .int()
+      .min(1)
+      .describe('Its replicas before the scale-down; restored when a release needs it.'),
+  })
+  .describe('A Deployment the operator scaled to 0.');
+/** A scaled-down Deployment. */
+export type ScaledDownDeployment = z.infer<typeof ScaledDownDeployment>;
+
+/** Largest number of scaled-down Deployments remembered in `status.scaledDown`. */
+export const SCALED_DOWN_LIMIT = 8;
+
 /** One entry of the decision history. */
 export const HistoryEntry = z
   .object({
@@ -661,6 +721,17 @@ export const CanaryReleaseStatus = z
       .describe(
         'Set once the final routes of a finished release have been read back; from then on the VirtualService is left alone.',
       ),
+    scaleDown: ScaleDownStatus.optional().describe(
+      'The scale-down of the losing version, once the release has ended.',
+    ),
+    scaledDown: z
+      .array(ScaledDownDeployment)
+      .max(SCALED_DOWN_LIMIT)
+      .optional()
+      .describe(
+        `Deployments this release scaled to 0 (the last ${SCALED_DOWN_LIMIT}), with the replicas restored when a release needs them again.`,
+      )
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['deployment'] }),
     successRate: z.number().optional().describe('Last measured canary success rate, in percent.'),
     lastMeasurements: z.array(Measurement).max(32).optional().describe('Measurements of the last check.'),
     message: z.string().max(1024).optional().describe('What the release is doing or waiting for.'),

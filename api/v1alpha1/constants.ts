@@ -118,6 +118,12 @@ export const Reason = {
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   /** The VirtualService write failed; the status was left as it was: Warning Event. */
   RouteUpdateFailed: 'RouteUpdateFailed',
+  /** The losing version's Deployment was scaled to 0 after the release ended: Event. */
+  ScaledDown: 'ScaledDown',
+  /** The losing version's scale-down waits: a route of the VirtualService still sends it traffic: Event. */
+  ScaleDownHeld: 'ScaleDownHeld',
+  /** A Deployment scaled down by an earlier release got its replicas back for this one: Event. */
+  ScaledUp: 'ScaledUp',
   /** A fault test's fault applies to the whole route, stable's share included: Warning Event. */
   FaultOnWholeRoute: 'FaultOnWholeRoute',
 } as const;

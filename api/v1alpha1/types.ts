@@ -198,6 +198,12 @@ export type Webhook = {
     events?: ("Started" | "StepAdvanced" | "WaitingForApproval" | "Promoted" | "RolledBack")[] | undefined;
 };
 
+/** Scale-down of the losing version. */
+export type ScaleDown = {
+    enabled: boolean;
+    delay: string;
+};
+
 /** The desired release, as stored (defaults applied). */
 export type CanaryReleaseSpec = {
     service: string;
@@ -245,6 +251,10 @@ export type CanaryReleaseSpec = {
     };
     rollback: {
         keepHeaderRoutes: boolean;
+    };
+    scaleDown: {
+        enabled: boolean;
+        delay: string;
     };
     steps?: {
         setWeight?: number | undefined;
@@ -375,6 +385,10 @@ export type CanaryReleaseSpecInput = {
     rollback?: {
         keepHeaderRoutes?: boolean | undefined;
     } | undefined;
+    scaleDown?: {
+        enabled?: boolean | undefined;
+        delay?: string | undefined;
+    } | undefined;
     webhooks?: {
         name: string;
         url: string;
@@ -407,6 +421,25 @@ export type Condition = {
     observedGeneration?: number | undefined;
 };
 
+/** Scale-down state. */
+export type ScaleDownState = "Waiting" | "Held" | "ScalingDown" | "ScaledDown" | "LeftAlone";
+
+/** Scale-down status. */
+export type ScaleDownStatus = {
+    deployment: string;
+    subset: string;
+    state: "Waiting" | "Held" | "ScalingDown" | "ScaledDown" | "LeftAlone";
+    message: string;
+    dueAt?: string | undefined;
+};
+
+/** A scaled-down Deployment. */
+export type ScaledDownDeployment = {
+    deployment: string;
+    subset: string;
+    replicas: number;
+};
+
 /** One history entry. */
 export type HistoryEntry = {
     time: string;
@@ -432,6 +465,18 @@ export type CanaryReleaseStatus = {
     missingDataSince?: string | undefined;
     canaryNotReadySince?: string | undefined;
     routesSettled?: boolean | undefined;
+    scaleDown?: {
+        deployment: string;
+        subset: string;
+        state: "Waiting" | "Held" | "ScalingDown" | "ScaledDown" | "LeftAlone";
+        message: string;
+        dueAt?: string | undefined;
+    } | undefined;
+    scaledDown?: {
+        deployment: string;
+        subset: string;
+        replicas: number;
+    }[] | undefined;
     successRate?: number | undefined;
     lastMeasurements?: {
         name: string;
@@ -517,6 +562,10 @@ export type CanaryRelease = {
         rollback: {
             keepHeaderRoutes: boolean;
         };
+        scaleDown: {
+            enabled: boolean;
+            delay: string;
+        };
         steps?: {
             setWeight?: number | undefined;
             pause?: {
@@ -574,6 +623,18 @@ export type CanaryRelease = {
         missingDataSince?: string | undefined;
         canaryNotReadySince?: string | undefined;
         routesSettled?: boolean | undefined;
+        scaleDown?: {
+            deployment: string;
+            subset: string;
+            state: "Waiting" | "Held" | "ScalingDown" | "ScaledDown" | "LeftAlone";
+            message: string;
+            dueAt?: string | undefined;
+        } | undefined;
+        scaledDown?: {
+            deployment: string;
+            subset: string;
+            replicas: number;
+        }[] | undefined;
         successRate?: number | undefined;
         lastMeasurements?: {
             name: string;
@@ -697,6 +758,10 @@ export type CanaryReleaseInput = {
         rollback?: {
             keepHeaderRoutes?: boolean | undefined;
         } | undefined;
+        scaleDown?: {
+            enabled?: boolean | undefined;
+            delay?: string | undefined;
+        } | undefined;
         webhooks?: {
             name: string;
             url: string;
@@ -717,6 +782,18 @@ export type CanaryReleaseInput = {
         missingDataSince?: string | undefined;
         canaryNotReadySince?: string | undefined;
         routesSettled?: boolean | undefined;
+        scaleDown?: {
+            deployment: string;
+            subset: string;
+            state: "Waiting" | "Held" | "ScalingDown" | "ScaledDown" | "LeftAlone";
+            message: string;
+            dueAt?: string | undefined;
+        } | undefined;
+        scaledDown?: {
+            deployment: string;
+            subset: string;
+            replicas: number;
+        }[] | undefined;
         successRate?: number | undefined;
         lastMeasurements?: {
             name: string;
@@ -806,6 +883,10 @@ export type SpecResult = {
         };
         rollback: {
             keepHeaderRoutes: boolean;
+        };
+        scaleDown: {
+            enabled: boolean;
+            delay: string;
         };
         steps?: {
             setWeight?: number | undefined;

@@ -221,15 +221,17 @@ export class KubeClient {
     type: ResourceType,
     ref: ObjectRef,
     ops: readonly JsonPatchOp[],
-    opts: { readonly subresource?: 'status'; readonly fieldManager?: string } = {},
+    opts: { readonly subresource?: 'status' | 'scale'; readonly fieldManager?: string } = {},
   ): Promise<Result<T, KubeError>> {
     const req = { ...type, ...ref, body: ops, fieldManager: opts.fieldManager };
     return this.call(
-      `patch ${type.plural}${opts.subresource ? '/status' : ''} ${ref.namespace}/${ref.name}`,
+      `patch ${type.plural}${opts.subresource ? `/${opts.subresource}` : ''} ${ref.namespace}/${ref.name}`,
       () =>
-        opts.subresource
+        opts.subresource === 'status'
           ? this.api.patchNamespacedCustomObjectStatus(req, JSON_PATCH)
-          : this.api.patchNamespacedCustomObject(req, JSON_PATCH),
+          : opts.subresource === 'scale'
+            ? this.api.patchNamespacedCustomObjectScale(req, JSON_PATCH)
+            : this.api.patchNamespacedCustomObject(req, JSON_PATCH),
       { jsonPatch: true },
     );
   }
@@ -354,6 +356,20 @@ export class KubernetesAdapter {
     return res.ok ? ok(undefined) : res;
   }
 
+  /**
+   * Sets the replicas of a Deployment through its scale subresource (the only write the operator
+   * makes to a Deployment, so its RBAC grants `deployments/scale` and not `deployments`).
+   */
+  async scaleDeployment(ref: ObjectRef, replicas: number): Promise<Result<void, KubeError>> {
+    const res = await this.client.jsonPatch(
+      DEPLOYMENTS,
+      ref,
+      [{ op: 'replace', path: '/spec/replicas', value: replicas }],
+      { subresource: 'scale', fieldManager: this.fieldManager },
+    );
+    return res.ok ? ok(undefined) : res;
+  }
+
   /** Readiness of a Deployment: rolled out (observed, updated) and all desired replicas available. */
   async readiness(ref: ObjectRef): Promise<Result<Readiness, KubeError>> {
     const res = await this.client.get(DEPLOYMENTS, ref);
@@ -391,11 +407,18 @@ export function deploymentReadiness(d: KubeObject): Readiness {
   const available = st.availableReplicas ?? 0;
   const updated = st.updatedReplicas ?? 0;
   const msg = `${available}/${desired} available, ${updated}/${desired} updated`;
+  if (desired === 0) {
+    return { ready: false, message: 'it has 0 replicas: scale it up to release it', replicas: 0 };
+  }
   if ((st.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
-    return { ready: false, message: `the Deployment's new generation is not observed yet (${msg})` };
+    return {
+      ready: false,
+      message: `the Deployment's new generation is not observed yet (${msg})`,
+      replicas: desired,
+    };
   }
   if (updated < desired || available < desired || (st.replicas ?? 0) > updated) {
-    return { ready: false, message: msg };
+    return { ready: false, message: msg, replicas: desired };
   }
-  return { ready: true, message: msg };
+  return { ready: true, message: msg, replicas: desired };
 }

@@ -28,6 +28,9 @@
  * 9. Route actions converge the VirtualService to the wanted state of the current point, so
  *    repeating a decision, or a crash at any point, only ever repeats idempotent writes
  *    (`converge.ts`).
+ * 10. Once a finished release's routes are settled, the losing version's Deployment is scaled to
+ *    0 after `scaleDown.delay`, never while a route still sends it traffic; a release that needs
+ *    a version scaled down earlier gives it its replicas back before it starts (`scale-down.ts`).
  * Conditions, message and history are written last (`status.ts`); requeue times come from
  * `schedule.ts`.
  */
@@ -45,6 +48,7 @@ import { beginPass } from './rules/generation.js';
 import { invalidSpec } from './rules/invalid-spec.js';
 import { deadlineExceeded, rollBackAtDeadline, trackReadiness } from './rules/progress-deadline.js';
 import { holdForRoute } from './rules/route-missing.js';
+import { restoreNeeded, scaleDownLoser } from './rules/scale-down.js';
 import { start } from './rules/start.js';
 import { checkDueAt, nextDue } from './schedule.js';
 import { conclude, readStatus } from './status.js';
@@ -78,13 +82,17 @@ export function decide(spec: unknown, status: unknown, observations: Observation
 
 /** Rules 2–8 on a valid spec; the first that settles the pass ends it. */
 function applyRules(p: Pass): void {
-  if (isFinishedPhase(p.s.phase)) return settleFinished(p);
+  if (isFinishedPhase(p.s.phase)) {
+    settleFinished(p);
+    return scaleDownLoser(p); // 10
+  }
   if (abortRequested(p)) return abort(p); // 3
   if (!p.route.found) return holdForRoute(p, p.route); // 4
   const route = p.route;
+  const restoring = restoreNeeded(p); // 10
   const canary = trackReadiness(p);
   if (deadlineExceeded(canary)) return rollBackAtDeadline(p); // 5
-  if (p.s.phase === 'Initializing') return start(p, canary);
+  if (p.s.phase === 'Initializing') return start(p, canary, restoring);
   const step = p.steps[p.s.currentStep];
   const checkDue = checkDueAt(p.s, p.interval);
   if (canary.ready && p.t >= checkDue && analyse(p, step) === 'RolledBack') return; // 6

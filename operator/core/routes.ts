@@ -155,6 +155,7 @@ export function observeRoutes(t: RouteTarget, vs: VirtualServiceLike | undefined
   const mirrored = managed.mirror?.subset === t.canarySubset;
   const mirrorPercentage = mirrored ? (managed.mirrorPercentage?.value ?? 100) : 0;
   const fault = headers.length > 0 ? headers.some((r) => r.fault !== undefined) : managed.fault !== undefined;
+  const otherRoutes = routesToSubsets(t, http, (r) => r !== managed && !headers.includes(r));
   return {
     found: true,
     stableWeight,
@@ -162,7 +163,41 @@ export function observeRoutes(t: RouteTarget, vs: VirtualServiceLike | undefined
     headerRoutes: headers.map((r) => r.name!.slice(t.release.length + 1)),
     mirrorPercentage,
     fault,
+    ...(Object.keys(otherRoutes).length > 0 ? { otherRoutes } : {}),
   };
+}
+
+/** Whether a destination host names the release's service (short name or a longer form of it). */
+function sameService(t: RouteTarget, host: string | undefined): boolean {
+  return host === t.service || (host?.startsWith(`${t.service}.`) ?? false);
+}
+
+/**
+ * The `counted` routes among `http` that send (with a weight above 0) or mirror to the stable or
+ * canary subset of the release's service, by subset; unnamed routes are named by their index.
+ */
+function routesToSubsets(
+  t: RouteTarget,
+  http: readonly HttpRoute[],
+  counted: (r: HttpRoute) => boolean,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [index, r] of http.entries()) {
+    if (!counted(r)) continue;
+    const weights = destinationWeights(r.route ?? []);
+    const to = new Set<string>();
+    (r.route ?? []).forEach((d, i) => {
+      if (weights[i]! > 0 && sameService(t, d.destination?.host) && d.destination?.subset)
+        to.add(d.destination.subset);
+    });
+    for (const m of [r.mirror, ...(r.mirrors ?? []).map((x) => x.destination)]) {
+      if (m?.subset && sameService(t, m.host)) to.add(m.subset);
+    }
+    for (const subset of [t.stableSubset, t.canarySubset]) {
+      if (to.has(subset)) (out[subset] ??= []).push(r.name ?? `http[${index}]`);
+    }
+  }
+  return out;
 }
 
 /** Istio's fault object for a {@link Fault}. */

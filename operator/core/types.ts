@@ -41,6 +41,11 @@ export type RouteObservation =
       readonly mirrorPercentage: number;
       /** Whether the fault of this release is present. */
       readonly fault: boolean;
+      /**
+       * The other HTTP routes of the VirtualService (neither the driven route nor this release's
+       * header routes) that send or mirror to the stable or canary subset, by subset.
+       */
+      readonly otherRoutes?: Readonly<Record<string, readonly string[]>>;
     }
   | {
       readonly found: false;
@@ -56,6 +61,8 @@ export interface Readiness {
   readonly ready: boolean;
   /** Details for the status message, e.g. `1/3 available`. */
   readonly message?: string;
+  /** Desired replicas (`spec.replicas`) as read; omitted when the Deployment does not exist. */
+  readonly replicas?: number;
 }
 
 /** Everything `decide` knows about the world, read just before it is called. */
@@ -68,6 +75,8 @@ export interface Observations {
   readonly route: RouteObservation;
   /** Readiness of the canary Deployment; omitted when the spec names none. */
   readonly canary?: Readiness;
+  /** The stable Deployment as read (its replicas); omitted when the spec names none. */
+  readonly stable?: Readiness;
   /** Metric results by check name (`SUCCESS_RATE`, `LATENCY_P99` of api/, custom names). A missing entry is no data. */
   readonly metrics: Readonly<Record<string, MetricObservation>>;
 }
@@ -105,6 +114,11 @@ export type Action =
     }
   /** The release failed or was aborted: stable takes all of the route's traffic. */
   | { readonly type: 'RollBack'; readonly reason: string; readonly message: string }
+  /**
+   * Set the replicas of a Deployment of the release (its scale subresource): 0 for the version
+   * that lost, or the replicas it had when a later release needs it again.
+   */
+  | { readonly type: 'ScaleDeployment'; readonly deployment: string; readonly replicas: number }
   /** Record a Kubernetes Event on the CanaryRelease. */
   | {
       readonly type: 'EmitEvent';

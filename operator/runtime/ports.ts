@@ -34,10 +34,15 @@ export interface TrafficRouter {
 /** The metrics provider as the analysis uses it: custom queries and the built-in metrics. */
 export type AnalysisMetrics = Pick<MetricsProvider, 'query' | 'builtin'>;
 
-/** Reads a CanaryRelease and the readiness of its canary Deployment, fresh. */
+/** Reads a CanaryRelease and the readiness (and replicas) of its Deployments, fresh. */
 export interface ReleaseReader {
   getRelease(ref: ObjectRef): Promise<Result<CanaryReleaseObject, KubeError>>;
   readiness(ref: ObjectRef): Promise<Result<Readiness, KubeError>>;
+}
+
+/** Sets the replicas of a Deployment of a release (scale-down of the losing version, and its undoing). */
+export interface DeploymentScaler {
+  scaleDeployment(ref: ObjectRef, replicas: number): Promise<Result<void, KubeError>>;
 }
 
 /** Writes the whole status of a CanaryRelease in one write, conditional on the resourceVersion read. */

@@ -2,7 +2,8 @@
  * One reconcile of one CanaryRelease: read the CR fresh → parseSpec → observe (the route through
  * the traffic router, the canary Deployment's readiness, Prometheus) → `decide` → carry out the
  * route actions in one VirtualService patch → only if that worked, write the whole status in one
- * patch (skipped when unchanged) → Events → webhook notifications → requeue when `decide` says.
+ * patch (skipped when unchanged) → Deployment scales → Events → webhook notifications → requeue
+ * when `decide` says.
  *
  * Both writes carry the resourceVersion they were decided on. When either is refused because the
  * object changed, the reconcile starts over from the reads (at most `maxConflicts` times): a
@@ -29,7 +30,14 @@ import { observeMetrics } from './analysis-metrics.js';
 import { sleep, type Clock } from './clock.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
-import type { AnalysisMetrics, EventRecorder, ReleaseReader, StatusWriter, TrafficRouter } from './ports.js';
+import type {
+  AnalysisMetrics,
+  DeploymentScaler,
+  EventRecorder,
+  ReleaseReader,
+  StatusWriter,
+  TrafficRouter,
+} from './ports.js';
 import type { HandlerResult } from './workqueue.js';
 
 /** A reconcile that could not finish; the work queue retries it with backoff. */
@@ -45,8 +53,8 @@ export class ReconcileError extends Error {
 
 /** What the reconciler works with: interfaces at every edge (see `ports.ts`), a clock, logs and metrics. */
 export interface ReconcilerDeps {
-  /** The CanaryRelease's store: read it and its canary's readiness, write its status, record Events. */
-  readonly kube: ReleaseReader & StatusWriter & EventRecorder;
+  /** The CanaryRelease's store: read it and its Deployments, write its status, scale the losing version, record Events. */
+  readonly kube: ReleaseReader & StatusWriter & EventRecorder & DeploymentScaler;
   readonly router: TrafficRouter;
   readonly prometheus: AnalysisMetrics;
   readonly clock: Clock;
@@ -176,24 +184,29 @@ export class Reconciler {
           (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === generation &&
           analysisDue(spec, obj.status, now);
         if (analysing) metrics.analyses.inc();
-        const [snap, ready, measured] = await Promise.all([
+        const readDeployment = (name: string | undefined) =>
+          name ? kube.readiness({ namespace: ref.namespace, name }) : Promise.resolve(undefined);
+        const [snap, ready, stableRead, measured] = await Promise.all([
           router.getRoutes(target),
-          spec.canary.deployment
-            ? kube.readiness({ namespace: ref.namespace, name: spec.canary.deployment })
-            : Promise.resolve(undefined),
+          readDeployment(spec.canary.deployment),
+          readDeployment(spec.stable.deployment),
           analysing
             ? observeMetrics(this.deps.prometheus, spec, ref.namespace, prev.step)
             : Promise.resolve({}),
         ]);
         if (!snap.ok) throw new ReconcileError(snap.error.message, 'RouteReadFailed');
         if (ready && !ready.ok) throw new ReconcileError(ready.error.message, 'ReadinessReadFailed');
+        if (stableRead && !stableRead.ok)
+          throw new ReconcileError(stableRead.error.message, 'ReadinessReadFailed');
         snapshot = snap.value;
         const canary: Readiness | undefined = ready?.ok ? ready.value : undefined;
+        const stable: Readiness | undefined = stableRead?.ok ? stableRead.value : undefined;
         observations = {
           generation,
           commands,
           route: snapshot.observation,
           ...(canary ? { canary } : {}),
+          ...(stable ? { stable } : {}),
           metrics: measured,
         };
       }
@@ -262,7 +275,27 @@ export class Reconciler {
       }
       metrics.statusWrites.inc({ result: statusWritten ? 'written' : 'unchanged' });
 
-      // 3. Events, outcomes and notifications: only once the state they tell of is stored.
+      // 3. Deployment scales, after the status that records them (the replicas to give back),
+      //    so a crash in between leaves a record the next pass converges on; a failed scale is
+      //    retried by the work queue, and decide asks for it again until it is read back.
+      for (const a of decision.actions) {
+        if (a.type !== 'ScaleDeployment') continue;
+        const scaled = await kube.scaleDeployment(
+          { namespace: ref.namespace, name: a.deployment },
+          a.replicas,
+        );
+        if (!scaled.ok) {
+          log.warn('could not scale a Deployment', {
+            deployment: a.deployment,
+            replicas: a.replicas,
+            error: scaled.error.message,
+          });
+          throw new ReconcileError(scaled.error.message, 'ScaleFailed');
+        }
+        log.info('Deployment scaled', { deployment: a.deployment, replicas: a.replicas });
+      }
+
+      // 4. Events, outcomes and notifications: only once the state they tell of is stored.
       for (const a of decision.actions) {
         if (a.type === 'EmitEvent') await this.event(obj, a.eventType, a.reason, a.message);
         else if (a.type === 'Promote' || a.type === 'RollBack') {

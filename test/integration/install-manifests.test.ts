@@ -32,6 +32,8 @@ const PERMISSIONS: Record<Scope, Record<string, string>> = {
     'networking.istio.io/virtualservices': 'get list watch patch',
     'networking.istio.io/destinationrules': 'get list watch',
     'apps/deployments': 'get list watch',
+    // scale-down of the losing version (and its undoing): replicas only, never the pod template
+    'apps/deployments/scale': 'patch',
     'core/events': 'create patch',
     'events.k8s.io/events': 'create patch',
   },

@@ -148,7 +148,16 @@ describe('KubernetesAdapter on the real apiserver', () => {
       60_000,
       200,
     );
-    expect(ready).toStrictEqual({ ready: true, message: '2/2 available, 2/2 updated' });
+    expect(ready).toStrictEqual({ ready: true, message: '2/2 available, 2/2 updated', replicas: 2 });
     console.log(`Deployment ready (kwok) after ${Date.now() - t0} ms`);
+
+    // scaled to 0 through its scale subresource, it reads as not ready: no pods to release to
+    must(await kube.scaleDeployment({ namespace: ns.name, name: 'reviews-v3' }, 0));
+    const scaled = must(await kube.readiness({ namespace: ns.name, name: 'reviews-v3' }));
+    expect(scaled).toStrictEqual({
+      ready: false,
+      message: 'it has 0 replicas: scale it up to release it',
+      replicas: 0,
+    });
   });
 });

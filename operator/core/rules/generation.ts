@@ -42,6 +42,8 @@ export function beginPass(
     consecutiveFailures: 0,
     conditions: prev?.conditions,
     history: prev?.history,
+    // What earlier releases scaled down stays known, so a release that needs it gives it back.
+    ...(prev?.scaledDown ? { scaledDown: prev.scaledDown } : {}),
   });
 
   let s: Draft;

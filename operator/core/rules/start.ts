@@ -7,11 +7,21 @@ import { describeStep } from '../plan.js';
 import { enter, event, notify, type Pass } from '../pass.js';
 import type { CanaryReadiness } from './progress-deadline.js';
 
-/** Enters step 0 once the canary is ready; until then waits, with all traffic on stable. */
-export function start(p: Pass, canary: CanaryReadiness): void {
+/**
+ * Enters step 0 once the canary is ready and no Deployment of the release is still getting its
+ * replicas back (`restoring`); until then waits, with all traffic on stable.
+ */
+export function start(p: Pass, canary: CanaryReadiness, restoring: readonly string[] = []): void {
   const sp = p.spec;
   p.point = { at: 'start' };
-  if (canary.ready) {
+  if (restoring.length > 0) {
+    p.progress = {
+      status: 'True',
+      reason: Reason.ScaledUp,
+      message: `waiting for Deployment ${restoring.join(', ')} to get back the replicas an earlier release scaled down`,
+    };
+    if (p.restarted) p.historyReason = Reason.Initializing;
+  } else if (canary.ready) {
     enter(p, 0);
     p.historyReason = Reason.Started;
     p.historyMessage = `step 0/${p.steps.length}: ${describeStep(p.steps[0])}`;

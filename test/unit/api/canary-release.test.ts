@@ -43,6 +43,7 @@ describe('parseSpec', () => {
         driftPolicy: 'Hold',
         promotion: { manualApproval: false },
         rollback: { keepHeaderRoutes: false },
+        scaleDown: { enabled: true, delay: '30s' },
       },
     });
   });

@@ -57,6 +57,7 @@ describe('CanaryOperator', () => {
         verbs: ['get', 'list', 'watch'],
       },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['patch'] },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
     for (const rule of role.rules!) expect(rule.verbs).not.toContain('delete');

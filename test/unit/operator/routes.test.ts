@@ -133,9 +133,9 @@ describe('observeRoutes', () => {
       want: { found: false, reason: 'RouteNotFound', available: ['admin', 'other'] },
     },
     {
-      name: 'a lone destination without weight takes 100',
+      name: 'a lone destination without weight takes 100; another route to stable is listed',
       vs: vsOf([admin, managed]),
-      want: seen({}),
+      want: seen({ otherRoutes: { v1: ['admin'] } }),
     },
     {
       name: 'weights, a mirror without percentage (100), our header route with a fault',
@@ -162,7 +162,29 @@ describe('observeRoutes', () => {
         headerRoutes: ['jason'],
         mirrorPercentage: 100,
         fault: true,
+        otherRoutes: { v1: ['rel-admin'] },
       }),
+    },
+    {
+      name: 'other routes that send, mirror or weigh 0 to a subset, or go to another host',
+      vs: vsOf([
+        { route: [{ destination: { host: 'reviews.shop.svc.cluster.local', subset: 'v2' } }] },
+        {
+          name: 'zero',
+          route: [
+            { destination: { host: 'reviews', subset: 'v1' }, weight: 100 },
+            { destination: { host: 'reviews', subset: 'v2' }, weight: 0 },
+          ],
+        },
+        {
+          name: 'shadow',
+          route: [{ destination: { host: 'ratings' } }],
+          mirror: { host: 'reviews', subset: 'v2' },
+        },
+        { name: 'elsewhere', route: [{ destination: { host: 'ratings', subset: 'v2' } }] },
+        managed,
+      ]),
+      want: seen({ otherRoutes: { v1: ['zero'], v2: ['http[0]', 'shadow'] } }),
     },
     {
       name: 'a lone destination stating weight 50 still takes 100, as Istio applies it',

@@ -93,7 +93,12 @@ class FakeStore implements ReleaseReader, StatusWriter, EventRecorder {
     return ok(structuredClone(this.obj));
   }
   async readiness(): Promise<Result<Readiness, KubeError>> {
-    return ok({ ready: true, message: '2/2 available' });
+    return ok({ ready: true, message: '2/2 available', replicas: 2 });
+  }
+  readonly scales: { deployment: string; replicas: number }[] = [];
+  async scaleDeployment(ref: ObjectRef, replicas: number): Promise<Result<void, KubeError>> {
+    this.scales.push({ deployment: ref.name, replicas });
+    return ok(undefined);
   }
   async writeStatus(
     _ref: ObjectRef,
