@@ -2,7 +2,9 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
+import * as gatewayapi from '../imports/gateway.networking.k8s.io.js';
 import * as networking from '../imports/networking.istio.io.js';
+import { gatewayApiRefusals, renderGatewayApiRule, versionServiceName } from './gateway-api-routes.js';
 import { Mesh } from './mesh.js';
 import type { IMeshPeer, IVersionedWorkload, IWorkload } from './peer.js';
 import { renderHttpRoute, httpRouteSchema, type HttpRouteOptions } from './routing.js';
@@ -71,7 +73,11 @@ export interface AppProps {
   readonly trafficPolicy?: TrafficPolicy;
   /** Local rate limit on inbound requests (an EnvoyFilter scoped to the App's pods). @default - none */
   readonly rateLimit?: LocalRateLimit;
-  /** Inject the Envoy sidecar into the App's pods. @default true */
+  /**
+   * Put the App's pods in the mesh: the Envoy sidecar, or in ambient mode ztunnel capture
+   * (`false` labels the pods `istio.io/dataplane-mode: none`).
+   * @default true
+   */
   readonly sidecar?: boolean;
 }
 
@@ -147,7 +153,9 @@ export interface CallOptions {
  * One service of the mesh with one or more versions. Produces a Service (port named per Istio's
  * convention), a ServiceAccount (its identity), a Deployment per version (through cdk8s-plus,
  * Pod Security `restricted`), a DestinationRule with a subset per version, and, once routes are
- * added, a VirtualService.
+ * added, a VirtualService. With the mesh's `trafficApi: 'gateway-api'`, routes make an HTTPRoute
+ * (GRPCRoute for gRPC) whose parent is the Service and whose backends are one Service per version
+ * (`<name>-<version>`), and DestinationRules carry only traffic policies, per version Service.
  */
 export class App extends Construct implements IMeshPeer, IVersionedWorkload {
   readonly name: string;
@@ -167,7 +175,11 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
   readonly serviceAccount: kplus.ServiceAccount;
   /** Deployments by version name (deployed versions only). */
   readonly deployments: Readonly<Record<string, kplus.Deployment>>;
-  readonly destinationRule: networking.DestinationRule;
+  /**
+   * The DestinationRule of the App's host: subsets per version with the Istio API; with the
+   * Gateway API only when the App sets a traffic policy (versions' policies go on their Services').
+   */
+  readonly destinationRule: networking.DestinationRule | undefined;
 
   /** The versions it runs pods for (those not declared with `deploy: false`). */
   get deployedVersions(): readonly string[] {
@@ -177,6 +189,10 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
   private readonly httpRoutes: networking.VirtualServiceSpecHttp[] = [];
   private readonly routeOptions: HttpRouteOptions[] = [];
   private _virtualService: networking.VirtualService | undefined;
+  private readonly gatewayApiRules: unknown[] = [];
+  private _gatewayApiRoute: gatewayapi.HttpRoute | gatewayapi.GrpcRoute | undefined;
+  private readonly versionServices: Record<string, kplus.Service> = {};
+  private readonly targetPort: number;
 
   constructor(scope: Construct, id: string, props: AppProps = {}) {
     super(scope, id);
@@ -205,8 +221,13 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
       automountToken: false,
     });
 
+    this.targetPort = targetPort;
+    // Ambient without a managed namespace: the Service names its waypoint itself.
+    const waypoint = this.mesh.waypointName;
+    const useWaypoint: Record<string, string> =
+      waypoint && !this.mesh.node.tryFindChild('Namespace') ? { 'istio.io/use-waypoint': waypoint } : {};
     this.service = new kplus.Service(this, 'Resource', {
-      metadata: metadata(this.name, { service: this.name }),
+      metadata: metadata(this.name, { service: this.name, ...useWaypoint }),
       ports: [{ name: p.protocol, port: p.port, targetPort }],
     });
     this.service.selectLabel('app', this.name);
@@ -222,7 +243,11 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
         select: false,
         podMetadata: {
           labels,
-          ...(p.sidecar ? {} : { annotations: { 'sidecar.istio.io/inject': 'false' } }),
+          ...(p.sidecar
+            ? {}
+            : this.mesh.dataPlane === 'ambient'
+              ? { labels: { ...labels, 'istio.io/dataplane-mode': 'none' } }
+              : { annotations: { 'sidecar.istio.io/inject': 'false' } }),
         },
         serviceAccount: this.serviceAccount,
         securityContext: { ensureNonRoot: true },
@@ -261,19 +286,39 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
         },
       };
     };
-    const drSpec = {
-      host: this.name,
-      ...policy(p.trafficPolicy),
-      subsets: versions.map((v) => ({
-        name: v.name,
-        labels: { version: v.name },
-        ...policy(v.trafficPolicy),
-      })),
-    };
-    this.destinationRule = new networking.DestinationRule(this, 'DestinationRule', {
-      metadata: metadata(this.name),
-      spec: drSpec as networking.DestinationRuleSpec,
-    });
+    if (this.mesh.trafficApi === 'gateway-api') {
+      // No subsets: a route cannot address them. Versions' policies go on their own Services.
+      this.destinationRule = p.trafficPolicy
+        ? new networking.DestinationRule(this, 'DestinationRule', {
+            metadata: metadata(this.name),
+            spec: { host: this.name, ...policy(p.trafficPolicy) } as networking.DestinationRuleSpec,
+          })
+        : undefined;
+      for (const v of versions) {
+        const merged =
+          p.trafficPolicy || v.trafficPolicy ? { ...p.trafficPolicy, ...v.trafficPolicy } : undefined;
+        if (!merged) continue;
+        const host = this.versionService(v.name).name;
+        new networking.DestinationRule(this, `DestinationRule-${v.name}`, {
+          metadata: metadata(host, { version: v.name }),
+          spec: { host, ...policy(merged) } as networking.DestinationRuleSpec,
+        });
+      }
+    } else {
+      const drSpec = {
+        host: this.name,
+        ...policy(p.trafficPolicy),
+        subsets: versions.map((v) => ({
+          name: v.name,
+          labels: { version: v.name },
+          ...policy(v.trafficPolicy),
+        })),
+      };
+      this.destinationRule = new networking.DestinationRule(this, 'DestinationRule', {
+        metadata: metadata(this.name),
+        spec: drSpec as networking.DestinationRuleSpec,
+      });
+    }
 
     if (p.rateLimit) this.addLocalRateLimit(p.rateLimit);
     this.mesh._registerWorkload(this);
@@ -282,6 +327,29 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
   /** The App's VirtualService, created by the first {@link App.addRoute}. */
   get virtualService(): networking.VirtualService | undefined {
     return this._virtualService;
+  }
+
+  /** The App's HTTPRoute (GRPCRoute for gRPC), created by the first {@link App.addRoute} with the Gateway API. */
+  get gatewayApiRoute(): gatewayapi.HttpRoute | gatewayapi.GrpcRoute | undefined {
+    return this._gatewayApiRoute;
+  }
+
+  /**
+   * The Service of one version (`<name>-<version>`, selecting `version: <version>`): a weighted
+   * backend of the App's Gateway API routes. Created on first use.
+   */
+  versionService(version: string): kplus.Service {
+    const existing = this.versionServices[version];
+    if (existing) return existing;
+    const name = versionServiceName(this.name, version);
+    const svc = new kplus.Service(this, `Service-${version}`, {
+      metadata: { name, namespace: this.namespace, labels: { app: this.name, service: name, version } },
+      ports: [{ name: this.protocol, port: this.port, targetPort: this.targetPort }],
+    });
+    svc.selectLabel('app', this.name);
+    svc.selectLabel('version', version);
+    this.versionServices[version] = svc;
+    return svc;
   }
 
   /** The routes added so far, in order. */
@@ -310,13 +378,58 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
         },
       ]);
     }
+    const refusals = [
+      ...(this.mesh.dataPlane === 'ambient' && !this.mesh.waypointName
+        ? [
+            {
+              field: '',
+              message:
+                'in ambient mode routes are applied by a waypoint, and this mesh has none: drop waypoint: false from the Mesh',
+            },
+          ]
+        : []),
+      ...(this.mesh.trafficApi === 'gateway-api'
+        ? gatewayApiRefusals(options, this.protocol === 'grpc')
+        : []),
+    ];
+    if (refusals.length) {
+      throw new MeshPropsError(
+        this.node.path,
+        refusals.map((i) => ({ ...i, field: `routes[${index}]${i.field ? `.${i.field}` : ''}` })),
+      );
+    }
     this.routeOptions.push(options);
+    if (this.mesh.trafficApi === 'gateway-api') {
+      this.addGatewayApiRule(options);
+      return { index, options };
+    }
     this.httpRoutes.push(renderHttpRoute(this.host, options));
     this._virtualService ??= new networking.VirtualService(this, 'VirtualService', {
       metadata: { name: this.name, namespace: this.namespace, labels: { app: this.name } },
       spec: { hosts: [this.host], http: this.httpRoutes },
     });
     return { index, options };
+  }
+
+  /** Appends a route as a rule of the App's HTTPRoute or GRPCRoute (created on first use). */
+  private addGatewayApiRule(options: HttpRouteOptions): void {
+    const grpc = this.protocol === 'grpc';
+    for (const s of [...options.to.map((d) => d.subset), options.mirror?.subset]) {
+      if (s !== undefined) this.versionService(s);
+    }
+    this.gatewayApiRules.push(renderGatewayApiRule({ name: this.name, port: this.port, grpc }, options));
+    if (this._gatewayApiRoute) return;
+    const metadata = { name: this.name, namespace: this.namespace, labels: { app: this.name } };
+    const parentRefs = [{ group: '', kind: 'Service', name: this.name, port: this.port }];
+    this._gatewayApiRoute = grpc
+      ? new gatewayapi.GrpcRoute(this, 'GRPCRoute', {
+          metadata,
+          spec: { parentRefs, rules: this.gatewayApiRules as gatewayapi.GrpcRouteSpecRules[] },
+        })
+      : new gatewayapi.HttpRoute(this, 'HTTPRoute', {
+          metadata,
+          spec: { parentRefs, rules: this.gatewayApiRules as gatewayapi.HttpRouteSpecRules[] },
+        });
   }
 
   /**
@@ -333,6 +446,15 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
    */
   addLocalRateLimit(limit: LocalRateLimit): networking.EnvoyFilter {
     checkProps(this, rateLimitSchema, limit, 'rateLimit');
+    if (this.mesh.dataPlane === 'ambient') {
+      throw new MeshPropsError(this.node.path, [
+        {
+          field: 'rateLimit',
+          message:
+            "the local rate limit patches the sidecar's inbound listener (an EnvoyFilter), and ambient pods have no sidecar; use dataPlane: 'sidecar' for it",
+        },
+      ]);
+    }
     if (this.node.tryFindChild('RateLimit')) {
       throw new Error(
         `${this.node.path}: ${this.name} already has a local rate limit; set it once (rateLimit prop or addLocalRateLimit)`,

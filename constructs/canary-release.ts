@@ -59,6 +59,14 @@ export class CanaryRelease extends Construct {
       ...plan
     } = props;
     const problems: PropIssue[] = [];
+    if (app.mesh.trafficApi === 'gateway-api') {
+      throw new MeshPropsError(this.node.path, [
+        {
+          field: 'app',
+          message: `${app.name}'s mesh routes with the Gateway API; the CanaryRelease operator shifts VirtualService weights only, so it would not move this App's HTTPRoute: release it in a mesh with trafficApi: 'istio'`,
+        },
+      ]);
+    }
     for (const [field, subset] of [
       ['stable', stable],
       ['canary', canary],

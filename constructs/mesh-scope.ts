@@ -10,6 +10,21 @@ import type { IMeshPeer, IWorkload } from './peer.js';
 /** The mutual-TLS mode a mesh or a port sets (PeerAuthentication; `UNSET`, "inherit", is not set). */
 export type MtlsMode = Exclude<PeerAuthenticationMode, 'UNSET'>;
 
+/**
+ * Where a mesh's traffic is handled: Envoy sidecars in every pod, or ambient mode (the node's
+ * ztunnel for mTLS and L4 policy, waypoint proxies for L7).
+ * @see https://istio.io/latest/docs/ambient/overview/
+ */
+export type DataPlane = 'sidecar' | 'ambient';
+
+/**
+ * The API a mesh's routes are written in: Istio's (VirtualService, DestinationRule subsets,
+ * Istio Gateway) or the Kubernetes Gateway API (HTTPRoute/GRPCRoute with a Service parent, one
+ * Service per version for weighted backends, ingress as a Gateway of class `istio`).
+ * @see https://istio.io/latest/docs/tasks/traffic-management/ingress/gateway-api/
+ */
+export type TrafficApi = 'istio' | 'gateway-api';
+
 /** A declared call from one peer to an App: the edge of the mesh's call graph. */
 export interface MeshCall {
   readonly from: IMeshPeer;
@@ -28,6 +43,12 @@ export interface IMesh extends IConstruct {
   readonly namespace: string;
   /** Istio trust domain: the first part of every SPIFFE principal. */
   readonly trustDomain: string;
+  /** Sidecars or ambient. */
+  readonly dataPlane: DataPlane;
+  /** Istio's traffic API or the Gateway API. */
+  readonly trafficApi: TrafficApi;
+  /** Name of the namespace's waypoint (ambient mode with a waypoint); undefined otherwise. */
+  readonly waypointName: string | undefined;
   /** The declared call graph. */
   readonly calls: readonly MeshCall[];
   /** SPIFFE principal of a ServiceAccount in this mesh. */

@@ -12,12 +12,15 @@ import {
   markMesh,
   meshOf,
   type CallListener,
+  type DataPlane,
   type IMesh,
   type MeshCall,
   type MtlsMode,
+  type TrafficApi,
 } from './mesh-scope.js';
 import type { IMeshPeer, IVersionedWorkload } from './peer.js';
-import { checkProps, dnsLabel, percentage } from './validation.js';
+import { checkProps, dnsLabel, MeshPropsError, percentage } from './validation.js';
+import { Waypoint } from './waypoint.js';
 import { ZeroTrustPolicy } from './zero-trust-policy.js';
 
 /** Where the Istio ingress gateway runs, so routes and policies can name it. */
@@ -33,11 +36,38 @@ export interface IngressGatewayRef {
 export interface MeshProps {
   /** Namespace of the mesh's workloads and policies. @default 'default' */
   readonly namespace?: string;
+  /**
+   * The data plane. `sidecar`: an Envoy in every pod (the namespace's `istio-injection` label).
+   * `ambient`: the namespace label `istio.io/dataplane-mode: ambient`; the node's ztunnel does
+   * mTLS and L4 policy, the namespace's waypoint (see {@link MeshProps.waypoint}) does L7.
+   * @default 'sidecar'
+   * @see https://istio.io/latest/docs/ambient/overview/
+   */
+  readonly dataPlane?: DataPlane;
+  /**
+   * The traffic API routes are written in. `istio`: VirtualService, DestinationRule subsets and an
+   * Istio Gateway. `gateway-api`: an HTTPRoute (GRPCRoute for gRPC Apps) with the App's Service
+   * as parent and one Service per version as weighted backends, ingress as a Gateway of class
+   * `istio`. A feature the chosen API cannot express is refused at synth with the reason.
+   * @default 'istio'
+   * @see https://istio.io/latest/docs/tasks/traffic-management/ingress/gateway-api/
+   */
+  readonly trafficApi?: TrafficApi;
+  /**
+   * Ambient only: a waypoint proxy for the namespace (a Gateway of class `istio-waypoint` named
+   * `waypoint`, and `istio.io/use-waypoint: waypoint` on the namespace). Routes, fault injection
+   * and L7 authorization (methods, paths) need one; without it only L4 policy applies.
+   * @default true when `dataPlane` is 'ambient'
+   * @see https://istio.io/latest/docs/ambient/usage/waypoint/
+   */
+  readonly waypoint?: boolean;
   /** Istio trust domain: the first part of every SPIFFE principal. @default 'cluster.local' */
   readonly trustDomain?: string;
   /**
-   * Emit the Namespace with the sidecar injection label (`istio-injection: enabled`), and the
-   * Pod Security `enforce` label of {@link MeshProps.podSecurity}.
+   * Emit the Namespace with the data plane's labels (sidecar injection `istio-injection: enabled`,
+   * or in ambient mode `istio.io/dataplane-mode: ambient` and the waypoint's), and the Pod
+   * Security `enforce` label of {@link MeshProps.podSecurity}. Unmanaged, Apps label their
+   * Services with the waypoint instead.
    * @default true
    */
   readonly manageNamespace?: boolean;
@@ -80,26 +110,47 @@ export interface MeshProps {
 }
 
 const labelMap = z.record(z.string(), z.string());
-const meshSchema = z.strictObject({
-  namespace: dnsLabel.default('default'),
-  trustDomain: z.string().min(1).default('cluster.local'),
-  manageNamespace: z.boolean().default(true),
-  podSecurity: z.enum(['privileged', 'baseline', 'restricted']).default('restricted'),
-  mtls: z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']).optional(),
-  defaultDeny: z.boolean().optional(),
-  ingressGateway: z
-    .strictObject({
-      selector: labelMap.optional(),
-      namespace: dnsLabel.optional(),
-      serviceAccountName: z.string().min(1).optional(),
-    })
-    .optional(),
-  sidecarInjection: z.boolean().default(true),
-  revision: dnsLabel.optional(),
-  accessLogging: z.boolean().default(false),
-  traceSampling: percentage.optional(),
-  chart: z.object({}).passthrough().optional(),
-});
+const meshSchema = z
+  .strictObject({
+    namespace: dnsLabel.default('default'),
+    dataPlane: z.enum(['sidecar', 'ambient']).default('sidecar'),
+    trafficApi: z.enum(['istio', 'gateway-api']).default('istio'),
+    waypoint: z.boolean().optional(),
+    trustDomain: z.string().min(1).default('cluster.local'),
+    manageNamespace: z.boolean().default(true),
+    podSecurity: z.enum(['privileged', 'baseline', 'restricted']).default('restricted'),
+    mtls: z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']).optional(),
+    defaultDeny: z.boolean().optional(),
+    ingressGateway: z
+      .strictObject({
+        selector: labelMap.optional(),
+        namespace: dnsLabel.optional(),
+        serviceAccountName: z.string().min(1).optional(),
+      })
+      .optional(),
+    sidecarInjection: z.boolean().default(true),
+    revision: dnsLabel.optional(),
+    accessLogging: z.boolean().default(false),
+    traceSampling: percentage.optional(),
+    chart: z.object({}).passthrough().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.dataPlane === 'ambient' && p.mtls === 'DISABLE') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mtls'],
+        message:
+          "PeerAuthentication DISABLE is incompatible with ambient mode: ztunnel always sends mTLS (HBONE) between ambient pods; use 'PERMISSIVE' to accept plain text from outside the mesh",
+      });
+    }
+    if (p.dataPlane === 'sidecar' && p.waypoint) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['waypoint'],
+        message: "a waypoint is part of ambient mode: set dataPlane: 'ambient' or drop waypoint",
+      });
+    }
+  });
 
 /**
  * The mesh: a namespace of Apps with mesh-wide defaults (trust domain, mTLS, default deny, the
@@ -124,6 +175,13 @@ export class Mesh extends Chart implements IMesh {
   /** Namespace of the mesh's objects (also the Chart's default namespace). */
   declare readonly namespace: string;
   readonly trustDomain: string;
+  readonly dataPlane: DataPlane;
+  readonly trafficApi: TrafficApi;
+  /** The namespace's waypoint (ambient mode with `waypoint` on). */
+  readonly waypoint: Waypoint | undefined;
+  get waypointName(): string | undefined {
+    return this.waypoint?.name;
+  }
   readonly ingressGateway: Required<IngressGatewayRef>;
   /** Whether the namespace gets sidecars injected (its label, when the namespace is managed). */
   readonly sidecarInjection: boolean;
@@ -148,7 +206,18 @@ export class Mesh extends Chart implements IMesh {
     });
     markMesh(this);
     const p = checkProps(this, meshSchema, props);
+    if (p.dataPlane === 'ambient' && props.sidecarInjection === true) {
+      throw new MeshPropsError(this.node.path, [
+        {
+          field: 'sidecarInjection',
+          message: "ambient pods get no sidecar: drop sidecarInjection, or set dataPlane: 'sidecar'",
+          received: 'true',
+        },
+      ]);
+    }
     this.trustDomain = p.trustDomain;
+    this.dataPlane = p.dataPlane;
+    this.trafficApi = p.trafficApi;
     this.sidecarInjection = p.sidecarInjection;
     this.revision = p.revision;
     this.accessLogging = p.accessLogging;
@@ -159,14 +228,14 @@ export class Mesh extends Chart implements IMesh {
       serviceAccountName: p.ingressGateway?.serviceAccountName ?? 'istio-ingressgateway-service-account',
     };
 
+    const ambientWaypoint = p.dataPlane === 'ambient' && p.waypoint !== false;
+    this.waypoint = ambientWaypoint ? new Waypoint(this, 'Waypoint') : undefined;
     if (p.manageNamespace) {
       const ns = new k8s.KubeNamespace(this, 'Namespace', {
         metadata: {
           name: this.namespace,
           labels: {
-            ...(p.revision && p.sidecarInjection
-              ? { 'istio.io/rev': p.revision }
-              : { 'istio-injection': p.sidecarInjection ? 'enabled' : 'disabled' }),
+            ...this.dataPlaneLabels(p.sidecarInjection, p.revision, ambientWaypoint),
             'pod-security.kubernetes.io/enforce': p.podSecurity,
           },
         },
@@ -201,6 +270,30 @@ export class Mesh extends Chart implements IMesh {
     const objects = super.toJson();
     validateSynthesized(this, this.modelFacts(), objects as KubeObject[]);
     return objects;
+  }
+
+  /**
+   * The namespace labels that choose the data plane: sidecar injection (or the revision), or
+   * ambient capture, the waypoint Services use, and ingress traffic through that waypoint (so the
+   * waypoint's policies see the ingress gateway as the caller).
+   */
+  private dataPlaneLabels(
+    sidecarInjection: boolean,
+    revision: string | undefined,
+    waypoint: boolean,
+  ): Record<string, string> {
+    if (this.dataPlane === 'ambient') {
+      return {
+        'istio.io/dataplane-mode': 'ambient',
+        ...(revision ? { 'istio.io/rev': revision } : {}),
+        ...(waypoint
+          ? { 'istio.io/use-waypoint': this.waypoint!.name, 'istio.io/ingress-use-waypoint': 'true' }
+          : {}),
+      };
+    }
+    return revision && sidecarInjection
+      ? { 'istio.io/rev': revision }
+      : { 'istio-injection': sidecarInjection ? 'enabled' : 'disabled' };
   }
 
   /** SPIFFE principal of a ServiceAccount in this mesh: `<trustDomain>/ns/<ns>/sa/<sa>`. */

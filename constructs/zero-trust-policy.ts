@@ -3,7 +3,7 @@ import { z } from 'zod';
 import * as security from '../imports/security.istio.io.js';
 import { meshOf, type IMesh, type MeshCall, type MtlsMode } from './mesh-scope.js';
 import type { IMeshPeer, IWorkload } from './peer.js';
-import { checkProps, portNumber } from './validation.js';
+import { checkProps, MeshPropsError, portNumber } from './validation.js';
 
 export interface ZeroTrustPolicyProps {
   /** Namespace-wide mutual TLS (a PeerAuthentication named `default`). @default 'STRICT' */
@@ -38,6 +38,13 @@ interface Rule {
  * callee (`<app>-viewer`) derived from the declared call graph: `productpage.calls(reviews,
  * { methods: ['GET'] })` allows the principal `<trustDomain>/ns/<ns>/sa/<sa>` of productpage to
  * GET on reviews. Calls declared before or after the policy is created are both honoured.
+ *
+ * In ambient mode without a waypoint the policies select pods and ztunnel enforces them: L4 only
+ * (principals); a rule with methods or paths is refused, since ztunnel would enforce it as DENY.
+ * With the namespace's waypoint, every caller passes through it, so the ALLOW rules attach to the
+ * callee's Service (`targetRefs`) and the waypoint enforces them, L7 included; `allow-nothing`
+ * also targets the waypoint; and per callee an L4 policy (`<app>-via-waypoint`, enforced by
+ * ztunnel) admits only the waypoint's principal, so no caller can bypass the waypoint.
  */
 export class ZeroTrustPolicy extends Construct {
   readonly mesh: IMesh;
@@ -53,6 +60,16 @@ export class ZeroTrustPolicy extends Construct {
     super(scope, id);
     const p = checkProps(this, schema, props);
     this.mesh = meshOf(this);
+    if (this.mesh.dataPlane === 'ambient' && p.mtls === 'DISABLE') {
+      throw new MeshPropsError(this.node.path, [
+        {
+          field: 'mtls',
+          message:
+            "PeerAuthentication DISABLE is incompatible with ambient mode: ztunnel always sends mTLS (HBONE) between ambient pods; use 'PERMISSIVE'",
+          received: '"DISABLE"',
+        },
+      ]);
+    }
     this.mesh._registerZeroTrust(this);
     this.allowIngress = p.allowIngressGateway;
     const ns = this.mesh.namespace;
@@ -65,6 +82,13 @@ export class ZeroTrustPolicy extends Construct {
         metadata: { name: 'allow-nothing', namespace: ns },
         spec: {},
       });
+      // A waypoint enforces only the policies that target it (or its Services).
+      if (this.mesh.waypointName) {
+        new security.AuthorizationPolicy(this, 'AllowNothingWaypoint', {
+          metadata: { name: 'allow-nothing-waypoint', namespace: ns },
+          spec: { targetRefs: [waypointRef(this.mesh.waypointName)] },
+        });
+      }
     }
     this.mesh._onCall((call) => this.onCall(call));
   }
@@ -93,6 +117,16 @@ export class ZeroTrustPolicy extends Construct {
     name = `${target.name}-port-${port}-mtls`,
   ): security.PeerAuthentication {
     checkProps(this, portNumber, port, `portException(${target.name}).port`);
+    if (this.mesh.dataPlane === 'ambient' && mode === 'DISABLE') {
+      throw new MeshPropsError(this.node.path, [
+        {
+          field: `portException(${target.name}).mode`,
+          message:
+            "a port-level DISABLE is incompatible with ambient mode: ztunnel always sends mTLS (HBONE) between ambient pods; use 'PERMISSIVE' to accept plain text on the port",
+          received: '"DISABLE"',
+        },
+      ]);
+    }
     if (this.node.tryFindChild(`PortException-${target.name}-${port}`)) {
       throw new Error(
         `${this.node.path}: ${target.name} already has a port-level mTLS exception on port ${port}; declare each port once`,
@@ -119,17 +153,42 @@ export class ZeroTrustPolicy extends Construct {
     paths: readonly string[] | undefined,
   ): security.AuthorizationPolicy {
     const key = `${target.namespace}/${target.name}`;
+    const waypoint = this.mesh.waypointName;
+    if (this.mesh.dataPlane === 'ambient' && !waypoint && (methods?.length || paths?.length)) {
+      throw new MeshPropsError(this.node.path, [
+        {
+          field: `rules(${target.name})`,
+          message: `methods and paths are L7: in ambient mode without a waypoint ztunnel enforces the policy on ${target.name} and would treat those rules as DENY; keep the Mesh's waypoint, or allow the call without methods and paths`,
+          received: JSON.stringify({ methods, paths }),
+        },
+      ]);
+    }
     let entry = this.policies.get(key);
     if (!entry) {
       const spec = { rules: [] as unknown[] };
       const policy = new security.AuthorizationPolicy(this, `Allow-${target.namespace}-${target.name}`, {
         metadata: { name: `${target.name}-viewer`, namespace: target.namespace },
         spec: {
-          selector: { matchLabels: { ...target.selector } },
+          ...(waypoint
+            ? { targetRefs: [{ group: '', kind: 'Service', name: target.name }] }
+            : { selector: { matchLabels: { ...target.selector } } }),
           action: security.AuthorizationPolicySpecAction.ALLOW,
           rules: spec.rules as security.AuthorizationPolicySpecRules[],
         },
       });
+      if (waypoint) {
+        // ztunnel at the callee admits only the waypoint: callers cannot bypass it.
+        new security.AuthorizationPolicy(this, `ViaWaypoint-${target.namespace}-${target.name}`, {
+          metadata: { name: `${target.name}-via-waypoint`, namespace: target.namespace },
+          spec: {
+            selector: { matchLabels: { ...target.selector } },
+            action: security.AuthorizationPolicySpecAction.ALLOW,
+            rules: [
+              { from: [{ source: { principals: [this.mesh.principalOf(this.mesh.namespace, waypoint)] } }] },
+            ],
+          },
+        });
+      }
       entry = { policy, rules: [], spec };
       this.policies.set(key, entry);
     }
@@ -159,6 +218,11 @@ export class ZeroTrustPolicy extends Construct {
     );
     return entry.policy;
   }
+}
+
+/** A policy's reference to the namespace's waypoint (a Gateway API Gateway). */
+function waypointRef(name: string) {
+  return { group: 'gateway.networking.k8s.io', kind: 'Gateway', name };
 }
 
 /** Peers that stand for the ingress gateway carry this marker. */

@@ -13,6 +13,7 @@ import {
   Mesh,
   ZeroTrustPolicy,
   type AppProps,
+  type MeshProps,
 } from '../../constructs/index.js';
 
 const image = (name: string) => `registry.istio.io/release/examples-bookinfo-${name}-{version}:1.20.3`;
@@ -32,11 +33,13 @@ export interface BookinfoOptions {
   readonly namespace?: string;
   /** Props to add to (or override on) a service's App. @default - upstream's services as they are */
   readonly services?: Partial<Record<ServiceName, Partial<AppProps>>>;
+  /** The data plane and traffic API of the mesh. @default - sidecars and Istio's API */
+  readonly mode?: Pick<MeshProps, 'dataPlane' | 'trafficApi'>;
 }
 
 /** The Bookinfo services in a new Mesh chart named `id`. */
 export function bookinfo(scope: Construct, id: string, options: BookinfoOptions = {}): Bookinfo {
-  const mesh = new Mesh(scope, id, { namespace: options.namespace });
+  const mesh = new Mesh(scope, id, { namespace: options.namespace, ...options.mode });
   const common = { port: 9080 } as const;
   const extra = options.services ?? {};
   const productpage = new App(mesh, 'productpage', {
