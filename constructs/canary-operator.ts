@@ -19,6 +19,12 @@ export interface CanaryOperatorProps {
   readonly watchNamespace?: string;
   /** Emit the CanaryRelease CRD. @default true */
   readonly installCrd?: boolean;
+  /**
+   * Port of `/metrics`, `/healthz` and `/readyz`: the container port, the probes' port and the
+   * operator's `LISTEN_ADDRESS`.
+   * @default 8080
+   */
+  readonly port?: number;
 }
 
 const schema = z.strictObject({
@@ -30,6 +36,7 @@ const schema = z.strictObject({
     .default('http://prometheus.istio-system:9090'),
   watchNamespace: dnsLabel.optional(),
   installCrd: z.boolean().default(true),
+  port: z.number().int().min(1).max(65535).default(8080),
 });
 
 /** The name of the operator's objects (ServiceAccount, roles, Deployment, Lease). */
@@ -129,16 +136,17 @@ export class CanaryOperator extends Construct {
         {
           name: 'operator',
           image: p.image,
-          portNumber: 8080,
+          portNumber: p.port,
           envVariables: {
             PROMETHEUS_URL: kplus.EnvValue.fromValue(p.prometheusUrl),
             LEASE_NAMESPACE: kplus.EnvValue.fromValue(ns),
             // The replica's identity as Lease holder and Event reporter.
             POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
             ...(watched ? { WATCH_NAMESPACE: kplus.EnvValue.fromValue(watched) } : {}),
+            LISTEN_ADDRESS: kplus.EnvValue.fromValue(`:${p.port}`),
           },
-          liveness: kplus.Probe.fromHttpGet('/healthz', { port: 8080 }),
-          readiness: kplus.Probe.fromHttpGet('/readyz', { port: 8080 }),
+          liveness: kplus.Probe.fromHttpGet('/healthz', { port: p.port }),
+          readiness: kplus.Probe.fromHttpGet('/readyz', { port: p.port }),
           securityContext: RESTRICTED_CONTAINER,
           resources: {
             cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },

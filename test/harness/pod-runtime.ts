@@ -165,6 +165,8 @@ export interface RunningPod {
   readonly exited: Promise<number | null>;
   stderr(): string;
   stdout(): string;
+  /** The host PID of the container's PID 1 (for /proc/<pid>/status and mountinfo), once it runs. */
+  pid(): number | undefined;
   /** SIGTERM to the container's PID 1, then SIGKILL after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -292,6 +294,7 @@ export function runPod(spec: PodSpec): RunningPod {
     exited,
     stderr: () => stderr,
     stdout: () => stdout,
+    pid: inner,
     stop: async (graceMs = 15_000) => {
       const pid = inner();
       if (pid !== undefined && alive(pid)) {

@@ -88,12 +88,40 @@ describe('CanaryOperator', () => {
       { name: 'PROMETHEUS_URL', value: 'http://prometheus.istio-system:9090' },
       { name: 'LEASE_NAMESPACE', value: 'cdk8s-mesh-system' },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'LISTEN_ADDRESS', value: ':8080' },
     ]);
     expect(c.securityContext).toMatchObject({
       runAsNonRoot: true,
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
     });
+  });
+
+  test('port sets the container port, both probes and LISTEN_ADDRESS together', () => {
+    const d = synth({ image: 'example/operator:1', port: 9443 }).find(
+      (o) => o.kind === 'Deployment',
+    )! as unknown as {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
+    const c = d.spec.template.spec.containers[0]!;
+    expect(c.ports).toStrictEqual([{ containerPort: 9443 }]);
+    expect((c.readinessProbe as { httpGet: object }).httpGet).toStrictEqual({
+      path: '/readyz',
+      port: 9443,
+      scheme: 'HTTP',
+    });
+    expect((c.livenessProbe as { httpGet: object }).httpGet).toStrictEqual({
+      path: '/healthz',
+      port: 9443,
+      scheme: 'HTTP',
+    });
+    expect(c.env).toContainEqual({ name: 'LISTEN_ADDRESS', value: ':9443' });
+  });
+
+  test('fails if port is not a TCP port', () => {
+    expect(() => synth({ image: 'example/operator:1', port: 70000 })).toThrow(
+      /operator\/operator: invalid props\n {2}- port: /,
+    );
   });
 
   test('watching one namespace binds the ClusterRole there only', () => {
