@@ -85,6 +85,9 @@ export const CLUSTER_KINDS: readonly (readonly [apiVersion: string, kind: string
   ['networking.istio.io/v1', 'DestinationRule'],
   ['networking.istio.io/v1', 'ServiceEntry'],
   ['networking.istio.io/v1alpha3', 'EnvoyFilter'],
+  ['networking.istio.io/v1', 'Sidecar'],
+  ['networking.istio.io/v1', 'WorkloadEntry'],
+  ['telemetry.istio.io/v1', 'Telemetry'],
   ['security.istio.io/v1', 'PeerAuthentication'],
   ['security.istio.io/v1', 'AuthorizationPolicy'],
 ];

@@ -10,17 +10,21 @@ import type {
   AuthzRule,
   DeclaredCall,
   Destination,
+  DuplicateObject,
   DestinationRule,
   Entry,
   EnvoyFilter,
+  EnvoyFilterPatch,
   Gateway,
   GatewayServer,
   InvalidObject,
   HttpRoute,
   KubeObject,
   Labels,
+  MeshConfig,
   MeshModel,
   MtlsMode,
+  OutboundTrafficPolicyMode,
   Namespace,
   Origin,
   PeerAuthentication,
@@ -28,14 +32,18 @@ import type {
   ServiceAccount,
   ServiceEntryObj,
   ServicePort,
+  Sidecar,
   Skipped,
   SourcedObject,
   Subset,
+  Telemetry,
   TrafficPolicy,
   UndeployedSubset,
   VirtualService,
   Workload,
+  WorkloadEntry,
 } from './types.js';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { checkObject } from './schema/index.js';
 
 export interface ModelOptions {
@@ -51,6 +59,12 @@ export interface ModelOptions {
   readonly calls?: readonly DeclaredCall[];
   /** Subsets declared on purpose without pods (from the authoring layer). @default - none known */
   readonly undeployedSubsets?: readonly UndeployedSubset[];
+  /**
+   * The mesh's outbound traffic policy when the inputs do not say (the authoring layer knows it);
+   * an `istio` ConfigMap of the root namespace among the inputs wins.
+   * @default 'ALLOW_ANY'
+   */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicyMode;
 }
 
 type Json = Record<string, unknown>;
@@ -90,10 +104,7 @@ const IGNORED_KINDS = new Set([
   'Certificate',
   'Issuer',
   'ClusterIssuer',
-  'Telemetry',
-  'Sidecar',
   'RequestAuthentication',
-  'WorkloadEntry',
   'WorkloadGroup',
   'ProxyConfig',
   'WasmPlugin',
@@ -107,6 +118,35 @@ const IGNORED_KINDS = new Set([
   'PodDisruptionBudget',
   'NetworkPolicy',
 ]);
+
+/**
+ * One object per API group, kind, namespace and name: a later definition replaces the earlier one
+ * (as `kubectl apply` of both would), and every place is kept for the finding.
+ */
+class Registry {
+  private readonly seen = new Map<string, { list: unknown[]; at: number; places: string[] }>();
+  private readonly twice = new Set<string>();
+
+  keep<T extends { e: Entry } | Entry>(list: T[], key: string, item: T, where: string): void {
+    const before = this.seen.get(key);
+    if (!before) {
+      this.seen.set(key, { list, at: list.push(item) - 1, places: [where] });
+      return;
+    }
+    before.places.push(where);
+    this.twice.add(key);
+    list[before.at] = item;
+  }
+
+  /** The objects defined more than once, each with the entry that was kept. */
+  duplicates(entryOf: (item: unknown) => Entry): DuplicateObject[] {
+    return [...this.twice].map((key) => {
+      const s = this.seen.get(key)!;
+      const kept = entryOf(s.list[s.at]);
+      return { kind: kept.kind, namespace: kept.namespace, name: kept.name, places: s.places, kept };
+    });
+  }
+}
 
 /** Builds the model. Objects of kinds the model does not use are listed in `skipped`. */
 export function buildModel(objects: readonly SourcedObject[], options: ModelOptions = {}): MeshModel {
@@ -125,11 +165,16 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
     authorizationPolicies: [] as AuthorizationPolicy[],
     serviceEntries: [] as ServiceEntryObj[],
     envoyFilters: [] as EnvoyFilter[],
+    sidecars: [] as Sidecar[],
+    workloadEntries: [] as WorkloadEntry[],
+    telemetries: [] as Telemetry[],
     skipped: [] as Skipped[],
     invalid: [] as InvalidObject[],
   };
   const known = new Set<string>();
   const pendingWorkloads: { e: Entry; raw: KubeObject }[] = [];
+  const registry = new Registry();
+  let meshConfig: MeshConfig | undefined;
 
   for (const { object: given, origin = {} } of flattenLists(objects)) {
     const checked = checkObject(given);
@@ -155,49 +200,67 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
     const spec = obj(object.spec);
     const group = (str(object.apiVersion) ?? '').split('/')[0]!;
     const istio = group.endsWith('istio.io');
+    const keep = <T extends Entry>(list: T[], entry: T) =>
+      registry.keep(list, `${istio ? group : ''}/${kind}/${namespace}/${name}`, entry, e.where);
     if (kind !== 'Namespace') known.add(namespace);
     switch (true) {
       case kind === 'Namespace':
         known.add(name);
-        m.namespaces.push({ ...e, kind: 'Namespace' });
+        keep(m.namespaces, { ...e, kind: 'Namespace' });
         break;
       case kind === 'ServiceAccount':
-        m.serviceAccounts.push({ ...e, kind: 'ServiceAccount' });
+        keep(m.serviceAccounts, { ...e, kind: 'ServiceAccount' });
         break;
       case kind === 'Service' && !istio:
-        m.services.push(readService(e, spec, clusterDomain));
+        keep(m.services, readService(e, spec, clusterDomain));
         break;
       case WORKLOAD_KINDS.has(kind) && !istio:
-        pendingWorkloads.push({ e, raw: object });
+        registry.keep(pendingWorkloads, `/${kind}/${namespace}/${name}`, { e, raw: object }, e.where);
+        break;
+      case kind === 'ConfigMap' && !istio && namespace === rootNamespace && name === 'istio':
+        meshConfig = readMeshConfig(e, obj(object.data)) ?? meshConfig;
         break;
       case istio && kind === 'Gateway':
-        m.gateways.push(readGateway(e, spec));
+        keep(m.gateways, readGateway(e, spec));
         break;
       case istio && kind === 'VirtualService':
-        m.virtualServices.push(readVirtualService(e, spec));
+        keep(m.virtualServices, readVirtualService(e, spec));
         break;
       case istio && kind === 'DestinationRule':
-        m.destinationRules.push(readDestinationRule(e, spec));
+        keep(m.destinationRules, readDestinationRule(e, spec));
         break;
       case istio && kind === 'PeerAuthentication':
-        m.peerAuthentications.push(readPeerAuthentication(e, spec));
+        keep(m.peerAuthentications, readPeerAuthentication(e, spec));
         break;
       case istio && kind === 'AuthorizationPolicy':
-        m.authorizationPolicies.push(readAuthorizationPolicy(e, spec));
+        keep(m.authorizationPolicies, readAuthorizationPolicy(e, spec));
         break;
       case istio && kind === 'ServiceEntry':
-        m.serviceEntries.push(readServiceEntry(e, spec));
+        keep(m.serviceEntries, readServiceEntry(e, spec, obj(object.status)));
         break;
       case istio && kind === 'EnvoyFilter':
-        m.envoyFilters.push(readEnvoyFilter(e, spec));
+        keep(m.envoyFilters, readEnvoyFilter(e, spec));
+        break;
+      case istio && kind === 'Sidecar':
+        keep(m.sidecars, readSidecar(e, spec));
+        break;
+      case istio && kind === 'WorkloadEntry':
+        keep(m.workloadEntries, readWorkloadEntry(e, spec));
+        break;
+      case istio && kind === 'Telemetry':
+        keep(m.telemetries, readTelemetry(e, spec));
         break;
       default:
         if (!IGNORED_KINDS.has(kind)) m.skipped.push({ kind, where: e.where });
     }
   }
   const injected = new Map(m.namespaces.map((n) => [n.name, namespaceInjection(n.labels)]));
-  for (const { e, raw } of pendingWorkloads)
-    m.workloads.push(readWorkload(e, raw, injected.get(e.namespace)));
+  const workloadOf = new Map<Entry, Workload>();
+  for (const { e, raw } of pendingWorkloads) {
+    const w = readWorkload(e, raw, injected.get(e.namespace));
+    workloadOf.set(e, w);
+    m.workloads.push(w);
+  }
 
   return {
     rootNamespace,
@@ -206,6 +269,11 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
     calls: options.calls,
     ...(options.undeployedSubsets ? { undeployedSubsets: options.undeployedSubsets } : {}),
     knownNamespaces: known,
+    meshConfig: meshConfig ?? defaultMeshConfig(options.outboundTrafficPolicy),
+    duplicates: registry.duplicates((item) => {
+      const it = item as Entry | { e: Entry };
+      return 'e' in it ? workloadOf.get(it.e)! : it;
+    }),
     ...m,
   };
 }
@@ -229,6 +297,33 @@ function flattenLists(objects: readonly SourcedObject[]): { object: Json; origin
     out.push({ object, origin });
   }
   return out;
+}
+
+function defaultMeshConfig(outbound: OutboundTrafficPolicyMode | undefined): MeshConfig {
+  return {
+    outboundTrafficPolicy: outbound ?? 'ALLOW_ANY',
+    proxyMetadata: {},
+    defaultAccessLogging: [],
+  };
+}
+
+/** The `mesh` key of Istio's ConfigMap; YAML that cannot be read leaves Istio's defaults. */
+function readMeshConfig(e: Entry, data: Json): MeshConfig | undefined {
+  const text = str(data.mesh);
+  if (text === undefined) return undefined;
+  let mc: Json;
+  try {
+    mc = obj(loadYaml(text, { schema: CORE_SCHEMA }));
+  } catch {
+    return undefined;
+  }
+  return {
+    outboundTrafficPolicy:
+      str(obj(mc.outboundTrafficPolicy).mode) === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : 'ALLOW_ANY',
+    proxyMetadata: labels(obj(mc.defaultConfig).proxyMetadata),
+    defaultAccessLogging: strs(obj(mc.defaultProviders).accessLogging),
+    where: e.where,
+  };
 }
 
 /**
@@ -321,6 +416,8 @@ function readGateway(e: Entry, spec: Json): Gateway {
               mode: str(tls.mode),
               credentialName: str(tls.credentialName),
               httpsRedirect: tls.httpsRedirect === true,
+              ...(str(tls.serverCertificate) ? { serverCertificate: str(tls.serverCertificate) } : {}),
+              ...(str(tls.privateKey) ? { privateKey: str(tls.privateKey) } : {}),
             },
           }
         : {}),
@@ -415,29 +512,88 @@ function readAuthorizationPolicy(e: Entry, spec: Json): AuthorizationPolicy {
   };
 }
 
-function readServiceEntry(e: Entry, spec: Json): ServiceEntryObj {
+function readServiceEntry(e: Entry, spec: Json, status: Json): ServiceEntryObj {
+  const ws = isObj(spec.workloadSelector) ? labels(obj(spec.workloadSelector).labels) : undefined;
   return {
     ...e,
     kind: 'ServiceEntry',
     hosts: strs(spec.hosts),
+    ...(Array.isArray(spec.addresses) ? { addresses: strs(spec.addresses) } : {}),
     location: str(spec.location) ?? 'MESH_EXTERNAL',
     resolution: str(spec.resolution) ?? 'NONE',
     ports: arr(spec.ports).map((p) => {
       const o = obj(p);
       return { number: num(o.number) ?? 0, name: str(o.name), protocol: str(o.protocol) };
     }),
+    ...(ws ? { workloadSelector: ws } : {}),
+    allocatedAddresses: arr(status.addresses)
+      .map((a) => str(obj(a).value))
+      .filter((a): a is string => !!a),
   };
 }
 
 function readEnvoyFilter(e: Entry, spec: Json): EnvoyFilter {
+  const patches: EnvoyFilterPatch[] = arr(spec.configPatches).map((p) => {
+    const o = obj(p);
+    const patch = isObj(o.patch) ? o.patch : undefined;
+    const match = obj(o.match);
+    const proxyVersion = str(obj(match.proxy).proxyVersion);
+    const valueName = str(obj(patch?.value).name);
+    const chainFilter = str(obj(obj(obj(match.listener).filterChain).filter).name);
+    return {
+      applyTo: str(o.applyTo),
+      operation: str(patch?.operation),
+      hasPatch: patch !== undefined,
+      ...(proxyVersion ? { proxyVersion } : {}),
+      filterName: valueName ?? (isObj(patch?.value) ? (chainFilter ?? '') : ''),
+    };
+  });
+  const priority = num(spec.priority);
   return {
     ...e,
     kind: 'EnvoyFilter',
     selector: selectorOf(spec, 'workloadSelector'),
-    priority: num(spec.priority),
-    patches: arr(spec.configPatches).map((p) => ({
-      applyTo: str(obj(p).applyTo),
-      operation: str(obj(obj(p).patch).operation),
+    priority,
+    patches,
+  };
+}
+
+const OUTBOUND = new Set(['ALLOW_ANY', 'REGISTRY_ONLY']);
+
+function readSidecar(e: Entry, spec: Json): Sidecar {
+  const mode = str(obj(spec.outboundTrafficPolicy).mode);
+  return {
+    ...e,
+    kind: 'Sidecar',
+    selector: selectorOf(spec, 'workloadSelector'),
+    egressHosts: arr(spec.egress).flatMap((x) => strs(obj(x).hosts)),
+    ...(mode && OUTBOUND.has(mode) ? { outboundTrafficPolicy: mode as OutboundTrafficPolicyMode } : {}),
+  };
+}
+
+function readWorkloadEntry(e: Entry, spec: Json): WorkloadEntry {
+  const ports: Record<string, number> = {};
+  for (const [k, v] of Object.entries(obj(spec.ports))) if (num(v) !== undefined) ports[k] = num(v)!;
+  return {
+    ...e,
+    kind: 'WorkloadEntry',
+    ...(str(spec.address) ? { address: str(spec.address) } : {}),
+    endpointLabels: labels(spec.labels),
+    serviceAccount: str(spec.serviceAccount) ?? 'default',
+    ports,
+  };
+}
+
+function readTelemetry(e: Entry, spec: Json): Telemetry {
+  return {
+    ...e,
+    kind: 'Telemetry',
+    selector: isObj(spec.selector) ? labels(obj(spec.selector).matchLabels) : undefined,
+    accessLogging: arr(spec.accessLogging).map((x) => ({
+      providers: arr(obj(x).providers)
+        .map((p) => str(obj(p).name))
+        .filter((n): n is string => !!n),
+      disabled: obj(x).disabled === true,
     })),
   };
 }

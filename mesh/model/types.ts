@@ -5,6 +5,7 @@
 
 import type * as networking from '../../imports/networking.istio.io.js';
 import type * as security from '../../imports/security.istio.io.js';
+import type * as telemetry from '../../imports/telemetry.istio.io.js';
 
 /**
  * The JSON/YAML form of an interface `cdk8s import` generated in `imports/`: enum-typed fields
@@ -172,7 +173,10 @@ export interface DestinationRule extends Entry, Pick<Wire<networking.Destination
 export type GatewayServer = Pick<Wire<networking.GatewaySpecServers>, 'hosts'> & {
   readonly port: Pick<Wire<networking.GatewaySpecServersPort>, 'number' | 'protocol'> &
     Partial<Pick<Wire<networking.GatewaySpecServersPort>, 'name'>>;
-  readonly tls?: Pick<Wire<networking.GatewaySpecServersTls>, 'credentialName' | 'httpsRedirect'> & {
+  readonly tls?: Pick<
+    Wire<networking.GatewaySpecServersTls>,
+    'credentialName' | 'httpsRedirect' | 'serverCertificate' | 'privateKey'
+  > & {
     readonly mode?: string;
   };
 };
@@ -212,7 +216,8 @@ export interface AuthorizationPolicy extends Entry {
   readonly provider?: string;
 }
 
-export interface ServiceEntryObj extends Entry, Pick<Wire<networking.ServiceEntrySpec>, 'hosts'> {
+export interface ServiceEntryObj
+  extends Entry, Pick<Wire<networking.ServiceEntrySpec>, 'hosts' | 'addresses'> {
   readonly kind: 'ServiceEntry';
   /** As written (default `MESH_EXTERNAL`). */
   readonly location: string;
@@ -222,13 +227,95 @@ export interface ServiceEntryObj extends Entry, Pick<Wire<networking.ServiceEntr
   readonly ports: readonly (Omit<Wire<networking.ServiceEntrySpecPorts>, 'name' | 'targetPort'> & {
     readonly name?: string;
   })[];
+  /** `workloadSelector.labels`: the Pods and WorkloadEntries it adds as endpoints. */
+  readonly workloadSelector?: Labels;
+  /** Addresses the control plane allocated (`status.addresses`). */
+  readonly allocatedAddresses: readonly string[];
+}
+
+/** One `configPatches` entry of an EnvoyFilter, as far as the model reads it. */
+export interface EnvoyFilterPatch {
+  readonly applyTo?: string;
+  readonly operation?: string;
+  /** Whether the entry has a `patch` at all (Istio stops reading the list at the first without). */
+  readonly hasPatch: boolean;
+  /** `match.proxy.proxyVersion`, when set. */
+  readonly proxyVersion?: string;
+  /**
+   * The filter the patch is about, as Istio's analyzer names it: `patch.value.name`, else the
+   * listener filter-chain filter it matches; '' when neither.
+   */
+  readonly filterName: string;
 }
 
 export interface EnvoyFilter extends Entry {
   readonly kind: 'EnvoyFilter';
   readonly selector: Labels | undefined;
   readonly priority: number | undefined;
-  readonly patches: readonly { readonly applyTo?: string; readonly operation?: string }[];
+  readonly patches: readonly EnvoyFilterPatch[];
+}
+
+/** `ALLOW_ANY` (unknown hosts pass through) or `REGISTRY_ONLY` (unknown hosts answer 502 BlackHoleCluster). */
+export type OutboundTrafficPolicyMode = `${networking.SidecarSpecOutboundTrafficPolicyMode}`;
+
+/** A Sidecar: what the selected workloads (the whole namespace when no selector) see outbound. */
+export interface Sidecar extends Entry {
+  readonly kind: 'Sidecar';
+  /** `workloadSelector.labels`; undefined when absent or empty (the namespace default). */
+  readonly selector: Labels | undefined;
+  /** `egress[].hosts` as written (`namespace/host`, `./host`, `*\/host`). */
+  readonly egressHosts: readonly string[];
+  /** `outboundTrafficPolicy.mode`, when set (overrides the mesh's). */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicyMode;
+}
+
+/** A WorkloadEntry: a VM or other non-Kubernetes endpoint, selected by ServiceEntries' workloadSelector. */
+export interface WorkloadEntry extends Entry, Pick<Wire<networking.WorkloadEntrySpec>, 'address'> {
+  readonly kind: 'WorkloadEntry';
+  /** `spec.labels`: what ServiceEntry workload selectors match. */
+  readonly endpointLabels: Labels;
+  readonly serviceAccount: string;
+  readonly ports: Readonly<Record<string, number>>;
+}
+
+/** A Telemetry resource. */
+export interface Telemetry extends Entry {
+  readonly kind: 'Telemetry';
+  /**
+   * `selector.matchLabels`; undefined when `selector` is absent (the namespace or mesh default),
+   * `{}` when present without labels (then it is neither a default nor a selection, as in Istio).
+   */
+  readonly selector: Labels | undefined;
+  /** `accessLogging` entries: the provider names each names, and whether it disables logging. */
+  readonly accessLogging: readonly { readonly providers: readonly string[]; readonly disabled: boolean }[];
+}
+/** The generated Telemetry spec (for fields the model does not index). */
+export type TelemetrySpec = Wire<telemetry.TelemetrySpec>;
+
+/**
+ * The parts of Istio's MeshConfig the model reads, from the `istio` ConfigMap of the root
+ * namespace (`data.mesh`), or from the authoring layer.
+ */
+export interface MeshConfig {
+  /** @default 'ALLOW_ANY' (Istio's default) */
+  readonly outboundTrafficPolicy: OutboundTrafficPolicyMode;
+  /** `defaultConfig.proxyMetadata`. */
+  readonly proxyMetadata: Labels;
+  /** `defaultProviders.accessLogging`: where access logs go when a Telemetry names no provider. */
+  readonly defaultAccessLogging: readonly string[];
+  /** Where it was read from; undefined when nothing said (Istio's defaults). */
+  readonly where?: string;
+}
+
+/** One object (same kind, namespace and name) given more than once: the last one is used. */
+export interface DuplicateObject {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** Every place it is defined, in input order; the last is the one the model keeps. */
+  readonly places: readonly string[];
+  /** The entry the model kept (for the finding's object and suppressions). */
+  readonly kept: Entry;
 }
 
 export interface Namespace extends Entry {
@@ -287,6 +374,13 @@ export interface MeshModel {
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly serviceEntries: readonly ServiceEntryObj[];
   readonly envoyFilters: readonly EnvoyFilter[];
+  readonly sidecars: readonly Sidecar[];
+  readonly workloadEntries: readonly WorkloadEntry[];
+  readonly telemetries: readonly Telemetry[];
+  /** The mesh-wide settings (Istio's defaults when the inputs say nothing). */
+  readonly meshConfig: MeshConfig;
+  /** Objects defined more than once in the inputs. */
+  readonly duplicates: readonly DuplicateObject[];
   /** Declared calls (construct-built meshes only); undefined when unknown. */
   readonly calls: readonly DeclaredCall[] | undefined;
   /** Subsets declared on purpose without pods (construct-built meshes only). */

@@ -22,6 +22,21 @@ export const authorizationPolicyRules: readonly Rule[] = [
     },
   },
   {
+    code: 'MESH508',
+    severity: 'warning',
+    mirrors: ['IST0127'],
+    title: 'namespace-wide AuthorizationPolicy in a namespace without mesh workloads',
+    hint: 'deploy the workloads (with sidecars) the policy is for, or move the policy to their namespace',
+    check: (m, report) => {
+      const ix = indexOf(m);
+      for (const p of m.authorizationPolicies) {
+        if (p.selector || p.namespace === m.rootNamespace) continue;
+        if (!(ix.workloadsByNs.get(p.namespace) ?? []).some((w) => w.sidecar))
+          report(p, `applies to the whole namespace ${p.namespace}, which has no workload with a sidecar`);
+      }
+    },
+  },
+  {
     code: 'MESH502',
     severity: 'warning',
     mirrors: ['KIA0106'],

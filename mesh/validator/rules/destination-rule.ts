@@ -102,4 +102,47 @@ export const destinationRuleRules: readonly Rule[] = [
       }
     },
   },
+  {
+    code: 'MESH307',
+    severity: 'warning',
+    mirrors: ['IST0128'],
+    title: 'DestinationRule TLS without server certificate verification',
+    hint: 'set trafficPolicy.tls.caCertificates (or credentialName with a workloadSelector) so the server certificate is verified',
+    check: (m, report) => {
+      for (const dr of m.destinationRules) {
+        const tls = dr.trafficPolicy?.tls;
+        if (unverified(dr, tls))
+          report(
+            dr,
+            `trafficPolicy.tls mode ${tls!.mode} to ${dr.host} has no caCertificates: the server's certificate is not verified`,
+          );
+      }
+    },
+  },
+  {
+    code: 'MESH308',
+    severity: 'warning',
+    mirrors: ['IST0129'],
+    title: 'DestinationRule port TLS without server certificate verification',
+    hint: 'set caCertificates in the portLevelSettings tls (or credentialName with a workloadSelector)',
+    check: (m, report) => {
+      for (const dr of m.destinationRules)
+        dr.trafficPolicy?.portLevelSettings?.forEach((p, i) => {
+          if (unverified(dr, p.tls))
+            report(
+              dr,
+              `trafficPolicy.portLevelSettings[${i}] (port ${p.port?.number ?? '?'}) tls mode ${p.tls!.mode} has no caCertificates: the server's certificate is not verified`,
+            );
+        });
+    },
+  },
 ];
+
+/** Istio's CaCertificateAnalyzer: SIMPLE or MUTUAL origination without a CA to check the server against. */
+function unverified(
+  dr: DestinationRule,
+  tls: { mode?: string; caCertificates?: string; credentialName?: string } | undefined,
+) {
+  if (tls?.mode !== 'SIMPLE' && tls?.mode !== 'MUTUAL') return false;
+  return !tls.caCertificates && !(tls.credentialName && dr.workloadSelector);
+}

@@ -13,6 +13,10 @@ import { workloadRules } from './workloads.js';
 import { envoyFilterRules } from './envoy-filter.js';
 import { namespaceRules } from './namespace.js';
 import { injectionRule } from './injection.js';
+import { sidecarRules } from './sidecar.js';
+import { serviceEntryRules } from './service-entry.js';
+import { telemetryRules } from './telemetry.js';
+import { inputRules } from './inputs.js';
 import type { Rule } from '../rule.js';
 
 export type { Report, Rule } from '../rule.js';
@@ -29,4 +33,8 @@ export const RULES: readonly Rule[] = [
   ...envoyFilterRules,
   ...namespaceRules,
   injectionRule,
+  ...inputRules,
+  ...sidecarRules,
+  ...serviceEntryRules,
+  ...telemetryRules,
 ];

@@ -139,10 +139,18 @@ export const virtualServiceRules: readonly Rule[] = [
           byHost.set(k, [...(byHost.get(k) ?? []), vs]);
         }
       }
-      for (const [h, list] of byHost) {
+      for (const [h, all] of byHost) {
+        const list = [...new Set(all)];
         if (list.length < 2) continue;
-        for (const vs of list.slice(1))
-          report(vs, `host ${h} is also routed by VirtualService ${id(list[0]!)}`);
+        // Every VirtualService of the host is named (as istioctl does), each with the others.
+        for (const vs of list)
+          report(
+            vs,
+            `host ${h} is also routed by ${list
+              .filter((o) => o !== vs)
+              .map((o) => `VirtualService ${id(o)}`)
+              .join(', ')}`,
+          );
       }
     },
   },

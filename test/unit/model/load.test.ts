@@ -5,7 +5,12 @@
  * type check fails if the model's types drift back to the generated names.
  */
 import { parseYamlObjects } from '../../../mesh/model/yaml.js';
-import { buildModel, type HttpRoute, type OutlierDetection } from '../../../mesh/model/index.js';
+import {
+  buildModel,
+  type HttpRoute,
+  type OutlierDetection,
+  type Workload,
+} from '../../../mesh/model/index.js';
 
 const yaml = `
 apiVersion: networking.istio.io/v1
@@ -66,5 +71,106 @@ describe('buildModel reads Istio fields by their YAML keys', () => {
   test('PeerAuthentication modes are the generated enum values', () => {
     const pa = model.peerAuthentications[0]!;
     expect([pa.mode, pa.portLevelMtls['9080']]).toStrictEqual(['STRICT', 'PERMISSIVE']);
+  });
+});
+
+describe('the kinds of egress and telemetry, the mesh config, and objects given twice', () => {
+  const text = `
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: default, namespace: shop }
+spec:
+  egress: [{ hosts: ["./*", "istio-system/*"] }]
+  outboundTrafficPolicy: { mode: REGISTRY_ONLY }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: legacy-db, namespace: shop }
+spec:
+  address: 10.1.2.3
+  labels: { app: legacy-db }
+  serviceAccount: legacy
+  ports: { tcp-postgres: 5432 }
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: logs, namespace: shop }
+spec:
+  selector: { matchLabels: { app: web } }
+  accessLogging: [{ providers: [{ name: envoy }] }, { disabled: true }]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: istio-system }
+data:
+  mesh: |
+    outboundTrafficPolicy: { mode: REGISTRY_ONLY }
+    defaultConfig: { proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" } }
+    defaultProviders: { accessLogging: [envoy] }
+---
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: { name: web, namespace: shop }
+    spec: { template: { metadata: { labels: { app: web, version: v1 } } } }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: shop }
+spec: { template: { metadata: { labels: { app: web, version: v2 } } } }
+`;
+  const model = buildModel(parseYamlObjects(text, 'mesh.yaml').objects);
+
+  test('Sidecar, WorkloadEntry and Telemetry are read, not skipped', () => {
+    expect(model.skipped).toEqual([]);
+    expect(model.sidecars.map((s) => [s.name, s.selector, s.egressHosts, s.outboundTrafficPolicy])).toEqual([
+      ['default', undefined, ['./*', 'istio-system/*'], 'REGISTRY_ONLY'],
+    ]);
+    expect(
+      model.workloadEntries.map((w) => [w.address, w.endpointLabels, w.serviceAccount, w.ports]),
+    ).toEqual([['10.1.2.3', { app: 'legacy-db' }, 'legacy', { 'tcp-postgres': 5432 }]]);
+    expect(model.telemetries.map((t) => [t.selector, t.accessLogging])).toEqual([
+      [
+        { app: 'web' },
+        [
+          { providers: ['envoy'], disabled: false },
+          { providers: [], disabled: true },
+        ],
+      ],
+    ]);
+  });
+
+  test("the root namespace's istio ConfigMap is the mesh config; without it, Istio's defaults", () => {
+    expect(model.meshConfig).toEqual({
+      outboundTrafficPolicy: 'REGISTRY_ONLY',
+      proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true' },
+      defaultAccessLogging: ['envoy'],
+      where: 'mesh.yaml:ConfigMap/istio:25',
+    });
+    expect(buildModel([]).meshConfig).toEqual({
+      outboundTrafficPolicy: 'ALLOW_ANY',
+      proxyMetadata: {},
+      defaultAccessLogging: [],
+    });
+    expect(buildModel([], { outboundTrafficPolicy: 'REGISTRY_ONLY' }).meshConfig.outboundTrafficPolicy).toBe(
+      'REGISTRY_ONLY',
+    );
+  });
+
+  test('an object given twice (here once inside a List) is one object, the last, with both places', () => {
+    expect(model.workloads.map((w) => [w.name, w.podLabels.version])).toEqual([['web', 'v2']]);
+    expect(
+      model.duplicates.map((d) => [d.kind, d.namespace, d.name, d.places, (d.kept as Workload).podLabels]),
+    ).toEqual([
+      [
+        'Deployment',
+        'shop',
+        'web',
+        ['mesh.yaml:Deployment/web:34', 'mesh.yaml:Deployment/web:42'],
+        { app: 'web', version: 'v2' },
+      ],
+    ]);
   });
 });

@@ -17,6 +17,39 @@ export const se = istio('networking', 'ServiceEntry');
 export const ef = istio('networking', 'EnvoyFilter', 'v1alpha3');
 export const pa = istio('security', 'PeerAuthentication');
 export const ap = istio('security', 'AuthorizationPolicy');
+export const sc = istio('networking', 'Sidecar');
+export const tm = istio('telemetry', 'Telemetry');
+
+/** Istio's default ingress gateway: its pods in the root namespace, and its Service (80 → 8080, 443 → 8443). */
+export function ingressGateway(): KubeObject[] {
+  const labels = { istio: 'ingressgateway', app: 'istio-ingressgateway' };
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'istio-ingressgateway', namespace: 'istio-system' },
+      spec: {
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'istio-proxy', image: 'istio/proxyv2:1.30.3' }] },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'istio-ingressgateway', namespace: 'istio-system' },
+      spec: {
+        selector: labels,
+        ports: [
+          { name: 'http2', port: 80, targetPort: 8080 },
+          { name: 'https', port: 443, targetPort: 8443 },
+        ],
+      },
+    },
+  ];
+}
 
 export function service(name: string, port = 9080, portName = 'http'): KubeObject {
   return {

@@ -9,7 +9,22 @@ import {
   type UndeployedSubset,
 } from '../../../mesh/model/index.js';
 import { RULES, ruleTable, validate } from '../../../mesh/validator/index.js';
-import { ap, baseMesh, deployment, dr, ef, gw, pa, principal, se, service, vs } from './fixtures.js';
+import {
+  ap,
+  baseMesh,
+  deployment,
+  dr,
+  ef,
+  gw,
+  ingressGateway,
+  pa,
+  principal,
+  sc,
+  se,
+  service,
+  tm,
+  vs,
+} from './fixtures.js';
 
 interface Case {
   readonly code: string;
@@ -44,6 +59,28 @@ const bookinfoGw = (name: string, hosts: string[], port = 80) =>
   });
 
 /** A ratings VirtualService that delays every request by `fixedDelay`. */
+const tlsGw = (name: string, host: string, credentialName: string) =>
+  gw(name, {
+    selector: { istio: 'ingressgateway' },
+    servers: [
+      {
+        port: { number: 443, name: 'https', protocol: 'HTTPS' },
+        hosts: [host],
+        tls: { mode: 'SIMPLE', credentialName },
+      },
+    ],
+  });
+const reviewsService = (name: string, port: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec: { selector: { app: 'reviews' }, ports: [port] },
+});
+const patch = (applyTo: string, operation: string, extra: Record<string, unknown> = {}) => ({
+  applyTo,
+  patch: { operation, value: { name: 'envoy.filters.http.lua' } },
+  ...extra,
+});
 const delayed = (fixedDelay: string) =>
   vs('r', {
     hosts: ['ratings'],
@@ -415,8 +452,65 @@ const CASES: Case[] = [
     code: 'MESH201',
     bad: [bookinfoGw('a', ['bookinfo.example.com']), bookinfoGw('b', ['*.example.com'])],
     message:
-      'conflicts with Gateway default/a (selector {"istio":"ingressgateway"}, port 80, hosts bookinfo.example.com)',
+      'servers[0] (port 80, hosts *.example.com) conflicts with Gateway default/a (selector {"istio":"ingressgateway"}): the same workload serves both',
     good: [bookinfoGw('a', ['bookinfo.example.com']), bookinfoGw('b', ['*.example.org'])],
+  },
+  {
+    // Selectors that differ but share a workload (one includes the other): istioctl's sub-selector case.
+    code: 'MESH201',
+    bad: [
+      deployment('edge', 'v1'),
+      gw('a', {
+        selector: { app: 'edge' },
+        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['a.example.com'] }],
+      }),
+      gw('b', {
+        selector: { app: 'edge', version: 'v1' },
+        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['a.example.com'] }],
+      }),
+    ],
+    message: 'conflicts with Gateway default/b (selector {"app":"edge","version":"v1"})',
+    good: [
+      deployment('edge', 'v1'),
+      gw('a', {
+        selector: { app: 'edge' },
+        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['a.example.com'] }],
+      }),
+      gw('b', {
+        selector: { app: 'edge', version: 'v2' },
+        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['a.example.com'] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH203',
+    bad: [...ingressGateway(), bookinfoGw('g', ['bookinfo.example.com'], 9000)],
+    message:
+      'servers[0] port 9000 is not exposed by the Service(s) istio-system/istio-ingressgateway of the gateway workload (selector istio=ingressgateway)',
+    // Port 80 is a Service port whose targetPort (8080) Envoy listens on: istioctl accepts either.
+    good: [
+      ...ingressGateway(),
+      bookinfoGw('g', ['bookinfo.example.com'], 80),
+      bookinfoGw('h', ['h.example.com'], 8443),
+    ],
+  },
+  {
+    code: 'MESH204',
+    bad: [
+      ...ingressGateway(),
+      gw('g', {
+        selector: { istio: 'egressgateway' },
+        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['a.example.com'] }],
+      }),
+    ],
+    message: 'selector istio=egressgateway matches no workload in any namespace',
+    good: [...ingressGateway(), bookinfoGw('g', ['bookinfo.example.com'])],
+  },
+  {
+    code: 'MESH205',
+    bad: [tlsGw('a', 'a.example.com', 'shared-cert'), tlsGw('b', 'b.example.com', 'shared-cert')],
+    message: 'uses the same certificate as Gateway default/b on the same gateway workload',
+    good: [tlsGw('a', 'a.example.com', 'a-cert'), tlsGw('b', 'b.example.com', 'b-cert')],
   },
   {
     code: 'MESH202',
@@ -841,7 +935,7 @@ const CASES: Case[] = [
         configPatches: [{ applyTo: 'HTTP_FILTER', patch: { operation: 'INSERT_BEFORE' } }],
       }),
     ],
-    message: 'has a relative patch (INSERT_BEFORE) and no priority',
+    message: 'configPatches[0] is relative (INSERT_BEFORE) and the EnvoyFilter has no priority',
     good: [
       ef('rl', {
         workloadSelector: { labels: { app: 'ratings' } },
@@ -851,10 +945,202 @@ const CASES: Case[] = [
     ],
   },
   {
+    code: 'MESH703',
+    bad: [ef('rp', { priority: 1, configPatches: [patch('CLUSTER', 'REPLACE')] })],
+    message: 'configPatches[0] REPLACE applies to CLUSTER, where Istio ignores it',
+    good: [ef('rp', { priority: 1, configPatches: [patch('HTTP_FILTER', 'REPLACE')] })],
+  },
+  {
+    code: 'MESH704',
+    bad: [ef('ad', { configPatches: [patch('HTTP_ROUTE', 'ADD')] })],
+    message: 'configPatches[0] ADD applies to HTTP_ROUTE, where Istio ignores it',
+    good: [ef('ad', { configPatches: [patch('VIRTUAL_HOST', 'ADD')] })],
+  },
+  {
+    code: 'MESH705',
+    bad: [ef('rm', { configPatches: [patch('ROUTE_CONFIGURATION', 'REMOVE')] })],
+    message: 'configPatches[0] REMOVE applies to ROUTE_CONFIGURATION, where Istio ignores it',
+    good: [ef('rm', { priority: 1, configPatches: [patch('HTTP_FILTER', 'REMOVE')] })],
+  },
+  {
+    // A patch pinned to a proxy version names the lua filter; a later relative patch of it has no priority.
+    code: 'MESH706',
+    bad: [
+      ef('pinned', {
+        priority: 1,
+        configPatches: [
+          patch('HTTP_FILTER', 'INSERT_BEFORE', { match: { proxy: { proxyVersion: '^1\\.30.*' } } }),
+        ],
+      }),
+      ef('later', { configPatches: [patch('HTTP_FILTER', 'INSERT_BEFORE')] }),
+    ],
+    message:
+      'configPatches[0] is relative (INSERT_BEFORE) on envoy.filters.http.lua that a patch with a proxyVersion also names',
+    good: [
+      ef('pinned', {
+        priority: 1,
+        configPatches: [
+          patch('HTTP_FILTER', 'INSERT_BEFORE', { match: { proxy: { proxyVersion: '^1\\.30.*' } } }),
+        ],
+      }),
+      ef('later', { priority: 2, configPatches: [patch('HTTP_FILTER', 'INSERT_BEFORE')] }),
+    ],
+  },
+  {
     code: 'MESH702',
     bad: [ef('rl', { workloadSelector: { labels: { app: 'ratingz' } }, priority: 1, configPatches: [] })],
     message: 'no workload in default has the labels {"app":"ratingz"}',
     good: [ef('rl', { workloadSelector: { labels: { app: 'ratings' } }, priority: 1, configPatches: [] })],
+  },
+  {
+    code: 'MESH307',
+    bad: [dr('ext', { host: 'api.example.com', trafficPolicy: { tls: { mode: 'SIMPLE' } } })],
+    message: 'trafficPolicy.tls mode SIMPLE to api.example.com has no caCertificates',
+    good: [
+      dr('ext', {
+        host: 'api.example.com',
+        trafficPolicy: { tls: { mode: 'SIMPLE', caCertificates: '/etc/certs/ca.pem' } },
+      }),
+    ],
+  },
+  {
+    code: 'MESH308',
+    bad: [
+      dr('ext', {
+        host: 'api.example.com',
+        trafficPolicy: { portLevelSettings: [{ port: { number: 443 }, tls: { mode: 'MUTUAL' } }] },
+      }),
+    ],
+    message: 'trafficPolicy.portLevelSettings[0] (port 443) tls mode MUTUAL has no caCertificates',
+    good: [
+      dr('ext', {
+        host: 'api.example.com',
+        workloadSelector: { matchLabels: { app: 'productpage' } },
+        trafficPolicy: {
+          portLevelSettings: [{ port: { number: 443 }, tls: { mode: 'MUTUAL', credentialName: 'client' } }],
+        },
+      }),
+    ],
+  },
+  {
+    code: 'MESH508',
+    bad: [ap('allow-nothing', {}, { namespace: 'shop' })],
+    message: 'applies to the whole namespace shop, which has no workload with a sidecar',
+    good: [ap('allow-nothing', {})],
+  },
+  {
+    code: 'MESH604',
+    bad: [reviewsService('reviews-udp', { name: 'udp', port: 9080, protocol: 'UDP' })],
+    message: 'port 9080 is TCP in default/reviews and UDP in default/reviews-udp',
+    good: [reviewsService('reviews-udp', { name: 'udp', port: 9081, protocol: 'UDP' })],
+  },
+  {
+    code: 'MESH605',
+    bad: [reviewsService('reviews-alt', { name: 'http', port: 80, targetPort: 9080 })],
+    message: 'targetPort 9080 is reached through ports 80, 9080 of default/reviews, default/reviews-alt',
+    good: [reviewsService('reviews-alt', { name: 'http', port: 9080, targetPort: 9080 })],
+  },
+  {
+    code: 'MESH606',
+    bad: [
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'db', namespace: 'default' },
+        spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'tcp', port: 5432 }] },
+      },
+    ],
+    message: 'ports[0] (tcp, port 5432) of an ExternalName Service does not name its protocol',
+    good: [
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'db', namespace: 'default' },
+        spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'tls', port: 5432 }] },
+      },
+    ],
+  },
+  {
+    code: 'MESH901',
+    bad: [
+      vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v1')] }] }),
+      vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v2')] }] }),
+    ],
+    message: 'VirtualService default/r is defined 2 times: mesh.yaml:VirtualService/r:',
+    good: [vs('r', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v1')] }] })],
+  },
+  {
+    code: 'MESH911',
+    bad: [sc('s', { workloadSelector: { labels: { app: 'ratingz' } }, egress: [{ hosts: ['./*'] }] })],
+    message: 'workloadSelector app=ratingz matches no workload in default',
+    good: [sc('s', { workloadSelector: { labels: { app: 'ratings' } }, egress: [{ hosts: ['./*'] }] })],
+  },
+  {
+    code: 'MESH912',
+    bad: [
+      sc('a', { workloadSelector: { labels: { app: 'ratings' } }, egress: [{ hosts: ['./*'] }] }),
+      sc('b', { workloadSelector: { labels: { version: 'v1' } }, egress: [{ hosts: ['./*'] }] }),
+    ],
+    message: 'selects ratings-v1, which another Sidecar also selects',
+    good: [
+      sc('a', { workloadSelector: { labels: { app: 'ratings' } }, egress: [{ hosts: ['./*'] }] }),
+      sc('b', { workloadSelector: { labels: { version: 'v2' } }, egress: [{ hosts: ['./*'] }] }),
+    ],
+  },
+  {
+    code: 'MESH913',
+    bad: [sc('a', { egress: [{ hosts: ['./*'] }] }), sc('b', { egress: [{ hosts: ['istio-system/*'] }] })],
+    message: 'is one of 2 Sidecars without workloadSelector in default (default/a, default/b)',
+    good: [sc('a', { egress: [{ hosts: ['./*', 'istio-system/*'] }] })],
+  },
+  {
+    code: 'MESH921',
+    bad: [se('db', { hosts: ['db.example.com'], ports: [{ number: 5432, name: 'tcp', protocol: 'TCP' }] })],
+    message: 'ports[0] (5432) is TCP and the ServiceEntry has no addresses',
+    good: [
+      se('db', {
+        hosts: ['db.example.com'],
+        addresses: ['10.1.2.3'],
+        ports: [{ number: 5432, name: 'tcp', protocol: 'TCP' }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH931',
+    bad: [
+      tm('t', { selector: { matchLabels: { app: 'ratingz' } }, tracing: [{ randomSamplingPercentage: 10 }] }),
+    ],
+    message: 'selector app=ratingz matches no workload in default',
+    good: [
+      tm('t', { selector: { matchLabels: { app: 'ratings' } }, tracing: [{ randomSamplingPercentage: 10 }] }),
+    ],
+  },
+  {
+    code: 'MESH932',
+    bad: [
+      tm('a', { selector: { matchLabels: { app: 'ratings' } }, tracing: [{ randomSamplingPercentage: 10 }] }),
+      tm('b', { selector: { matchLabels: { version: 'v1' } }, tracing: [{ randomSamplingPercentage: 1 }] }),
+    ],
+    message: 'selects ratings-v1, which another Telemetry also selects',
+    good: [
+      tm('a', { selector: { matchLabels: { app: 'ratings' } }, tracing: [{ randomSamplingPercentage: 10 }] }),
+      tm('b', { selector: { matchLabels: { version: 'v2' } }, tracing: [{ randomSamplingPercentage: 1 }] }),
+    ],
+  },
+  {
+    code: 'MESH933',
+    bad: [
+      tm('a', { tracing: [{ randomSamplingPercentage: 10 }] }),
+      tm('b', { tracing: [{ randomSamplingPercentage: 1 }] }),
+    ],
+    message: 'is one of 2 Telemetries without selector in default (default/a, default/b)',
+    good: [tm('a', { tracing: [{ randomSamplingPercentage: 10 }] })],
+  },
+  {
+    code: 'MESH934',
+    bad: [tm('t', { accessLogging: [{ filter: { expression: 'response.code >= 400' } }] })],
+    message: 'accessLogging[0] names no provider and the mesh config has no default one',
+    good: [tm('t', { accessLogging: [{ providers: [{ name: 'envoy' }] }, { disabled: true }] })],
   },
   {
     code: 'MESH801',
