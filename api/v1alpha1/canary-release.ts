@@ -84,6 +84,26 @@ function atLeastOneOf<T extends object>(keys: readonly string[], what: string): 
   };
 }
 
+/**
+ * Refuses repeated items in a list the CRD declares a `set` (`key` omitted) or a `map` keyed on
+ * `key`: the apiserver refuses them as `Duplicate value`, so zod does too, on the repeated item.
+ */
+function unique<T>(what: string, key?: keyof T & string) {
+  return (items: readonly T[], ctx: z.RefinementCtx): void => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      const id = JSON.stringify(key ? item[key] : item);
+      if (seen.has(id))
+        ctx.addIssue({
+          code: 'custom',
+          message: `${what} must be unique (the apiserver refuses a repeated one); remove or rename it`,
+          path: key ? [i, key] : [i],
+        });
+      seen.add(id);
+    });
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scalars
 // ---------------------------------------------------------------------------------------------
@@ -421,6 +441,7 @@ export const Analysis = z
     metrics: z
       .array(MetricCheck)
       .max(16)
+      .superRefine(unique<MetricCheck>('metric names', 'name'))
       .optional()
       .describe('Custom PromQL checks. Default: none.')
       .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
@@ -460,6 +481,7 @@ export const Webhook = z
     events: z
       .array(WebhookEvent)
       .max(8)
+      .superRefine(unique<WebhookEvent>('webhook events'))
       .optional()
       .describe('Events to send. Default: all of them.')
       .meta({ 'x-kubernetes-list-type': 'set' }),
@@ -546,6 +568,7 @@ export const CanaryReleaseSpec = rules(
       webhooks: z
         .array(Webhook)
         .max(8)
+        .superRefine(unique<Webhook>('webhook names', 'name'))
         .optional()
         .describe('URLs notified of release events. Default: none.')
         .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),

@@ -19,9 +19,6 @@
  * it, which a kill between the route write and the status write leaves); nothing is promoted twice;
  * the history shows no skipped step. Every loop is bounded in count and time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { destinationWeights } from '../../api/route-weights.js';
 import {
   parseSpec,
@@ -41,6 +38,12 @@ import {
 import { planSteps, weightAt } from '../../operator/core/plan.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
 import { compiledOperator } from '../harness/compiled-cli.js';
+import {
+  killHard,
+  spawnOperator,
+  waitLeading,
+  type OperatorProcess as Life,
+} from '../harness/operator-process.js';
 import { seededRandom } from '../harness/traffic/rng.js';
 import {
   canaryRelease,
@@ -50,8 +53,6 @@ import {
   userVirtualService,
   waitFor,
 } from '../integration/operator-fixtures.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface KillCampaignOptions {
   /** SIGKILLs to deliver in all. */
@@ -156,50 +157,6 @@ interface Route {
   route?: { destination: { subset?: string }; weight?: number }[];
 }
 
-/** An operator process; `leading` resolves when it logs that it acts. */
-interface Life {
-  readonly child: ChildProcess;
-  readonly leading: Promise<void>;
-  readonly exited: Promise<void>;
-  readonly errors: string[];
-}
-
-function spawnOperator(operatorMain: string, ns: string, identity: string): Life {
-  const child = spawn(
-    process.execPath,
-    [
-      operatorMain,
-      `--kubeconfig=${cluster.kubeconfigPath}`,
-      `--prometheus-url=${cluster.prometheusUrl}`,
-      `--namespace=${ns}`,
-      '--no-leader-election',
-      '--listen=127.0.0.1:0',
-      `--identity=${identity}`,
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, KUBECONFIG: '', PROMETHEUS_URL: '' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  const errors: string[] = [];
-  let buf = '';
-  let onLeading: () => void = () => undefined;
-  const leading = new Promise<void>((r) => (onLeading = r));
-  child.stderr!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.includes('"leading: acting on releases"')) onLeading();
-      if (line.includes('"level":"error"')) errors.push(line);
-    }
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { child, leading, exited, errors };
-}
-
 /** Checks one release against the invariants; returns what broke. */
 async function check(client: KubeClient, ns: string, t: Tracked, finalCheck: boolean): Promise<string[]> {
   const breaks: string[] = [];
@@ -277,7 +234,7 @@ export async function killCampaign(opts: KillCampaignOptions): Promise<KillCampa
   const log = opts.log ?? (() => undefined);
   const rng = seededRandom(opts.seed);
   const maxLifeMs = opts.maxLifeMs ?? 3000;
-  const operatorMain = compiledOperator();
+  compiledOperator(); // build it once, before the first life is timed
   const client = new KubeClient(cluster.kubeConfig());
   const namespace = await testNamespace('kill');
   const ns = namespace.name;
@@ -295,29 +252,13 @@ export async function killCampaign(opts: KillCampaignOptions): Promise<KillCampa
   let lives = 0;
   const startLife = async () => {
     const t0 = Date.now();
-    life = spawnOperator(operatorMain, ns, `kill-${++lives}`);
-    const exitedEarly = life.exited.then(() => {
-      throw new Error(`operator life ${lives} exited before it acted: ${life?.errors.join('\n')}`);
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`operator life ${lives} did not start acting in 120 s`)),
-        120_000,
-      );
-    });
-    try {
-      await Promise.race([life.leading, exitedEarly, timeout]);
-    } finally {
-      clearTimeout(timer);
-      exitedEarly.catch(() => undefined);
-    }
+    life = spawnOperator({ namespace: ns, identity: `kill-${++lives}` });
+    await waitLeading(life, `operator life ${lives}`);
     result.startMs.push(Date.now() - t0);
   };
   const kill = async () => {
     if (!life) return;
-    life.child.kill('SIGKILL');
-    await life.exited;
+    await killHard(life);
     result.operatorErrors.push(...life.errors);
     life = undefined;
   };

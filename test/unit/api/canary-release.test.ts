@@ -138,6 +138,36 @@ describe('parseSpec', () => {
       { ...base, steps: [{ faultTest: { duration: '1m' } }] },
       '.spec.steps[0].faultTest: a faultTest sets at least one of delay, abort (received {"duration":"1m"})',
     ],
+    // lists the CRD declares a set or a map: the apiserver refuses a repeated item, so zod does too
+    [
+      'fails if two metrics share a name',
+      {
+        ...base,
+        analysis: {
+          metrics: [
+            { name: 'errors', query: 'up', min: 1 },
+            { name: 'errors', query: 'down', max: 1 },
+          ],
+        },
+      },
+      '.spec.analysis.metrics[1].name: metric names must be unique (the apiserver refuses a repeated one); remove or rename it (received "errors")',
+    ],
+    [
+      'fails if two webhooks share a name',
+      {
+        ...base,
+        webhooks: [
+          { name: 'chat', url: 'http://a.example' },
+          { name: 'chat', url: 'http://b.example' },
+        ],
+      },
+      '.spec.webhooks[1].name: webhook names must be unique (the apiserver refuses a repeated one); remove or rename it (received "chat")',
+    ],
+    [
+      'fails if a webhook lists an event twice',
+      { ...base, webhooks: [{ name: 'chat', url: 'http://a.example', events: ['Promoted', 'Promoted'] }] },
+      '.spec.webhooks[0].events[1]: webhook events must be unique (the apiserver refuses a repeated one); remove or rename it (received "Promoted")',
+    ],
   ])('%s', (_name, spec, message) => {
     expect(problems(spec)).toContain(message);
   });

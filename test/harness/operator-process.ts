@@ -1,0 +1,89 @@
+/**
+ * The operator as a whole process (the compiled `operator/main.js`) against the test control
+ * plane, for tests that kill it: its JSON log lines on stderr are watched for the moment it starts
+ * acting and for errors (an unhandled rejection is logged at level error).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cluster } from './cluster.js';
+import { compiledOperator } from './compiled-cli.js';
+
+export interface OperatorProcess {
+  readonly child: ChildProcess;
+  /** Resolves when the process logs that it leads (acts on releases). */
+  readonly leading: Promise<void>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  /** Lines it logged at level error. */
+  readonly errors: string[];
+  /** Every line it logged. */
+  readonly lines: string[];
+}
+
+export interface SpawnOptions {
+  /** Watch and act in this namespace only. */
+  readonly namespace: string;
+  readonly identity: string;
+  /** The Lease's namespace and name; without it, `--no-leader-election`. */
+  readonly lease?: { readonly namespace: string; readonly name: string };
+  /** Prometheus base URL. @default the test control plane's */
+  readonly prometheusUrl?: string;
+}
+
+export function spawnOperator(opts: SpawnOptions): OperatorProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      compiledOperator(),
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+      `--prometheus-url=${opts.prometheusUrl ?? cluster.prometheusUrl}`,
+      `--namespace=${opts.namespace}`,
+      ...(opts.lease
+        ? [`--lease-namespace=${opts.lease.namespace}`, `--lease-name=${opts.lease.name}`]
+        : ['--no-leader-election']),
+      '--listen=127.0.0.1:0',
+      `--identity=${opts.identity}`,
+    ],
+    { env: { ...process.env, KUBECONFIG: '', PROMETHEUS_URL: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const errors: string[] = [];
+  const lines: string[] = [];
+  let buf = '';
+  let onLeading: () => void = () => undefined;
+  const leading = new Promise<void>((r) => (onLeading = r));
+  child.stderr!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      lines.push(line);
+      if (line.includes('"leading: acting on releases"')) onLeading();
+      if (line.includes('"level":"error"')) errors.push(line);
+    }
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return { child, leading, exited, errors, lines };
+}
+
+/** Waits until `p` leads; fails if it exits first or after `timeoutMs`. */
+export async function waitLeading(p: OperatorProcess, what: string, timeoutMs = 120_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not start acting in ${timeoutMs} ms`)), timeoutMs);
+  });
+  const exitedEarly = p.exited.then(() => {
+    throw new Error(`${what} exited before it acted:\n${p.lines.slice(-20).join('\n')}`);
+  });
+  try {
+    await Promise.race([p.leading, exitedEarly, timeout]);
+  } finally {
+    clearTimeout(timer);
+    exitedEarly.catch(() => undefined);
+  }
+}
+
+/** SIGKILLs `p` and waits for it to exit. */
+export async function killHard(p: OperatorProcess): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  await p.exited;
+}
