@@ -4,9 +4,20 @@
  * declared call graph from `--calls`). Paths resolve from the user's directory (./io.ts) and are
  * shown as typed. A path that cannot be read is a tool failure that names it and says what to
  * do; a document that cannot be parsed, or a path that is not a regular file (a FIFO, a device),
- * is a problem: reported with its file (and line), skipped, and the rest is read.
+ * is a problem: reported with its file (and line), skipped, and the rest is read. Files larger than
+ * MAX_INPUT_BYTES are skipped the same way; any number of documents or List items is read in time
+ * and stack linear in their count.
  */
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { extname, join } from 'node:path';
 import { parse, YAMLParseError } from 'yaml';
 import { buildModel } from '../mesh/model/load.js';
@@ -113,6 +124,48 @@ function collect(io: Io, paths: readonly string[], problems: InputProblem[]): Fo
   return out;
 }
 
+/** The largest file lint, explain, reachability and graph read (a larger one is skipped with a message). */
+export const MAX_INPUT_BYTES = 128 * 1024 * 1024;
+
+/**
+ * A regular file's text, at most `MAX_INPUT_BYTES`, or why it was not read. Opened without
+ * blocking and checked again once open (a path swapped for a FIFO or device after the walk is not
+ * read), and read in chunks up to the limit (a file that says it is empty but streams, as some
+ * in /proc do, is bounded too).
+ */
+function readBounded(io: Io, path: string, shown: string, limit = MAX_INPUT_BYTES): string | InputProblem {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw unreadable(io, shown, e);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { file: shown, message: `${fileKind(st)}, not a regular file` };
+    const tooLarge = (size: string): InputProblem => ({
+      file: shown,
+      message: `${size}, larger than the ${limit / 1024 / 1024} MiB read from one file: split it into several files`,
+    });
+    if (st.size > limit) return tooLarge(`${(st.size / 1024 / 1024).toFixed(1)} MiB`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(Math.max(st.size - total, 0) + 1, 1 << 20, limit + 1 - total));
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > limit) return tooLarge(`more than ${limit / 1024 / 1024} MiB`);
+      chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } catch (e) {
+    throw unreadable(io, shown, e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The 1-based line of a JSON.parse error (`… at position 19 (line 2 column 3)`), else 1. */
 function jsonErrorLine(text: string, message: string): number {
   const line = /\(line (\d+) column \d+\)/.exec(message);
@@ -122,15 +175,14 @@ function jsonErrorLine(text: string, message: string): number {
 }
 
 /** Every document of every file under `paths`. JSON files may hold an object, an array, or a List. */
-export function readFiles(io: Io, paths: readonly string[]): Input {
+export function readFiles(io: Io, paths: readonly string[], limit = MAX_INPUT_BYTES): Input {
   const objects: SourcedObject[] = [];
   const problems: InputProblem[] = [];
   for (const { path, shown } of collect(io, paths, problems)) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw unreadable(io, shown, e);
+    const text = readBounded(io, path, shown, limit);
+    if (typeof text !== 'string') {
+      problems.push(text);
+      continue;
     }
     if (extname(path) === '.json') {
       try {
@@ -142,9 +194,10 @@ export function readFiles(io: Io, paths: readonly string[]): Input {
       }
       continue;
     }
+    // One push per item: spreading 125,000 documents into push() overflows the call stack.
     const parsed = parseYamlObjects(text, shown);
-    objects.push(...parsed.objects);
-    problems.push(...parsed.problems);
+    for (const o of parsed.objects) objects.push(o);
+    for (const p of parsed.problems) problems.push(p);
   }
   return { objects, problems, notes: [] };
 }
@@ -273,12 +326,17 @@ export async function loadMesh(
   const { objects, problems, notes } = await loadInput(io, paths, o);
   let model = buildModel(objects);
   if (o.calls !== undefined) {
-    let text: string;
+    let st: Stats;
     try {
-      text = readFileSync(resolvePath(io, o.calls), 'utf8');
+      st = statSync(resolvePath(io, o.calls));
     } catch (e) {
       throw unreadable(io, o.calls, e);
     }
+    const text = st.isFile()
+      ? readBounded(io, resolvePath(io, o.calls), o.calls)
+      : { file: o.calls, message: `${fileKind(st)}, not a regular file` };
+    if (typeof text !== 'string')
+      throw new CommandError(`--calls ${text.file}: ${text.message}`, EXIT.toolFailure);
     const ns = model.services[0]?.namespace ?? 'default';
     model = buildModel(objects, { calls: readCalls(model, text, o.calls, ns) });
   }

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { EXIT } from '../../../cli/main.js';
+import { MAX_INPUT_BYTES, readFiles } from '../../../cli/input.js';
 import { resolvePath, userDir } from '../../../cli/io.js';
 import { cliWith, tempDirEach } from './helpers.js';
 import { baseMesh, vs } from '../validator/fixtures.js';
@@ -120,5 +121,83 @@ describe('input that is not a regular file', () => {
     const r = await cliWith({}, 'lint', p);
     expect(r.code).toBe(EXIT.parseError);
     expect(r.err).toMatch(new RegExp(`^Error \\[parse\\] ${p}:3: .*JSON.* - skipping\\n$`));
+  });
+});
+
+describe('input at scale', () => {
+  // 130,000 objects: past the ~125,000 where spreading them into one call overflowed the stack.
+  const COUNT = 130_000;
+  const service = (i: number) => ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: `sa-${i}`, namespace: 'default' },
+  });
+
+  test(`lint reads ${COUNT} documents of one YAML file, linearly, and names what it found`, async () => {
+    const p = join(tmp(), 'many.yaml');
+    const docs: string[] = [];
+    for (let i = 0; i < COUNT; i++)
+      docs.push(`apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa-${i}, namespace: default}\n`);
+    docs.push(
+      'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec: {hosts: [r], http: [{route: [{destination: {host: 5}}]}]}\n',
+    );
+    writeFileSync(p, docs.join('---\n'));
+    const started = Date.now();
+    const r = await cliWith({}, 'lint', p, '-o', 'json');
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.code).toBe(EXIT.findings);
+    const out = JSON.parse(r.out) as { findings: { code: string; where: string; message: string }[] };
+    expect(out.findings.filter((f) => f.code === 'MESH001')).toEqual([
+      expect.objectContaining({
+        where: `${p}:VirtualService/r:${COUNT * 4 + 1}`,
+        message: 'spec.http[0].route[0].destination.host: must be string (got 5)',
+      }),
+    ]);
+  }, 120_000);
+
+  test(`lint reads a List of ${COUNT} items in a JSON file, and Lists nested 10,000 deep`, async () => {
+    const p = join(tmp(), 'list.json');
+    const sa = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'deep', namespace: 'default' },
+    });
+    const nested = `${'{"apiVersion":"v1","kind":"List","items":['.repeat(10_000)}${sa}${']}'.repeat(10_000)}`;
+    const items: object[] = [];
+    for (let i = 0; i < COUNT; i++) items.push(service(i));
+    writeFileSync(p, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...items, bad] }));
+    writeFileSync(join(tmp(), 'nested.json'), nested);
+    const r = await cliWith({}, 'lint', p, join(tmp(), 'nested.json'), '-o', 'json');
+    expect(r.code).toBe(EXIT.findings);
+    const out = JSON.parse(r.out) as { findings: { code: string }[]; parseErrors: unknown[] };
+    expect(out.parseErrors).toEqual([]);
+    expect(out.findings.map((f) => f.code)).toContain('MESH101');
+  }, 120_000);
+
+  test('fails if a file is larger than the limit: skipped with its size and what to do, not read', () => {
+    const p = join(tmp(), 'huge.yaml');
+    writeFileSync(p, yaml(baseMesh()));
+    const small = join(tmp(), 'small.yaml');
+    writeFileSync(small, yaml([bad]));
+    const r = readFiles({ out: () => {}, err: () => {} }, [p, small], 1024);
+    expect(r.problems).toEqual([
+      {
+        file: p,
+        message: expect.stringMatching(
+          /^\d+\.\d MiB, larger than the 0\.0009765625 MiB read from one file: split it into several files$/,
+        ),
+      },
+    ]);
+    expect(r.objects.map((o) => o.object.kind)).toEqual(['VirtualService']);
+  });
+
+  test(`a file over ${MAX_INPUT_BYTES / 1024 / 1024} MiB is skipped by lint with a message, without being read`, async () => {
+    const p = join(tmp(), 'sparse.yaml');
+    execFileSync('truncate', ['-s', String(MAX_INPUT_BYTES + 1), p]); // sparse: no disk, no time
+    const r = await cliWith({}, 'lint', p);
+    expect(r.code).toBe(EXIT.parseError);
+    expect(r.err).toBe(
+      `Error [input] ${p}: 128.0 MiB, larger than the 128 MiB read from one file: split it into several files - skipping\n`,
+    );
   });
 });
