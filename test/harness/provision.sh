@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provisions the real parts the tests start: etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok and istioctl (built from the Go module proxy through the wrapper modules in
-# test/harness/go/) and Prometheus (Debian package). Idempotent: every binary is cached outside
+# kube-scheduler, kwok, istioctl and the oracle (Istio's own config generation; see
+# test/harness/oracle.ts), built from the Go module proxy through the wrapper modules in
+# test/harness/go/, and Prometheus (Debian package). Idempotent: every binary is cached outside
 # the repository under $CDK8S_MESH_CACHE (default ~/.cache/cdk8s-mesh), keyed by the part's
 # version and a hash of its wrapper go.mod/go.sum and link flags, so a changed pin rebuilds and
 # nothing else does.
@@ -60,7 +61,14 @@ build() {
     for spec in "$@"; do
       local name=${spec%%=*} pkg=${spec#*=}
       log "$wrapper $version: building $name (log: $logf)"
-      if ! (cd "$gomods/$wrapper" && go build -trimpath -ldflags "$ldflags" -o "$dir/$name.tmp" "$pkg") >>"$logf" 2>&1; then
+      # A package written `test:<dir>` is a test binary (`go test -c`), for code that needs a
+      # *testing.T (the oracle: Istio's fake discovery server).
+      local gocmd=(go build)
+      if [[ $pkg == test:* ]]; then
+        gocmd=(go test -c)
+        pkg=${pkg#test:}
+      fi
+      if ! (cd "$gomods/$wrapper" && "${gocmd[@]}" -trimpath -ldflags "$ldflags" -o "$dir/$name.tmp" "$pkg") >>"$logf" 2>&1; then
         mapfile -t tail < <(tail -n 15 "$logf")
         fail "building $name from $wrapper ($version)" "command: go build -trimpath -o $name $pkg (in $gomods/$wrapper)" \
           "--- last lines of $logf ---" "${tail[@]}" \
@@ -158,7 +166,7 @@ gateway_api_crds() {
 }
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(tools etcd kubernetes kwok istioctl prometheus)
+[ ${#parts[@]} -gt 0 ] || parts=(tools etcd kubernetes kwok istioctl oracle prometheus)
 for part in "${parts[@]}"; do
   case "$part" in
     etcd) build etcd "$ETCD_VERSION" "-s -w" "etcd=go.etcd.io/etcd/server/v3" ;;
@@ -187,6 +195,11 @@ for part in "${parts[@]}"; do
         "istioctl=istio.io/istio/istioctl/cmd/istioctl"
       istio_crds
       gateway_api_crds
+      ;;
+    oracle)
+      # Istio's own config generation (pilot/test/xds + pilot/pkg/simulation) at the istioctl pin:
+      # the same module versions as istioctl, so Go's module and build caches are shared.
+      build oracle "$ISTIO_VERSION" "-s -w" "oracle=test:."
       ;;
     istio-crds) istio_crds ;;
     gateway-api-crds) gateway_api_crds ;;
