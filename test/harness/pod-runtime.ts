@@ -201,6 +201,8 @@ function script(argv: readonly string[]): string {
  * own checks come first, as the kubelet's do: a non-numeric or root user with runAsNonRoot fails.
  */
 export function runPod(spec: PodSpec): RunningPod {
+  if (process.getuid?.() !== 0)
+    throw new Error('running an image as a Pod needs root (mount and PID namespaces): run the tests as root');
   const user = spec.image.User ?? '0:0';
   const m = /^(\d+)(?::(\d+))?$/.exec(user);
   if (!m) throw new Error(`image user "${user}" is not numeric: the kubelet cannot verify runAsNonRoot`);
