@@ -6,11 +6,12 @@ import * as gatewayapi from '../imports/gateway.networking.k8s.io.js';
 import * as networking from '../imports/networking.istio.io.js';
 import { gatewayApiRefusals, renderGatewayApiRule, versionServiceName } from './gateway-api-routes.js';
 import { Mesh } from './mesh.js';
-import type { IMeshPeer, IVersionedWorkload, IWorkload } from './peer.js';
+import type { IMeshPeer, IReleasable, IWorkload } from './peer.js';
 import { renderHttpRoute, httpRouteSchema, type HttpRouteOptions } from './routing.js';
 import { renderTrafficPolicy, trafficPolicySchema, type TrafficPolicy } from './traffic-policy.js';
 import { RESTRICTED_CONTAINER } from './pod-security.js';
-import { checkProps, dnsLabel, duration, MeshPropsError, portNumber } from './validation.js';
+import { CanaryRelease, type CanaryReleaseProps } from './canary-release.js';
+import { checkProps, dnsLabel, duration, MeshPropsError, portNumber, type PropIssue } from './validation.js';
 
 /** Istio's protocol names; the Service port is named after it (`http`, `grpc`, …). @see https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/ */
 export type AppProtocol = 'http' | 'http2' | 'grpc' | 'https' | 'tcp' | 'tls';
@@ -79,6 +80,25 @@ export interface AppProps {
    * @default true
    */
   readonly sidecar?: boolean;
+  /**
+   * The version serving traffic now: the one {@link App.release} releases from. After a release
+   * is promoted, make the released version the stable one here (or as the first of `versions`).
+   * @default - the first of `versions`
+   */
+  readonly stable?: string;
+}
+
+/**
+ * Options of {@link App.release}: the new version's Deployment, and the plan and analysis of its
+ * CanaryRelease (the resource's own fields, e.g. `steps`, `analysis`, `scaleDown`).
+ */
+export interface ReleaseOptions extends Omit<CanaryReleaseProps, 'app' | 'stable' | 'canary'> {
+  /** Container image of the new version. @default - the App's `image` with `{version}` replaced by the version */
+  readonly image?: string;
+  /** Replicas of the new version. @default - the App's `replicas` */
+  readonly replicas?: number;
+  /** The version released from. @default - the App's `stable` version */
+  readonly from?: string;
 }
 
 const versionSchema = z.union([
@@ -91,6 +111,13 @@ const versionSchema = z.union([
     trafficPolicy: trafficPolicySchema.optional(),
   }),
 ]);
+
+const releaseSchema = z.object({
+  version: dnsLabel,
+  image: z.string().min(1).optional(),
+  replicas: z.number().int().min(0).optional(),
+  from: dnsLabel.optional(),
+});
 
 const rateLimitSchema = z.strictObject({
   maxTokens: z.number().int().min(1),
@@ -114,6 +141,7 @@ const appSchema = z
     trafficPolicy: trafficPolicySchema.optional(),
     rateLimit: rateLimitSchema.optional(),
     sidecar: z.boolean().default(true),
+    stable: dnsLabel.optional(),
   })
   .superRefine((p, ctx) => {
     const names = p.versions.map((v) => (typeof v === 'string' ? v : v.name));
@@ -157,7 +185,7 @@ export interface CallOptions {
  * (GRPCRoute for gRPC) whose parent is the Service and whose backends are one Service per version
  * (`<name>-<version>`), and DestinationRules carry only traffic policies, per version Service.
  */
-export class App extends Construct implements IMeshPeer, IVersionedWorkload {
+export class App extends Construct implements IMeshPeer, IReleasable {
   readonly name: string;
   readonly namespace: string;
   readonly serviceAccountName: string;
@@ -165,8 +193,10 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
   readonly selector: Readonly<Record<string, string>>;
   readonly port: number;
   readonly protocol: AppProtocol;
-  /** Version (subset) names, in declaration order. */
-  readonly versions: readonly string[];
+  /** Version (subset) names, in declaration order (a version {@link App.release} adds comes last). */
+  get versions(): readonly string[] {
+    return this._versions;
+  }
   /** Short host name of the Service (`reviews`); use {@link App.fqdn} across namespaces. */
   readonly host: string;
   readonly fqdn: string;
@@ -174,17 +204,31 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
   readonly service: kplus.Service;
   readonly serviceAccount: kplus.ServiceAccount;
   /** Deployments by version name (deployed versions only). */
-  readonly deployments: Readonly<Record<string, kplus.Deployment>>;
+  get deployments(): Readonly<Record<string, kplus.Deployment>> {
+    return this._deployments;
+  }
   /**
    * The DestinationRule of the App's host: subsets per version with the Istio API; with the
    * Gateway API only when the App sets a traffic policy (versions' policies go on their Services').
    */
   readonly destinationRule: networking.DestinationRule | undefined;
+  /** The version the App's releases start from: `stable`, or the first declared version. */
+  readonly stable: string;
 
   /** The versions it runs pods for (those not declared with `deploy: false`). */
   get deployedVersions(): readonly string[] {
-    return Object.keys(this.deployments);
+    return Object.keys(this._deployments);
   }
+
+  private readonly _versions: string[];
+  private readonly _deployments: Record<string, kplus.Deployment> = {};
+  /** The DestinationRule's subsets, one per version (a released version is appended); none with the Gateway API. */
+  private readonly subsets: Record<string, unknown>[] | undefined;
+  /** Adds the Deployment of one version. */
+  private readonly deploy: (v: AppVersion) => kplus.Deployment;
+  private readonly subsetOf: (v: AppVersion) => Record<string, unknown>;
+  /** The App's image template and replicas, for a version {@link App.release} adds. */
+  private readonly defaults: { readonly image?: string; readonly replicas: number };
 
   private readonly httpRoutes: networking.VirtualServiceSpecHttp[] = [];
   private readonly routeOptions: HttpRouteOptions[] = [];
@@ -208,7 +252,18 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
     this.host = this.name;
     this.fqdn = `${this.name}.${this.namespace}.svc.cluster.local`;
     const versions = p.versions.map((v) => (typeof v === 'string' ? { name: v } : v));
-    this.versions = versions.map((v) => v.name);
+    this._versions = versions.map((v) => v.name);
+    this.defaults = { ...(p.image ? { image: p.image } : {}), replicas: p.replicas };
+    if (p.stable !== undefined && !this._versions.includes(p.stable)) {
+      throw new MeshPropsError(this.node.path, [
+        {
+          field: 'stable',
+          message: `'${p.stable}' is not a version of ${this.name}; name one of its versions (${this._versions.join(', ')})`,
+          received: JSON.stringify(p.stable),
+        },
+      ]);
+    }
+    this.stable = p.stable ?? this._versions[0]!;
     const targetPort = p.targetPort ?? p.port;
     const metadata = (name: string, labels: Record<string, string> = {}) => ({
       name,
@@ -232,9 +287,7 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
     });
     this.service.selectLabel('app', this.name);
 
-    const deployments: Record<string, kplus.Deployment> = {};
-    for (const v of versions) {
-      if (v.deploy === false) continue;
+    this.deploy = (v: AppVersion) => {
       const labels = { app: this.name, version: v.name };
       const image = v.image ?? p.image!.replaceAll('{version}', v.name);
       const d = new kplus.Deployment(this, `Deployment-${v.name}`, {
@@ -268,9 +321,10 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
         ],
       });
       d.select(kplus.LabelSelector.of({ labels }));
-      deployments[v.name] = d;
-    }
-    this.deployments = deployments;
+      this._deployments[v.name] = d;
+      return d;
+    };
+    for (const v of versions) if (v.deploy !== false) this.deploy(v);
 
     // The generated type spells Istio's consecutive5xxErrors `consecutive5XxErrors`; its toJson
     // maps that back and drops any other spelling, so the rendered (Istio JSON) key is renamed.
@@ -286,6 +340,11 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
         },
       };
     };
+    this.subsetOf = (v: AppVersion) => ({
+      name: v.name,
+      labels: { version: v.name },
+      ...policy(v.trafficPolicy),
+    });
     if (this.mesh.trafficApi === 'gateway-api') {
       // No subsets: a route cannot address them. Versions' policies go on their own Services.
       this.destinationRule = p.trafficPolicy
@@ -305,18 +364,11 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
         });
       }
     } else {
-      const drSpec = {
-        host: this.name,
-        ...policy(p.trafficPolicy),
-        subsets: versions.map((v) => ({
-          name: v.name,
-          labels: { version: v.name },
-          ...policy(v.trafficPolicy),
-        })),
-      };
+      this.subsets = versions.map((v) => this.subsetOf(v));
+      const drSpec = { host: this.name, ...policy(p.trafficPolicy), subsets: this.subsets };
       this.destinationRule = new networking.DestinationRule(this, 'DestinationRule', {
         metadata: metadata(this.name),
-        spec: drSpec as networking.DestinationRuleSpec,
+        spec: drSpec as unknown as networking.DestinationRuleSpec,
       });
     }
 
@@ -430,6 +482,77 @@ export class App extends Construct implements IMeshPeer, IVersionedWorkload {
           metadata,
           spec: { parentRefs, rules: this.gatewayApiRules as gatewayapi.HttpRouteSpecRules[] },
         });
+  }
+
+  /**
+   * Releases a new version in one line: adds the version (its Deployment, with `image` and
+   * `replicas`, and its DestinationRule subset) unless it is declared already, the route
+   * `primary` from the stable version (100) to it (0) if the App has no routes yet, and a
+   * {@link CanaryRelease} (`stable` → `version`) that the operator runs. Its revision is the new
+   * version's image, so a new image under the same version starts a new release.
+   *
+   * After the operator has promoted it, make `version` the App's stable one (`stable`, or the
+   * first of `versions`) and point this line at the next version; the old stable then leaves the
+   * synthesized manifests (see docs/releases.md).
+   *
+   * Throws, naming the field, if `version` is the stable one, the App has a release already, or
+   * the new version has no image.
+   */
+  release(version: string, options: ReleaseOptions = {}): CanaryRelease {
+    const { image, replicas, from, ...plan } = options;
+    const r = checkProps(this, releaseSchema, { version, image, replicas, from }, 'release');
+    const stable = r.from ?? this.stable;
+    const problems: PropIssue[] = [];
+    if (this.node.tryFindChild('Release')) {
+      problems.push({
+        field: 'release',
+        message: `${this.name} has a release already; an App releases one version at a time: point the existing release() at the new version`,
+        received: JSON.stringify(version),
+      });
+    }
+    if (r.version === stable) {
+      problems.push({
+        field: 'release.version',
+        message: `'${r.version}' is the stable version of ${this.name}: release another version, or make the released one stable once it is promoted`,
+        received: JSON.stringify(r.version),
+      });
+    }
+    const declared = this._versions.includes(r.version);
+    const newImage = r.image ?? this.defaults.image?.replaceAll('{version}', r.version);
+    if (!declared && !newImage) {
+      problems.push({
+        field: 'release.image',
+        message: `version '${r.version}' has no image: set the release's image, or the App's image with {version}`,
+      });
+    }
+    if (declared && r.image !== undefined) {
+      problems.push({
+        field: 'release.image',
+        message: `version '${r.version}' is declared in versions already, with its image: set the image there, or release a version not yet declared`,
+        received: JSON.stringify(r.image),
+      });
+    }
+    if (problems.length) throw new MeshPropsError(this.node.path, problems);
+    if (!declared) {
+      const v: AppVersion = {
+        name: r.version,
+        image: newImage,
+        replicas: r.replicas ?? this.defaults.replicas,
+      };
+      this._versions.push(r.version);
+      this.subsets?.push(this.subsetOf(v));
+      this.deploy(v);
+    }
+    const deployedImage = this._deployments[r.version]?.containers[0]?.image;
+    const revision =
+      plan.revision ?? (deployedImage && deployedImage.length <= 128 ? deployedImage : undefined);
+    return new CanaryRelease(this, 'Release', {
+      ...plan,
+      app: this,
+      stable,
+      canary: r.version,
+      ...(revision ? { revision } : {}),
+    });
   }
 
   /**

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { API_VERSION, KIND, parseSpec } from '../api/v1alpha1/index.js';
 // The zod-free form of the resource's types: this construct's declarations must not load zod's.
 import type { CanaryReleaseSpec, CanaryReleaseSpecInput } from '../api/v1alpha1/types.js';
-import type { App } from './app.js';
+import type { IReleasable } from './peer.js';
 import { MeshPropsError, type PropIssue } from './validation.js';
 
 /**
@@ -16,7 +16,7 @@ export interface CanaryReleaseProps extends Omit<
   'service' | 'stable' | 'canary' | 'virtualService'
 > {
   /** The App being released. */
-  readonly app: App;
+  readonly app: IReleasable;
   /** The version serving traffic now (a version of the App). */
   readonly stable: string;
   /** The version being released (a version of the App). */
@@ -116,7 +116,7 @@ export class CanaryRelease extends Construct {
     });
   }
 
-  private checkRoute(app: App, routeName: string, stable: string, canary: string) {
+  private checkRoute(app: IReleasable, routeName: string, stable: string, canary: string) {
     if (app.routes.length === 0) return [];
     const route = app.routes.find((r) => r.name === routeName);
     if (!route) {

@@ -1,7 +1,9 @@
 /**
  * The small interfaces relationships go through: a mesh peer has an identity (a SPIFFE
- * principal); a workload has pods selected by labels.
+ * principal); a workload has pods selected by labels; a releasable workload has versions,
+ * Deployments and routes a CanaryRelease can drive.
  */
+import type { HttpRouteOptions } from './routing.js';
 
 /** Something that makes requests in the mesh with an identity of its own. */
 export interface IMeshPeer {
@@ -28,4 +30,16 @@ export interface IVersionedWorkload extends IWorkload {
   readonly versions: readonly string[];
   /** The versions it runs pods for. */
   readonly deployedVersions: readonly string[];
+}
+
+/** A versioned workload whose route a CanaryRelease drives (an App). */
+export interface IReleasable extends IVersionedWorkload {
+  /** Host of its Service, as route destinations name it. */
+  readonly host: string;
+  /** Its Deployments by version (deployed versions only). */
+  readonly deployments: Readonly<Record<string, { readonly name: string }>>;
+  /** The routes added so far, in order. */
+  readonly routes: readonly HttpRouteOptions[];
+  /** Appends an HTTP route to its VirtualService. */
+  addRoute(options: HttpRouteOptions): unknown;
 }

@@ -60,6 +60,11 @@ export interface EnvOptions {
   readonly scrapeShared?: boolean;
   /** @default 7 */
   readonly seed?: number;
+  /**
+   * Create each service's DestinationRule, VirtualService and Deployments. `false` when the test
+   * applies them itself (e.g. the synthesized manifests of a cdk8s program). @default true
+   */
+  readonly createObjects?: boolean;
 }
 
 /** A route as the tests read it back from the VirtualService. */
@@ -102,7 +107,7 @@ export class E2eEnv {
     const ns = namespace.name;
     let sim: TrafficSimulator | undefined;
     try {
-      for (const svc of opts.services) {
+      for (const svc of opts.createObjects === false ? [] : opts.services) {
         const versions = svc.versions.map((v) => v.version);
         const stable = svc.stable ?? versions[0]!;
         must(

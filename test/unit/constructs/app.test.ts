@@ -544,3 +544,114 @@ describe('App local rate limit declared twice', () => {
     );
   });
 });
+
+describe('App.release: the next release in one line', () => {
+  const template = 'registry.example/reviews:{version}';
+
+  test('adds the version (Deployment, subset), the primary route and a CanaryRelease from the stable version', () => {
+    const mesh = newMesh();
+    const reviews = new App(mesh, 'reviews', { image: template, versions: ['v1'], replicas: 2 });
+    const release = reviews.release('v2', { steps: [{ setWeight: 20 }], scaleDown: { delay: '1m' } });
+    const objs = synth(mesh);
+
+    expect(reviews.versions).toStrictEqual(['v1', 'v2']);
+    expect(names(ofKind(objs, 'Deployment'))).toStrictEqual([
+      'Deployment/reviews-v1',
+      'Deployment/reviews-v2',
+    ]);
+    const v2 = one(objs, 'Deployment', 'reviews-v2').spec as {
+      replicas: number;
+      template: { spec: { containers: { image: string }[] } };
+    };
+    expect(v2.replicas).toBe(2);
+    expect(v2.template.spec.containers[0]!.image).toBe('registry.example/reviews:v2');
+    expect((one(objs, 'DestinationRule', 'reviews').spec as { subsets: unknown[] }).subsets).toStrictEqual([
+      { name: 'v1', labels: { version: 'v1' } },
+      { name: 'v2', labels: { version: 'v2' } },
+    ]);
+    expect((one(objs, 'VirtualService', 'reviews').spec as { http: unknown[] }).http).toStrictEqual([
+      {
+        name: 'primary',
+        route: [
+          { destination: { host: 'reviews', subset: 'v1' }, weight: 100 },
+          { destination: { host: 'reviews', subset: 'v2' }, weight: 0 },
+        ],
+      },
+    ]);
+    expect(one(objs, 'CanaryRelease', 'reviews').spec).toStrictEqual({
+      steps: [{ setWeight: 20 }],
+      scaleDown: { delay: '1m' },
+      service: 'reviews',
+      stable: { subset: 'v1', deployment: 'reviews-v1' },
+      canary: { subset: 'v2', deployment: 'reviews-v2', revision: 'registry.example/reviews:v2' },
+      virtualService: { name: 'reviews', route: 'primary' },
+    });
+    expect(release.spec.canary.revision).toBe('registry.example/reviews:v2');
+  });
+
+  test('the one-line change after a promotion: v2 stable, v3 released; v1 leaves the manifests', () => {
+    const mesh = newMesh();
+    const reviews = new App(mesh, 'reviews', { image: template, versions: ['v2'] });
+    reviews.release('v3', { image: 'registry.example/reviews:3.0.1', stepWeight: 50, maxWeight: 50 });
+    const objs = synth(mesh);
+    expect(names(ofKind(objs, 'Deployment'))).toStrictEqual([
+      'Deployment/reviews-v2',
+      'Deployment/reviews-v3',
+    ]);
+    const cr = one(objs, 'CanaryRelease', 'reviews').spec as Record<string, unknown>;
+    expect([cr.stable, cr.canary]).toStrictEqual([
+      { subset: 'v2', deployment: 'reviews-v2' },
+      { subset: 'v3', deployment: 'reviews-v3', revision: 'registry.example/reviews:3.0.1' },
+    ]);
+    // nothing names the old stable any more: pruned by the next sync
+    expect(JSON.stringify(objs)).not.toMatch(/reviews-v1|"v1"\}|subset":"v1"/);
+    expect(JSON.stringify(objs)).toContain('subset":"v2"');
+  });
+
+  test('releases a declared version from the stable one the App names', () => {
+    const mesh = newMesh();
+    const reviews = new App(mesh, 'reviews', { image: template, versions: ['v1', 'v2', 'v3'], stable: 'v2' });
+    const r = reviews.release('v3', { revision: 'build-7', stepWeight: 10, maxWeight: 30 });
+    expect([r.spec.stable.subset, r.spec.canary.subset, r.spec.canary.revision]).toStrictEqual([
+      'v2',
+      'v3',
+      'build-7',
+    ]);
+    expect(ofKind(synth(mesh), 'Deployment')).toHaveLength(3);
+  });
+
+  test('fails if the released version is the stable one, or the App has a release already', () => {
+    const mesh = newMesh();
+    const reviews = new App(mesh, 'reviews', { image: template, versions: ['v1'] });
+    expect(errorOf(() => reviews.release('v1', { stepWeight: 50, maxWeight: 50 })).message).toBe(
+      'bookinfo/reviews: invalid props\n  - release.version: \'v1\' is the stable version of reviews: release another version, or make the released one stable once it is promoted (received "v1")',
+    );
+    reviews.release('v2', { stepWeight: 50, maxWeight: 50 });
+    expect(errorOf(() => reviews.release('v3', { stepWeight: 50, maxWeight: 50 })).message).toBe(
+      'bookinfo/reviews: invalid props\n  - release: reviews has a release already; an App releases one version at a time: point the existing release() at the new version (received "v3")',
+    );
+  });
+
+  test('fails if the new version has no image, or names an image for a version declared with its own', () => {
+    const mesh = newMesh();
+    const noTemplate = new App(mesh, 'ratings', { versions: [{ name: 'v1', image: 'example/ratings:1' }] });
+    expect(errorOf(() => noTemplate.release('v2', { stepWeight: 50, maxWeight: 50 })).message).toBe(
+      "bookinfo/ratings: invalid props\n  - release.image: version 'v2' has no image: set the release's image, or the App's image with {version}",
+    );
+    const reviews = new App(mesh, 'reviews', { image: template, versions: ['v1', 'v2'] });
+    expect(
+      errorOf(() => reviews.release('v2', { image: 'x:2', stepWeight: 50, maxWeight: 50 })).message,
+    ).toBe(
+      'bookinfo/reviews: invalid props\n  - release.image: version \'v2\' is declared in versions already, with its image: set the image there, or release a version not yet declared (received "x:2")',
+    );
+  });
+
+  test('fails if the stable version it names is not one of its versions', () => {
+    const mesh = newMesh();
+    expect(
+      errorOf(() => new App(mesh, 'reviews', { image: template, versions: ['v1'], stable: 'v0' })).message,
+    ).toBe(
+      'bookinfo/reviews: invalid props\n  - stable: \'v0\' is not a version of reviews; name one of its versions (v1) (received "v0")',
+    );
+  });
+});
