@@ -36,6 +36,8 @@ export interface IVersionedWorkload extends IWorkload {
 export interface IReleasable extends IVersionedWorkload {
   /** Host of its Service, as route destinations name it. */
   readonly host: string;
+  /** Its mesh, as far as the traffic API it routes with. */
+  readonly mesh: { readonly trafficApi: string };
   /** Its Deployments by version (deployed versions only). */
   readonly deployments: Readonly<Record<string, { readonly name: string }>>;
   /** The routes added so far, in order. */
