@@ -12,12 +12,14 @@ import { inputOptions, loadInput, reportInvalid, reportProblems } from '../input
 
 export async function run({ args, values, io, json }: CommandContext): Promise<number> {
   if (typeof values.host !== 'string') throw new UsageError('explain needs --host <host>');
-  const headers: Record<string, string> = {};
-  for (const h of (values.header as string[] | undefined) ?? []) {
-    const i = h.indexOf(':');
-    if (i <= 0) throw new UsageError(`--header must be 'name: value' (got ${h})`);
-    headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
-  }
+  // Own keys only (Object.fromEntries), so `-H '__proto__: x'` is a header like any other.
+  const headers: Record<string, string> = Object.fromEntries(
+    ((values.header as string[] | undefined) ?? []).map((h) => {
+      const i = h.indexOf(':');
+      if (i <= 0) throw new UsageError(`--header must be 'name: value' (got ${h})`);
+      return [h.slice(0, i).trim().toLowerCase(), h.slice(i + 1).trim()];
+    }),
+  );
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
     throw new UsageError(`--port must be a port number (got ${String(values.port)})`);

@@ -53,7 +53,10 @@ const noneOf = (patterns: readonly string[] | undefined, value: string | undefin
 
 function conditionValue(key: string, r: AuthzRequest): string | undefined | null {
   const header = /^request\.headers\[(.+)\]$/.exec(key);
-  if (header) return r.headers[header[1]!.toLowerCase()];
+  if (header) {
+    const name = header[1]!.toLowerCase();
+    return Object.hasOwn(r.headers, name) ? r.headers[name] : undefined; // `constructor` is a header too
+  }
   switch (key) {
     case 'source.namespace':
       return r.sourceNamespace;

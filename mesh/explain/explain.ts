@@ -85,8 +85,10 @@ export function explain(
 ): Explanation {
   // 1. The caller and the request as Envoy reads it (lower-case headers, path and query apart).
   const caller = resolveCaller(model, request.from, options);
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
+  // Own keys only, so a header named `__proto__` or `constructor` is a header like any other.
+  const headers: Record<string, string> = Object.fromEntries(
+    Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   const rawPath = request.path ?? '/';
   const [path, qs = ''] = rawPath.split('?', 2) as [string, string?];
   const query = Object.fromEntries(new URLSearchParams(qs));
