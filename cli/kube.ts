@@ -12,6 +12,7 @@ import type { KubeObject, SourcedObject } from '../mesh/model/types.js';
 import { CommandError, UsageError } from './errors.js';
 import { EXIT } from './exit.js';
 import { userDir, type Io } from './io.js';
+import { redactText, redactUrl } from '../api/redact.js';
 
 /** `--kubeconfig` (else KUBECONFIG, ~/.kube/config, in-cluster) with `--context`; a CommandError (exit 1) when it cannot. */
 export function kubeConfigFor(
@@ -50,7 +51,9 @@ export function kubeFailure(
   what: string,
   rbac = `${PLURAL}.${GROUP} (get, list, patch)`,
 ): CommandError {
-  const server = kc.getCurrentCluster()?.server ?? 'the cluster';
+  const cluster = kc.getCurrentCluster()?.server;
+  const server = cluster ? redactUrl(cluster) : 'the cluster';
+  e = { ...e, message: redactText(e.message) };
   switch (e.kind) {
     case 'NotFound':
       return new CommandError(`${what}: not found on ${server} (${e.message})`, EXIT.notFound);

@@ -21,6 +21,7 @@ import {
 import { CommandError, UsageError } from './errors.js';
 import { EXIT } from './exit.js';
 import type { Io } from './io.js';
+import { redactText } from '../api/redact.js';
 
 export { EXIT, EXPLAIN_EXIT } from './exit.js';
 export type { Io } from './io.js';
@@ -120,10 +121,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) return usageError(io, spec, e.message);
     if (e instanceof CommandError) {
-      io.err(`${PROGRAM} ${spec.name}: ${e.message}\n`);
+      io.err(`${PROGRAM} ${spec.name}: ${redactText(e.message)}\n`);
       return e.exitCode;
     }
-    io.err(`${PROGRAM} ${spec.name}: ${(e as Error)?.message ?? String(e)}\n`);
+    io.err(`${PROGRAM} ${spec.name}: ${redactText((e as Error)?.message ?? String(e))}\n`);
     return EXIT.toolFailure;
   }
 }

@@ -34,6 +34,7 @@ import { PROGRAM } from '../io.js';
 import { CommandError } from '../errors.js';
 import { EXIT } from '../exit.js';
 import { kubeFailure } from '../kube.js';
+import { redactUrl } from '../../api/redact.js';
 
 /** What resume would open now. */
 export type Gate =
@@ -181,7 +182,7 @@ export function viewOf(obj: CanaryReleaseObject): ReleaseView {
 
 const notServed = (kc: k8s.KubeConfig) =>
   new CommandError(
-    `the cluster at ${kc.getCurrentCluster()?.server} does not serve ${KIND} (${API_VERSION}): install the CRD (npm run synth writes it to dist/install) and the operator`,
+    `the cluster at ${redactUrl(kc.getCurrentCluster()?.server ?? '')} does not serve ${KIND} (${API_VERSION}): install the CRD (npm run synth writes it to dist/install) and the operator`,
     EXIT.notFound,
   );
 

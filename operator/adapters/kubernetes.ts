@@ -25,6 +25,7 @@ import type { Readiness } from '../core/types.js';
 import { resourceVersionPrecondition, type JsonPatchOp } from '../core/json-patch.js';
 import { err, ok, type Result } from '../core/result.js';
 import { sameStatus } from '../core/status.js';
+import { redactText } from '../../api/redact.js';
 
 /** Why a Kubernetes call failed. */
 export type KubeErrorKind =
@@ -140,11 +141,15 @@ export function kubeError(e: unknown, what: string, opts: { jsonPatch?: boolean 
               ? 'Invalid'
               : 'Unavailable';
     const why = patchMismatch ? 'the object is no longer as it was read (a JSON Patch test failed)' : detail;
-    return { kind, status: code, message: `${what}: HTTP ${code}${why ? `: ${why}` : ''}` };
+    return { kind, status: code, message: redactText(`${what}: HTTP ${code}${why ? `: ${why}` : ''}`) };
   }
   const cause = (e as { cause?: { code?: string } })?.cause?.code;
   const message = (e as Error)?.message ?? String(e);
-  return { kind: 'Unavailable', status: 0, message: `${what}: ${cause ?? message}`.slice(0, 600) };
+  return {
+    kind: 'Unavailable',
+    status: 0,
+    message: redactText(`${what}: ${cause ?? message}`.slice(0, 600)),
+  };
 }
 
 /** The client-node options that make a patch go out as JSON Patch. */

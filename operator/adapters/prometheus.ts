@@ -8,6 +8,7 @@
  * query, Prometheus unreachable or too slow, an answer we cannot read).
  */
 import { err, ok, type Result } from '../core/result.js';
+import { redactText, redactUrl } from '../../api/redact.js';
 
 /** Service meshes whose standard metrics have templates in `QUERY_TEMPLATES`. */
 export type MeshProvider = 'istio';
@@ -185,7 +186,7 @@ export class PrometheusProvider implements MetricsProvider {
     if (res.value !== 1) {
       return err({
         kind: 'bad-response',
-        message: `Prometheus at ${this.url} answered vector(1) with ${res.value}`,
+        message: `Prometheus at ${redactUrl(this.url)} answered vector(1) with ${res.value}`,
         query: 'vector(1)',
       });
     }
@@ -249,7 +250,9 @@ export class PrometheusProvider implements MetricsProvider {
       const kind: MetricsErrorKind = status >= 500 ? 'unavailable' : 'bad-response';
       return err({
         kind,
-        message: `Prometheus at ${endpoint} answered HTTP ${status} with a body that is not JSON: ${text.slice(0, 200)}`,
+        message: redactText(
+          `Prometheus at ${redactUrl(endpoint)} answered HTTP ${status} with a body that is not JSON: ${text.slice(0, 200)}`,
+        ),
         query: promql,
       });
     }
@@ -264,7 +267,7 @@ export class PrometheusProvider implements MetricsProvider {
             : 'unavailable';
       return err({
         kind,
-        message: `Prometheus refused the query (HTTP ${status}, ${errorType}): ${detail}`,
+        message: redactText(`Prometheus refused the query (HTTP ${status}, ${errorType}): ${detail}`),
         query: promql,
       });
     }
@@ -331,7 +334,7 @@ function transportError(e: unknown, endpoint: string, timeoutMs: number, promql:
   if (name === 'TimeoutError' || name === 'AbortError') {
     return {
       kind: 'timeout',
-      message: `Prometheus at ${endpoint} did not answer within ${timeoutMs} ms`,
+      message: `Prometheus at ${redactUrl(endpoint)} did not answer within ${timeoutMs} ms`,
       query: promql,
     };
   }
@@ -339,7 +342,7 @@ function transportError(e: unknown, endpoint: string, timeoutMs: number, promql:
   const why = cause?.code ?? cause?.message ?? (e as Error)?.message ?? String(e);
   return {
     kind: 'unavailable',
-    message: `Prometheus at ${endpoint} could not be reached: ${why}`,
+    message: redactText(`Prometheus at ${redactUrl(endpoint)} could not be reached: ${why}`),
     query: promql,
   };
 }

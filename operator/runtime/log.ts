@@ -2,6 +2,7 @@
  * Structured logs: one JSON object per line (`time`, `level`, `msg`, then fields), written to
  * stderr by default, or handed to a sink (tests collect them).
  */
+import { redactValues } from '../../api/redact.js';
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -33,7 +34,8 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
   const sink = opts.sink ?? ((e: LogEntry) => process.stderr.write(JSON.stringify(e) + '\n'));
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < min) return;
-    sink({ time: new Date().toISOString(), level, msg, ...base, ...fields });
+    // No credential reaches a log line: URLs lose their user info and token parameters, tokens and keys are replaced.
+    sink({ time: new Date().toISOString(), level, ...redactValues({ msg, ...base, ...fields }) });
   };
   return {
     debug: (m, f) => write('debug', m, f),

@@ -49,6 +49,37 @@ describe('a missing or broken kubeconfig', () => {
     expect(r.err).not.toContain('SECRET');
   });
 
+  test.each([
+    [['status']],
+    [['lint']],
+    [['explain', '--host', 'reviews']],
+    [['reachability']],
+    [['graph']],
+    [['promote', 'reviews']],
+  ])(
+    'fails if %j cannot reach a server whose URL carries credentials, without printing them',
+    async (argv) => {
+      const p = join(tmp(), 'config');
+      writeFileSync(
+        p,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters: [{name: c, cluster: {server: "https://admin:hunter2@127.0.0.1:9/?token=PASS-TOKEN"}}]',
+          'users: [{name: u, user: {token: USER-TOKEN}}]',
+          'contexts: [{name: x, context: {cluster: c, user: u}}]',
+          'current-context: x',
+          '',
+        ].join('\n'),
+      );
+      const r = await cliWith({ env: { HOME: tmp() } }, ...argv, '--kubeconfig', p);
+      expect(r.code).toBe(EXIT.toolFailure);
+      expect(r.err).toContain('https://REDACTED@127.0.0.1:9/?token=REDACTED');
+      for (const secret of ['hunter2', 'PASS-TOKEN', 'USER-TOKEN'])
+        expect(r.out + r.err).not.toContain(secret);
+    },
+  );
+
   test('files and a cluster are not mixed', async () => {
     const r = await cliWith({}, 'lint', 'a.yaml', '--kubeconfig', '/k');
     expect(r.code).toBe(EXIT.toolFailure);
