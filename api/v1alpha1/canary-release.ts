@@ -7,6 +7,7 @@
  * the library and the operator, and by the apiserver as a CEL `x-kubernetes-validations` rule.
  */
 import { z } from 'zod';
+import { durationMs } from '../duration.js';
 import { describeIssues, withReceived } from '../zod-issues.js';
 
 /** API group of the resources in this folder. */
@@ -110,17 +111,33 @@ function unique<T>(what: string, key?: keyof T & string) {
 
 const DURATION_PATTERN = /^([0-9]+(ms|s|m|h))+$/;
 
+/** The longest duration the operator honours in any field (a pause, an interval, a deadline): 30 days. */
+export const MAX_DURATION = '720h';
+const MAX_DURATION_MS = 720 * 3_600_000;
+
 /**
- * A duration in Go/Kubernetes notation without sign or fraction: `30s`, `5m`, `1h30m`, `250ms`.
+ * A duration in Go/Kubernetes notation without sign or fraction: `30s`, `5m`, `1h30m`, `250ms`,
+ * at most {@link MAX_DURATION} (so every time the operator computes from it is a valid date).
  * A subset of the grammar `parseDuration` (`../duration.ts`) reads, which gives its milliseconds.
  */
-export const Duration = z
-  .string()
-  .max(32)
-  .regex(DURATION_PATTERN, {
-    error: 'must be a duration such as 30s, 5m or 1h30m (digits and ms/s/m/h; never negative)',
-  })
-  .describe('A duration such as 30s, 5m or 1h30m (units ms, s, m, h; never negative).');
+export const Duration = rules(
+  z
+    .string()
+    .max(32)
+    .regex(DURATION_PATTERN, {
+      error: 'must be a duration such as 30s, 5m or 1h30m (digits and ms/s/m/h; never negative)',
+    })
+    .describe(
+      `A duration such as 30s, 5m or 1h30m (units ms, s, m, h; never negative; at most ${MAX_DURATION}).`,
+    ),
+  [
+    {
+      cel: `duration(self) <= duration('${MAX_DURATION}')`,
+      message: `must be at most ${MAX_DURATION} (30 days): use a shorter duration`,
+      holds: (v) => !DURATION_PATTERN.test(v) || (durationMs(v) ?? Infinity) <= MAX_DURATION_MS,
+    },
+  ],
+);
 /** A duration string, e.g. `30s`. */
 export type Duration = z.infer<typeof Duration>;
 
@@ -424,9 +441,18 @@ export const DEFAULT_ANALYSIS = {
 /** The checks that gate every step. */
 export const Analysis = z
   .strictObject({
-    interval: Duration.default(DEFAULT_ANALYSIS.interval).describe(
-      'Time between checks; also the shortest time a step lasts. Default: 1m.',
-    ),
+    interval: rules(Duration, [
+      {
+        cel: "duration(self) >= duration('1s') && duration(self) <= duration('24h')",
+        message: 'must be from 1s to 24h: the operator queries Prometheus once per interval',
+        holds: (v) => {
+          const ms = durationMs(v);
+          return ms === undefined || ms > MAX_DURATION_MS || (ms >= 1000 && ms <= 86_400_000);
+        },
+      },
+    ])
+      .default(DEFAULT_ANALYSIS.interval)
+      .describe('Time between checks (1s to 24h); also the shortest time a step lasts. Default: 1m.'),
     threshold: z
       .int()
       .min(1)

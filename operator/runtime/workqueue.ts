@@ -4,12 +4,16 @@
  * - adding a key that is already waiting does nothing, and adding one that is being processed
  *   marks it to run once more afterwards: a burst of events becomes at most one extra run;
  * - `addAfter` holds a key until a time (the earliest asked for wins), and the handler's
- *   `requeueAfter` sets the key's next run (it replaces any timer, since it is the newest word);
+ *   `requeueAfter` sets the key's next run (it replaces any timer, since it is the newest word),
+ *   clamped to [minRequeueMs, maxRequeueMs]: never a busy loop, never a timer Node would overflow;
  * - a handler that fails is retried with a per-key exponential backoff, reset by a success;
  * - `pause` stops handing out keys (a replica that is not the leader keeps its queue but acts on
  *   nothing); `shutdown` stops, waiting for the runs under way.
  */
 import { systemClock, type Clock } from './clock.js';
+
+/** Node's setTimeout fires at once for longer delays (2^31-1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What one run of the handler asks for next. */
 export interface HandlerResult {
@@ -26,6 +30,10 @@ export interface WorkQueueOptions {
   readonly baseBackoffMs?: number;
   /** Longest retry delay. @default 60000 */
   readonly maxBackoffMs?: number;
+  /** Shortest requeue a handler gets, whatever it asks (a 0 ms loop would hammer Prometheus). @default 250 */
+  readonly minRequeueMs?: number;
+  /** Longest timer set for a key (a handler re-arms it when it runs); Node's timers cap at 2^31-1 ms. @default 3600000 */
+  readonly maxRequeueMs?: number;
   /** @default systemClock */
   readonly clock?: Clock;
   /** Told of every failed run (the queue itself never throws). */
@@ -44,6 +52,8 @@ export class WorkQueue {
   private readonly concurrency: number;
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly minRequeueMs: number;
+  private readonly maxRequeueMs: number;
   private paused = false;
   private stopped = false;
   /** Runs finished, for metrics and tests. */
@@ -57,6 +67,15 @@ export class WorkQueue {
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
     this.baseBackoffMs = opts.baseBackoffMs ?? 500;
     this.maxBackoffMs = opts.maxBackoffMs ?? 60_000;
+    this.minRequeueMs = Math.max(0, opts.minRequeueMs ?? 250);
+    this.maxRequeueMs = Math.min(MAX_TIMER_MS, Math.max(this.minRequeueMs, opts.maxRequeueMs ?? 3_600_000));
+  }
+
+  /** A handler's requeue within [minRequeueMs, maxRequeueMs]; a value that is not a number waits the longest. */
+  private clampRequeue(ms: number): number {
+    return Number.isFinite(ms)
+      ? Math.min(this.maxRequeueMs, Math.max(this.minRequeueMs, ms))
+      : this.maxRequeueMs;
   }
 
   /** Keys waiting to run now. */
@@ -145,7 +164,7 @@ export class WorkQueue {
         this.timers.delete(key);
         this.add(key);
       },
-      Math.max(0, at - this.clock.now()),
+      Math.min(this.maxRequeueMs, Math.max(0, at - this.clock.now())),
     );
     this.timers.set(key, { at, handle });
   }
@@ -198,7 +217,7 @@ export class WorkQueue {
           this.timers.delete(key);
         }
       } else {
-        this.setTimer(key, this.clock.now() + Math.max(0, after));
+        this.setTimer(key, this.clock.now() + this.clampRequeue(after));
       }
     }
     if (this.dirty.delete(key)) this.add(key);
