@@ -179,10 +179,10 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
   for (const { object: given, origin = {} } of flattenLists(objects)) {
     const checked = checkObject(given);
     const object = (checked.ok ? checked.object : given) as KubeObject;
-    const kind = str(object.kind) ?? '(no kind)';
+    const kind = str(object.kind) || '(no kind)';
     const md = obj(object.metadata);
     const name = str(md.name) || '(unnamed)';
-    const namespace = kind === 'Namespace' ? name : (str(md.namespace) ?? defaultNs);
+    const namespace = kind === 'Namespace' ? name : str(md.namespace) || defaultNs;
     const e: Entry = {
       kind,
       name,

@@ -58,7 +58,9 @@ export function checkObject(object: Record<string, unknown>): Checked {
   const pruned = pruneNulls(object) as Record<string, unknown>;
   const problems = [...checkMetadata(pruned)];
   const apiVersion = pruned.apiVersion;
-  const kind = String(pruned.kind);
+  const kind = typeof pruned.kind === 'string' ? pruned.kind : '';
+  if (typeof pruned.kind !== 'string' || pruned.kind === '')
+    problems.push(`kind: must be a string like VirtualService (got ${shown(pruned.kind)})`);
   if (typeof apiVersion !== 'string')
     problems.push(`apiVersion: must be a string like networking.istio.io/v1 (got ${shown(apiVersion)})`);
   else if (hasSchema(apiVersion, kind)) {

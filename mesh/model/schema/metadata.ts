@@ -32,6 +32,7 @@ export function checkMetadata(object: Record<string, unknown>): string[] {
   } else if (md.name.length > 253) out.push(`metadata.name: longer than 253 characters (${md.name.length})`);
   if (
     md.namespace !== undefined &&
+    md.namespace !== '' && // empty is the default namespace, as for kubectl
     (typeof md.namespace !== 'string' || !/^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(md.namespace))
   )
     out.push(`metadata.namespace: must be a DNS label like shop (got ${shown(md.namespace)})`);
