@@ -16,7 +16,8 @@
  * After every kill, for every release: the managed route's weights are integers summing to 100;
  * the other route is byte for byte as created; the step never goes back and a finished release stays
  * finished; the canary weight is one the plan allows at the current step (the step before or after
- * it, which a kill between the route write and the status write leaves); nothing is promoted twice;
+ * it, which a kill between the route write and the status write leaves; before the first status,
+ * 0 or step 0's weight); nothing is promoted twice;
  * the history shows no skipped step. Every loop is bounded in count and time.
  */
 import { destinationWeights } from '../../api/route-weights.js';
@@ -177,10 +178,17 @@ async function check(client: KubeClient, ns: string, t: Tracked, finalCheck: boo
     0,
   );
 
+  const parsed = parseSpec(t.spec);
+  if (!parsed.ok) return [...breaks, `${where}: the test's own spec does not parse`];
+  const steps = planSteps(parsed.spec);
+  const w = (i: number) => (i < 0 ? 0 : i < steps.length ? weightAt(steps, i) : 100);
+
   const obj = must(await client.get<CanaryReleaseObject>(CANARY_RELEASES, { namespace: ns, name: t.name }));
   const s = obj.status as CanaryReleaseStatus | undefined;
   if (!s) {
-    if (canary !== 0) breaks.push(`${where}: no status yet, but the canary has ${canary}%`);
+    // a kill between the first route write and the first status write leaves step 0's weight
+    if (canary !== 0 && canary !== w(0))
+      breaks.push(`${where}: no status yet, but the canary has ${canary}% (step 0 has ${w(0)}%)`);
     return breaks;
   }
   if (s.currentStep < t.lastStep)
@@ -189,10 +197,6 @@ async function check(client: KubeClient, ns: string, t: Tracked, finalCheck: boo
   t.lastStep = s.currentStep;
   t.finished = isFinishedPhase(s.phase);
 
-  const parsed = parseSpec(t.spec);
-  if (!parsed.ok) return [...breaks, `${where}: the test's own spec does not parse`];
-  const steps = planSteps(parsed.spec);
-  const w = (i: number) => (i < 0 ? 0 : i < steps.length ? weightAt(steps, i) : 100);
   const allowed = new Set([w(s.currentStep - 1), w(s.currentStep), w(s.currentStep + 1)]);
   if (s.phase === 'RolledBack') allowed.add(0);
   if (s.phase === 'Succeeded') allowed.add(100);
