@@ -110,6 +110,22 @@ export function chooseVirtualService(
         vs.hosts.some((h) => hostMatches(resolveHost(h, vs.namespace, model.clusterDomain), host)),
     );
   }
+  // A VirtualService Istio rejects (MESH001 / IST0106) is not in the mesh: say so where it would apply.
+  for (const bad of model.invalid) {
+    if (bad.kind !== 'VirtualService') continue;
+    const hosts = (bad.raw.spec as { hosts?: unknown } | undefined)?.hosts;
+    if (
+      Array.isArray(hosts) &&
+      hosts.some(
+        (h) =>
+          typeof h === 'string' &&
+          hostMatches(caller.ingress ? h : resolveHost(h, bad.namespace, model.clusterDomain), host),
+      )
+    )
+      notes.push(
+        `VirtualService ${bad.namespace}/${bad.name} is not applied: Istio rejects it (${bad.problems[0] ?? 'invalid'}); the request is explained without it`,
+      );
+  }
   const serviceNs = host.split('.')[1];
   const order = (vs: VirtualService) => (vs.namespace === clientNs ? 0 : vs.namespace === serviceNs ? 1 : 2);
   const vs = [...candidates].sort((a, b) => order(a) - order(b))[0];

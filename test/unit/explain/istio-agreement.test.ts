@@ -6,6 +6,7 @@ import { explain } from '../../../mesh/explain/index.js';
 import { explainPath } from '../../../mesh/explain/path.js';
 import { meshMatchers, to } from '../../../mesh/explain/matchers.js';
 import { buildModel, type KubeObject } from '../../../mesh/model/index.js';
+import { validate } from '../../../mesh/validator/index.js';
 import { baseMesh, deployment, gw, vs } from '../validator/fixtures.js';
 
 expect.extend(meshMatchers);
@@ -183,5 +184,28 @@ describe('a caller without a sidecar: explain and explain --hops give one answer
     expect(
       explain(m, { from: 'outside', host: 'reviews.default.svc.cluster.local' }).virtualService,
     ).toBeUndefined();
+  });
+});
+
+describe('a VirtualService Istio rejects (retries attempts 0 with perTryTimeout)', () => {
+  const rejected = vs('reviews', {
+    hosts: ['reviews'],
+    http: [{ retries: { attempts: 0, perTryTimeout: '1s' }, route: toV2 }],
+  });
+  const m = model(rejected);
+
+  test('lint reports it (MESH001, as istioctl’s IST0106)', () => {
+    const findings = validate(m).filter((f) => f.code === 'MESH001');
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toMatch(/attempts is 0/);
+  });
+
+  test('explain does not route by it, and says why', () => {
+    const e = explain(m, { from: 'productpage', host: 'reviews' });
+    expect(e.virtualService).toBeUndefined();
+    expect(e.retries).toBeUndefined();
+    expect(e.notes.join('\n')).toMatch(
+      /VirtualService default\/reviews is not applied: Istio rejects it \(.*attempts is 0/,
+    );
   });
 });
