@@ -6,7 +6,14 @@
  * @see https://istio.io/latest/docs/concepts/security/#implicit-enablement
  */
 import { policiesFor } from '../model/query.js';
-import type { AuthorizationPolicy, AuthzCondition, AuthzRule, MeshModel, Workload } from '../model/types.js';
+import type {
+  AuthorizationPolicy,
+  AuthzAction,
+  AuthzCondition,
+  AuthzRule,
+  MeshModel,
+  Workload,
+} from '../model/types.js';
 
 /** What the server-side proxy knows about a request. */
 export interface AuthzRequest {
@@ -21,6 +28,11 @@ export interface AuthzRequest {
   /** The workload's (container) port. */
   readonly port?: number;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * `tcp` for a connection to a TCP port (Istio's TCP filter chain): HTTP-only fields of a rule
+   * cannot be evaluated there. @default 'http'
+   */
+  readonly protocol?: 'http' | 'tcp';
 }
 
 export type AuthzDecision = 'ALLOW' | 'DENY' | 'CUSTOM';
@@ -73,14 +85,49 @@ function conditionValue(key: string, r: AuthzRequest): string | undefined | null
   }
 }
 
+/** Condition keys only an HTTP request has. */
+const httpOnlyKey = (key: string) => key.startsWith('request.headers[') || key.startsWith('request.auth.');
+
+/**
+ * The HTTP-only fields a rule uses (`methods`, `paths`, `hosts` and their `not…`,
+ * `requestPrincipals`, request header and JWT conditions), as `rules[i].to[j].operation.methods`.
+ * On a TCP port Istio cannot evaluate them: it drops an ALLOW rule that has any (so it never
+ * matches), and ignores them in a DENY, AUDIT or CUSTOM rule (so the rest of the rule decides).
+ * @see https://istio.io/latest/docs/ops/configuration/security/security-policy-examples/
+ */
+export function httpOnlyFields(rule: AuthzRule): string[] {
+  const out: string[] = [];
+  rule.from?.forEach(({ source: s = {} }, j) => {
+    for (const f of ['requestPrincipals', 'notRequestPrincipals'] as const)
+      if (s[f] !== undefined) out.push(`from[${j}].source.${f}`);
+  });
+  rule.to?.forEach(({ operation: o = {} }, j) => {
+    for (const f of ['methods', 'notMethods', 'paths', 'notPaths', 'hosts', 'notHosts'] as const)
+      if (o[f] !== undefined) out.push(`to[${j}].operation.${f}`);
+  });
+  rule.when?.forEach((c, j) => {
+    if (httpOnlyKey(c.key)) out.push(`when[${j}] ${c.key}`);
+  });
+  return out;
+}
+
 function conditionMatches(c: AuthzCondition, r: AuthzRequest): boolean {
+  if (r.protocol === 'tcp' && httpOnlyKey(c.key)) return true; // ignored (ALLOW rules never get here)
   const v = conditionValue(c.key, r);
   if (v === null) return false;
   return anyOf(c.values, v) && noneOf(c.notValues, v);
 }
 
-/** Whether one rule of a policy matches the request. */
-export function ruleMatches(rule: AuthzRule, r: AuthzRequest): boolean {
+/**
+ * Whether one rule of a policy matches the request. On a TCP connection an ALLOW rule with an
+ * HTTP-only field never matches and other rules match without their HTTP-only fields, as Istio
+ * builds its TCP filter ({@link httpOnlyFields}).
+ */
+export function ruleMatches(rule: AuthzRule, r: AuthzRequest, action: AuthzAction = 'ALLOW'): boolean {
+  const tcp = r.protocol === 'tcp';
+  if (tcp && action === 'ALLOW' && httpOnlyFields(rule).length) return false;
+  /** On TCP, an HTTP-only field of a DENY/AUDIT/CUSTOM rule is left out (matches anything). */
+  const http = <T>(v: T | undefined): T | undefined => (tcp ? undefined : v);
   const fromOk =
     !rule.from?.length ||
     rule.from.some(({ source: s = {} }) => {
@@ -90,7 +137,7 @@ export function ruleMatches(rule: AuthzRule, r: AuthzRequest): boolean {
         anyOf(s.namespaces, r.sourceNamespace) &&
         noneOf(s.notNamespaces, r.sourceNamespace) &&
         // No JWT and no IPs in the simulator: fields that need them never match.
-        s.requestPrincipals === undefined &&
+        http(s.requestPrincipals) === undefined &&
         s.ipBlocks === undefined &&
         s.remoteIpBlocks === undefined
       );
@@ -101,12 +148,12 @@ export function ruleMatches(rule: AuthzRule, r: AuthzRequest): boolean {
     !rule.to?.length ||
     rule.to.some(({ operation: o = {} }) => {
       return (
-        anyOf(o.methods, r.method) &&
-        noneOf(o.notMethods, r.method) &&
-        anyOf(o.paths, r.path) &&
-        noneOf(o.notPaths, r.path) &&
-        anyOf(o.hosts, r.host, true) &&
-        noneOf(o.notHosts, r.host, true) &&
+        anyOf(http(o.methods), r.method) &&
+        noneOf(http(o.notMethods), r.method) &&
+        anyOf(http(o.paths), r.path) &&
+        noneOf(http(o.notPaths), r.path) &&
+        anyOf(http(o.hosts), r.host, true) &&
+        noneOf(http(o.notHosts), r.host, true) &&
         anyOf(o.ports, port) &&
         noneOf(o.notPorts, port)
       );
@@ -119,7 +166,7 @@ const id = (p: AuthorizationPolicy) => `${p.namespace}/${p.name}`;
 
 function firstMatch(policies: readonly AuthorizationPolicy[], r: AuthzRequest) {
   for (const p of policies) {
-    const i = p.rules.findIndex((rule) => ruleMatches(rule, r));
+    const i = p.rules.findIndex((rule) => ruleMatches(rule, r, p.action));
     if (i >= 0) return { policy: p, rule: i };
   }
   return undefined;
@@ -167,6 +214,20 @@ export function authorize(model: MeshModel, workload: Workload, r: AuthzRequest)
     policy: id(empty ?? allows[0]!),
     reason: `no rule of the ALLOW policies (${allows.map(id).join(', ')}) matches${
       r.principal === undefined ? ' (the hop is not mTLS, so the caller has no principal)' : ''
-    }`,
+    }${tcpDropped(allows, r)}`,
   };
+}
+
+/** Why ALLOW rules did not count on a TCP connection, when that is why. */
+function tcpDropped(allows: readonly AuthorizationPolicy[], r: AuthzRequest): string {
+  if (r.protocol !== 'tcp') return '';
+  const dropped = allows.flatMap((p) =>
+    p.rules.flatMap((rule, i) => {
+      const f = httpOnlyFields(rule);
+      return f.length ? [`${id(p)} rules[${i}] (${f.join(', ')})`] : [];
+    }),
+  );
+  return dropped.length
+    ? `; on this TCP port Istio drops the ALLOW rules with HTTP-only fields: ${dropped.join('; ')}`
+    : '';
 }

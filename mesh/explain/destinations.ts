@@ -27,6 +27,8 @@ export interface DestinationRequest {
   /** The path without the query string. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** `tcp` for a connection to a TCP port. @default 'http' */
+  readonly protocol?: 'http' | 'tcp';
 }
 
 /**
@@ -103,6 +105,7 @@ export function explainDestinations(
       host: request.authority,
       ...(cport !== undefined ? { port: cport } : {}),
       headers,
+      ...(request.protocol ? { protocol: request.protocol } : {}),
     });
     return { ...common, tls, authorization };
   });

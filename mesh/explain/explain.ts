@@ -4,12 +4,12 @@
  * probabilities, the subset's labels and workloads, fault, timeout, retries, mirror, the mTLS
  * mode of the hop, and the authorization decision.
  */
-import { resolveHost } from '../model/query.js';
-import type { HttpRoute, MeshModel } from '../model/types.js';
+import { protocolOfHost, resolveHost, selects } from '../model/query.js';
+import type { HttpRoute, MeshModel, TcpRoute, VirtualService } from '../model/types.js';
 import { resolveCaller } from './caller.js';
 import { explainDestinations } from './destinations.js';
 import { chooseRule, chooseVirtualService } from './route.js';
-import type { ExplainedFault, ExplainOptions, ExplainRequest, Explanation } from './types.js';
+import type { Caller, ExplainedFault, ExplainOptions, ExplainRequest, Explanation } from './types.js';
 
 export { resolveCaller } from './caller.js';
 export { formatExplanation } from './format.js';
@@ -92,35 +92,45 @@ export function explain(
   const rawPath = request.path ?? '/';
   const [path, qs = ''] = rawPath.split('?', 2) as [string, string?];
   const query = Object.fromEntries(new URLSearchParams(qs));
-  const method = (request.method ?? 'GET').toUpperCase();
   const notes: string[] = [];
+  const clientNs =
+    caller.namespace ?? model.services.find((s) => s.name === request.host)?.namespace ?? 'default';
+
+  // 2. The VirtualService that serves the host, and the protocol of the port called: a TCP port
+  //    takes a connection, not an HTTP request (the ingress gateway's servers speak HTTP).
+  const chosen = chooseVirtualService(model, caller, request.host, request.port, clientNs, notes);
+  const host = chosen.host;
+  const proto = caller.ingress ? undefined : protocolOfHost(model, host, request.port);
+  const protocol = { name: proto?.name ?? 'HTTP', tcp: proto?.handling === 'tcp' };
+  const grpc = protocol.name === 'GRPC' || protocol.name === 'GRPC-WEB';
+  const method = protocol.tcp ? '' : (request.method ?? (grpc ? 'POST' : 'GET')).toUpperCase();
+  if (protocol.tcp && (request.method !== undefined || request.path !== undefined))
+    notes.push(
+      `${host}${request.port ? `:${request.port}` : ''} is a ${protocol.name} port: the call is a TCP connection, so the method and path do not apply`,
+    );
   const req = {
     from: request.from ?? 'outside',
     host: request.host,
     method,
-    path: rawPath,
-    headers,
+    path: protocol.tcp ? '' : rawPath,
+    headers: protocol.tcp ? {} : headers,
     ...(request.port !== undefined ? { port: request.port } : {}),
   };
-  const clientNs =
-    caller.namespace ?? model.services.find((s) => s.name === request.host)?.namespace ?? 'default';
-
-  // 2. The VirtualService that serves the host.
-  const chosen = chooseVirtualService(model, caller, request.host, request.port, clientNs, notes);
-  const host = chosen.host;
   if (chosen.noRoute)
     return chosen.httpsRedirect
       ? {
           request: req,
           caller,
           host,
+          protocol,
           gateway: chosen.httpsRedirect,
           noRoute: false,
           destinations: [],
           redirect: { httpsRedirect: true, redirectCode: 301, scheme: 'https' },
           notes,
         }
-      : { request: req, caller, host, noRoute: true, destinations: [], notes };
+      : { request: req, caller, host, protocol, noRoute: true, destinations: [], notes };
+  if (protocol.tcp) return explainTcp(model, caller, chosen.vs, { req, host, clientNs, protocol, notes });
   const { gateway, vs } = chosen;
 
   // 3. Its first http rule that matches.
@@ -142,6 +152,7 @@ export function explain(
         request: req,
         caller,
         host,
+        protocol,
         ...(caller.ingress ? { gateway } : {}),
         virtualService: `${vs.namespace}/${vs.name}`,
         virtualServiceWhere: vs.where,
@@ -169,6 +180,7 @@ export function explain(
     request: req,
     caller,
     host,
+    protocol,
     ...(caller.ingress ? { gateway } : {}),
     ...(vs ? { virtualService: `${vs.namespace}/${vs.name}`, virtualServiceWhere: vs.where } : {}),
     ...(rule ? { route: rule.info } : {}),
@@ -178,5 +190,74 @@ export function explain(
     ...(primary?.tls ? { tls: primary.tls } : {}),
     ...(primary?.authorization ? { authorization: primary.authorization } : {}),
     notes,
+  };
+}
+
+/**
+ * A connection to a TCP port: the VirtualService's first `tcp` rule whose match holds (port and
+ * sourceLabels) picks the destinations, its `http` rules do not apply; without one, the default
+ * route to the Service. No fault, timeout, retry or mirror exists for TCP.
+ */
+function explainTcp(
+  model: MeshModel,
+  caller: Caller,
+  vs: VirtualService | undefined,
+  c: {
+    req: Explanation['request'];
+    host: string;
+    clientNs: string;
+    protocol: Explanation['protocol'];
+    notes: string[];
+  },
+): Explanation {
+  const port = c.req.port;
+  const holds = (r: TcpRoute) =>
+    !r.match?.length ||
+    r.match.some(
+      (m) =>
+        (m.port === undefined || port === undefined || m.port === port) &&
+        selects(m.sourceLabels, caller.labels) &&
+        (!m.gateways?.length || m.gateways.includes('mesh')),
+    );
+  const index = vs ? vs.tcp.findIndex(holds) : -1;
+  const rule = vs && index >= 0 ? vs.tcp[index]! : undefined;
+  if (vs && !rule)
+    c.notes.push(
+      vs.tcp.length
+        ? `no tcp rule of VirtualService ${vs.namespace}/${vs.name} matches: the default route to the Service`
+        : `VirtualService ${vs.namespace}/${vs.name} has no tcp rule: its http rules do not apply to a TCP port, the default route to the Service does`,
+    );
+  const vsNs = vs?.namespace ?? c.clientNs;
+  const destinations = explainDestinations(
+    model,
+    caller,
+    rule ? ({ route: rule.route } as HttpRoute) : undefined,
+    { host: c.host, authority: c.req.host, port, method: '', path: '', headers: {}, protocol: 'tcp' },
+    vsNs,
+    c.clientNs,
+  );
+  const primary = [...destinations].sort((a, b) => b.probability - a.probability)[0];
+  return {
+    request: c.req,
+    caller,
+    host: c.host,
+    protocol: c.protocol,
+    ...(vs ? { virtualService: `${vs.namespace}/${vs.name}`, virtualServiceWhere: vs.where } : {}),
+    ...(rule
+      ? {
+          route: {
+            index,
+            kind: 'tcp' as const,
+            ...(rule.match?.length
+              ? { match: rule.match.findIndex((m) => m.port === undefined || m.port === port) }
+              : {}),
+          },
+        }
+      : {}),
+    noRoute: false,
+    destinations,
+    ...(primary?.tls ? { tls: primary.tls } : {}),
+    ...(primary?.authorization ? { authorization: primary.authorization } : {}),
+    notes: c.notes,
   };
 }

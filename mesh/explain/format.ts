@@ -7,6 +7,8 @@ export const percent = (p: number) => `${Math.round(p * 1000) / 10}%`;
 /** The request in one line: `GET reviews:9080/ [end-user: jason] from Deployment default/productpage`. */
 export function requestLine(e: Explanation): string {
   const r = e.request;
+  if (e.protocol.tcp)
+    return `TCP connection to ${r.host}${r.port ? `:${r.port}` : ''} (${e.protocol.name}) from ${e.caller.description}`;
   const hdrs = Object.entries(r.headers)
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ');
@@ -23,7 +25,7 @@ export function formatExplanation(e: Explanation): string {
   );
   if (e.route)
     lines.push(
-      `  rule:            http[${e.route.index}]${e.route.name ? ` '${e.route.name}'` : ''}${e.route.match !== undefined ? ` match[${e.route.match}]` : ' (no match: catch-all)'}`,
+      `  rule:            ${e.route.kind ?? 'http'}[${e.route.index}]${e.route.name ? ` '${e.route.name}'` : ''}${e.route.match !== undefined ? ` match[${e.route.match}]` : ' (no match: catch-all)'}`,
     );
   if (e.noRoute) lines.push('  result:          404 no route');
   for (const d of e.destinations) {

@@ -12,6 +12,7 @@ import {
   indexOf,
   policiesFor,
   principalOf,
+  protocolOfHost,
   resolveHost,
   workloadsOf,
   workloadsSelected,
@@ -75,10 +76,12 @@ export function deniedDeclaredCalls(model: MeshModel): DeniedCall[] {
     const caller = callerOfDeclared(model, c.from);
     const dr = destinationRuleFor(model, svc.fqdn, c.from.namespace);
     const cport = containerPortOf(svc, undefined);
+    // A call to a TCP port is a connection: its methods and paths cannot be checked.
+    const tcp = protocolOfHost(model, svc.fqdn, undefined)?.handling === 'tcp';
     const denied = (() => {
       for (const w of workloadsOf(model, svc)) {
         const tls = hopTls(model, caller, w, dr, undefined, svc.ports[0]?.port, cport);
-        for (const { method, path } of declaredRequests(c)) {
+        for (const { method, path } of tcp ? [{ method: '', path: '' }] : declaredRequests(c)) {
           const result = authorize(model, w, {
             ...(tls.mutual ? { principal: c.from.principal, sourceNamespace: c.from.namespace } : {}),
             method,
@@ -86,6 +89,7 @@ export function deniedDeclaredCalls(model: MeshModel): DeniedCall[] {
             host: svc.name,
             ...(cport !== undefined ? { port: cport } : {}),
             headers: {},
+            ...(tcp ? { protocol: 'tcp' as const } : {}),
           });
           if (result.decision === 'DENY') return { workload: w, method, path, result };
         }
@@ -344,6 +348,7 @@ function evaluate(
   const dr = destinationRuleFor(model, svc.fqdn, caller.namespace ?? svc.namespace);
   const cport = containerPortOf(svc, undefined);
   const host = caller.namespace === svc.namespace ? svc.name : svc.fqdn;
+  const tcp = protocolOfHost(model, svc.fqdn, undefined)?.handling === 'tcp';
   let firstTls: HopTls | undefined;
   const allowedByWorkload: { allowed: Set<string>; total: number }[] = [];
   const policies = new Set<string>();
@@ -353,6 +358,22 @@ function evaluate(
     const allowed = new Set<string>();
     if (!tls.ok) {
       allowedByWorkload.push({ allowed, total: 1 });
+      continue;
+    }
+    if (tcp) {
+      // A TCP port: one connection, judged as Istio's TCP filter judges it.
+      allowedByWorkload.push({ allowed, total: 1 });
+      const r = authorize(model, w, {
+        ...(tls.mutual ? { principal: caller.principal, sourceNamespace: caller.namespace } : {}),
+        method: '',
+        path: '',
+        host,
+        ...(cport !== undefined ? { port: cport } : {}),
+        headers: {},
+        protocol: 'tcp',
+      });
+      if (r.policy) policies.add(r.policy);
+      if (r.decision === 'ALLOW') allowed.add('TCP');
       continue;
     }
     const { methods, paths, headers } = probes(w.sidecar ? policiesFor(model, w) : []);

@@ -15,7 +15,7 @@ export interface ExplainRequest {
   readonly host: string;
   /** Port called. @default - the Service's first port (the Gateway's first server from ingress) */
   readonly port?: number;
-  /** @default 'GET' */
+  /** @default 'GET' ('POST' to a gRPC port; none to a TCP port, where a request is a connection) */
   readonly method?: string;
   /** @default '/' */
   readonly path?: string;
@@ -82,8 +82,23 @@ export interface Explanation {
   readonly virtualService?: string;
   /** Where the VirtualService came from. */
   readonly virtualServiceWhere?: string;
-  /** Index of the matched `http` rule, its name, and which of its `match` blocks matched. */
-  readonly route?: { readonly index: number; readonly name?: string; readonly match?: number };
+  /**
+   * Index of the matched `http` rule (`tcp` rule, for a TCP port), its name, and which of its
+   * `match` blocks matched.
+   */
+  readonly route?: {
+    readonly index: number;
+    readonly name?: string;
+    readonly match?: number;
+    readonly kind?: 'tcp';
+  };
+  /**
+   * The protocol of the port called, as Istio reads it from the Service or ServiceEntry port
+   * (`HTTP`, `GRPC`, `TCP`, `REDIS`, …; `UNKNOWN` when it names none and Istio sniffs), and
+   * whether the request is an opaque TCP connection (then methods, paths, headers, HTTP routes and
+   * the HTTP fields of policies do not apply).
+   */
+  readonly protocol: { readonly name: string; readonly tcp: boolean };
   /** True when no rule matched (Envoy answers 404). */
   readonly noRoute: boolean;
   readonly destinations: readonly ExplainedDestination[];

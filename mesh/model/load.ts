@@ -36,6 +36,7 @@ import type {
   Skipped,
   SourcedObject,
   Subset,
+  TcpRoute,
   Telemetry,
   TrafficPolicy,
   UndeployedSubset,
@@ -447,6 +448,7 @@ function readVirtualService(e: Entry, spec: Json): VirtualService {
     hosts: strs(spec.hosts),
     gateways: strs(spec.gateways),
     http: arr(spec.http).map((r) => obj(r) as HttpRoute),
+    tcp: arr(spec.tcp).map((r) => obj(r) as TcpRoute),
     otherDestinations: other,
   };
 }

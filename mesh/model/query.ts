@@ -300,3 +300,50 @@ export function policiesFor(model: MeshModel, workload: Workload): Authorization
 export function principalOf(model: MeshModel, namespace: string, serviceAccount: string): string {
   return `${model.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
+
+/**
+ * A port's protocol as Istio reads it (`appProtocol`, else the port name's prefix before `-`, or a
+ * ServiceEntry's `protocol`), and what Envoy does with it: `http` (HTTP, HTTP2, gRPC, gRPC-Web:
+ * routes, methods and paths apply), `tcp` (TCP, TLS, HTTPS, Mongo, MySQL, Redis, UDP: an opaque
+ * connection; HTTP routes and HTTP fields of policies do not apply), or `auto` (no protocol named:
+ * Istio sniffs the first bytes, so an HTTP request is treated as HTTP).
+ */
+export interface PortProtocol {
+  /** Upper-cased: `HTTP`, `GRPC`, `TCP`, `REDIS`, …, or `UNKNOWN`. */
+  readonly name: string;
+  readonly handling: 'http' | 'tcp' | 'auto';
+}
+
+const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB', 'HTTP_PROXY']);
+const TCP_PROTOCOLS = new Set(['TCP', 'TLS', 'HTTPS', 'MONGO', 'MYSQL', 'REDIS', 'UDP']);
+
+/** Istio's protocol of a Service port (`name`, `appProtocol`) or a ServiceEntry port (`protocol`). */
+export function portProtocol(
+  p: { readonly name?: string; readonly appProtocol?: string; readonly protocol?: string },
+  serviceEntry = false,
+): PortProtocol {
+  const given = serviceEntry ? p.protocol : (p.appProtocol ?? (p.name ?? '').split('-')[0]);
+  const name = (given ?? '').toUpperCase().replace(/^KUBERNETES\.IO\/H2C$/, 'HTTP2');
+  if (HTTP_PROTOCOLS.has(name)) return { name, handling: 'http' };
+  if (TCP_PROTOCOLS.has(name)) return { name, handling: 'tcp' };
+  if (!serviceEntry && p.protocol === 'UDP') return { name: 'UDP', handling: 'tcp' };
+  return { name: 'UNKNOWN', handling: 'auto' };
+}
+
+/** The protocol of `port` (the first port when undefined) of the Service or ServiceEntry `fqdn` names. */
+export function protocolOfHost(
+  model: MeshModel,
+  fqdn: string,
+  port: number | undefined,
+): PortProtocol | undefined {
+  const reg = lookupHost(model, fqdn);
+  if (reg?.type === 'service') {
+    const p = port === undefined ? reg.service.ports[0] : reg.service.ports.find((x) => x.port === port);
+    return p ? portProtocol(p) : undefined;
+  }
+  if (reg?.type === 'serviceEntry') {
+    const p = port === undefined ? reg.entry.ports[0] : reg.entry.ports.find((x) => x.number === port);
+    return p ? portProtocol(p, true) : undefined;
+  }
+  return undefined;
+}

@@ -111,6 +111,9 @@ export type Destination = Wire<networking.VirtualServiceSpecHttpRouteDestination
 
 export type RouteDestination = Wire<networking.VirtualServiceSpecHttpRoute>;
 
+/** A `tcp` route of a VirtualService: L4 matches (port, sourceLabels, gateways) and weighted destinations. */
+export type TcpRoute = Wire<networking.VirtualServiceSpecTcp>;
+
 /** An `http` route of a VirtualService. The generated `mirrorPercent` is `mirror_percent` on the wire. */
 export type HttpRoute = Omit<Wire<networking.VirtualServiceSpecHttp>, 'mirrorPercent'> & {
   readonly mirror_percent?: number;
@@ -127,6 +130,8 @@ export interface VirtualService
   readonly kind: 'VirtualService';
   /** Destinations of `tcp` and `tls` routes (checked for existence only). */
   readonly otherDestinations: readonly { readonly destination: Destination; readonly field: string }[];
+  /** `tcp` routes, read as empty when absent. */
+  readonly tcp: readonly TcpRoute[];
 }
 
 export type TlsMode = `${networking.DestinationRuleSpecTrafficPolicyTlsMode}`;

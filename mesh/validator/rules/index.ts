@@ -17,6 +17,7 @@ import { sidecarRules } from './sidecar.js';
 import { serviceEntryRules } from './service-entry.js';
 import { telemetryRules } from './telemetry.js';
 import { inputRules } from './inputs.js';
+import { protocolRules } from './protocol.js';
 import type { Rule } from '../rule.js';
 
 export type { Report, Rule } from '../rule.js';
@@ -37,4 +38,5 @@ export const RULES: readonly Rule[] = [
   ...sidecarRules,
   ...serviceEntryRules,
   ...telemetryRules,
+  ...protocolRules,
 ];

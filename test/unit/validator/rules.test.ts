@@ -1143,6 +1143,102 @@ const CASES: Case[] = [
     good: [tm('t', { accessLogging: [{ providers: [{ name: 'envoy' }] }, { disabled: true }] })],
   },
   {
+    code: 'MESH509',
+    bad: [
+      service('redis', 6379, 'redis'),
+      deployment('redis', 'v1', { port: 6379 }),
+      ap('redis-readers', {
+        selector: { matchLabels: { app: 'redis' } },
+        rules: [
+          {
+            from: [{ source: { principals: [principal('bookinfo-reviews')] } }],
+            to: [{ operation: { methods: ['GET'] } }],
+          },
+        ],
+      }),
+    ],
+    message:
+      'rules[0] uses to[0].operation.methods on redis-v1 (port 6379 of Service default/redis is REDIS, a TCP port): Istio drops this ALLOW rule on TCP, so it never allows a connection there',
+    good: [
+      service('redis', 6379, 'redis'),
+      deployment('redis', 'v1', { port: 6379 }),
+      ap('redis-readers', {
+        selector: { matchLabels: { app: 'redis' } },
+        rules: [
+          {
+            from: [{ source: { principals: [principal('bookinfo-reviews')] } }],
+            to: [{ operation: { ports: ['6379'] } }],
+          },
+        ],
+      }),
+    ],
+  },
+  {
+    code: 'MESH114',
+    bad: [
+      service('redis', 6379, 'redis'),
+      deployment('redis', 'v1', { port: 6379 }),
+      vs('redis', { hosts: ['redis'], http: [{ timeout: '1s', route: [route('redis')] }] }),
+    ],
+    message:
+      'http[0].route[0]: redis is a REDIS (TCP) port: sidecars do not apply http rules to it (the default route does), so this route never takes effect',
+    good: [
+      service('redis', 6379, 'redis'),
+      deployment('redis', 'v1', { port: 6379 }),
+      vs('redis', { hosts: ['redis'], tcp: [{ route: [route('redis')] }] }),
+    ],
+  },
+  {
+    // Through a gateway: HTTP from the ingress gateway to a TCP port.
+    code: 'MESH114',
+    bad: [
+      service('redis', 6379, 'tcp-redis'),
+      deployment('redis', 'v1', { port: 6379 }),
+      bookinfoGw('g', ['cache.example.com']),
+      vs('cache', {
+        hosts: ['cache.example.com'],
+        gateways: ['g'],
+        http: [{ route: [{ destination: { host: 'redis', port: { number: 6379 } } }] }],
+      }),
+    ],
+    message:
+      'http[0].route[0]: the gateway sends HTTP to redis:6379, a TCP (TCP) port: the request reaches a server that does not speak HTTP',
+    good: [
+      service('redis', 6379, 'http-redis-ui'),
+      deployment('redis', 'v1', { port: 6379 }),
+      bookinfoGw('g', ['cache.example.com']),
+      vs('cache', {
+        hosts: ['cache.example.com'],
+        gateways: ['g'],
+        http: [{ route: [{ destination: { host: 'redis', port: { number: 6379 } } }] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH115',
+    bad: [
+      service('cart', 7070, 'grpc'),
+      deployment('cart', 'v1', { port: 7070 }),
+      vs('cart', {
+        hosts: ['cart'],
+        http: [{ match: [{ method: { exact: 'GET' } }], route: [route('cart')] }, { route: [route('cart')] }],
+      }),
+    ],
+    message:
+      'http[0].match[0].method GET never matches cart.default.svc.cluster.local, a gRPC service (every call is POST)',
+    good: [
+      service('cart', 7070, 'grpc'),
+      deployment('cart', 'v1', { port: 7070 }),
+      vs('cart', {
+        hosts: ['cart'],
+        http: [
+          { match: [{ uri: { prefix: '/hipstershop.CartService/' } }], route: [route('cart')] },
+          { route: [route('cart')] },
+        ],
+      }),
+    ],
+  },
+  {
     code: 'MESH801',
     bad: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }],
     drop: ['Namespace/default'],
