@@ -19,6 +19,8 @@ gomods="$here/go"
 K8S_VERSION=v1.35.4
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
+# go-containerregistry's crane: pushes the operator image to a loopback registry in its test.
+CRANE_VERSION=v0.22.1
 # Istio 1.30 release branch, commit 9739e10eb9d7 (2026-08-26): the proxy refuses the 1.30.3 tag's
 # own pseudo-version; this commit ships CRDs byte-identical to 1.30.3's crd-all.gen.yaml.
 ISTIO_VERSION=v0.0.0-20260826214018-9739e10eb9d7
@@ -166,7 +168,7 @@ gateway_api_crds() {
 }
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(tools etcd kubernetes kwok istioctl oracle prometheus)
+[ ${#parts[@]} -gt 0 ] || parts=(tools etcd kubernetes kwok istioctl oracle prometheus crane)
 for part in "${parts[@]}"; do
   case "$part" in
     etcd) build etcd "$ETCD_VERSION" "-s -w" "etcd=go.etcd.io/etcd/server/v3" ;;
@@ -201,11 +203,12 @@ for part in "${parts[@]}"; do
       # the same module versions as istioctl, so Go's module and build caches are shared.
       build oracle "$ISTIO_VERSION" "-s -w" "oracle=test:."
       ;;
+    crane) build crane "$CRANE_VERSION" "-s -w" "crane=github.com/google/go-containerregistry/cmd/crane" ;;
     istio-crds) istio_crds ;;
     gateway-api-crds) gateway_api_crds ;;
     prometheus) provision_prometheus ;;
     tools) apt_install openssl openssl ;; # certificates for the test control plane
-    *) fail "unknown part '$part'" "known parts: tools etcd kubernetes kwok istioctl istio-crds gateway-api-crds prometheus" ;;
+    *) fail "unknown part '$part'" "known parts: tools etcd kubernetes kwok istioctl oracle crane istio-crds gateway-api-crds prometheus" ;;
   esac
 done
 echo "$cache/bin"

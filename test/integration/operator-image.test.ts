@@ -11,6 +11,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +20,11 @@ import { buildOperatorImage, cachedOperatorImage, type BuiltImage } from '../../
 import { LEASES } from '../../operator/adapters/kubernetes.js';
 import type { LeaseRecord } from '../../operator/runtime/leader-election.js';
 import { E2eEnv, must, transitions, waitFor } from '../e2e/env.js';
-import { cluster } from '../harness/cluster.js';
+import { cluster, runTool } from '../harness/cluster.js';
 import { freePort } from '../harness/processes.js';
 import { runPod, unpackImage, type RunningPod } from '../harness/pod-runtime.js';
+
+const statusOf = async (url: string) => (await fetch(url).catch(() => undefined))?.status;
 
 let built: BuiltImage & { layout: string; tarball: string };
 beforeAll(() => {
@@ -31,6 +34,46 @@ beforeAll(() => {
 test('the same inputs build the same image digest', () => {
   expect(buildOperatorImage({ revision: 'test' }).digest).toBe(built.digest);
 }, 300_000);
+
+describe('pushed with crane (go-containerregistry) to a registry on loopback', () => {
+  let registry: ReturnType<typeof spawn> | undefined;
+  let host: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    host = `127.0.0.1:${port}`;
+    registry = spawn(join(cluster.bin, 'crane'), ['registry', 'serve', '--address', host], {
+      stdio: 'ignore',
+    });
+    await waitFor('the registry to answer /v2/', async () =>
+      (await statusOf(`http://${host}/v2/`)) === 200 ? true : undefined,
+    );
+  });
+  afterAll(() => {
+    registry?.kill('SIGTERM');
+  });
+
+  test('the OCI layout keeps its digest when pushed, and the registry and the tarball validate', async () => {
+    const push = await runTool('crane', ['push', built.layout, `${host}/operator:0.1.0`], {
+      timeoutMs: 120_000,
+    });
+    expect(push.stderr + push.stdout).toContain(built.digest);
+    expect(push.code).toBe(0);
+    const digest = await runTool('crane', ['digest', `${host}/operator:0.1.0`]);
+    expect(digest.stdout.trim()).toBe(built.digest);
+    const remote = await runTool('crane', ['validate', '--remote', `${host}/operator:0.1.0`], {
+      timeoutMs: 120_000,
+    });
+    expect(remote.stdout.trim()).toBe(`PASS: ${host}/operator:0.1.0`);
+    // The tarball's Docker manifest.json: what `docker load` reads, and crane's tarball reader.
+    const tarball = await runTool('crane', ['validate', '--tarball', built.tarball], { timeoutMs: 120_000 });
+    expect(tarball.stdout.trim()).toBe(`PASS: ${built.tarball}`);
+    const config = JSON.parse((await runTool('crane', ['config', `${host}/operator:0.1.0`])).stdout) as {
+      config: { User: string; Entrypoint: string[] };
+    };
+    expect(config.config.User).toBe('65532:65532');
+    expect(config.config.Entrypoint).toStrictEqual(['/usr/local/bin/node', '/app/operator/main.js']);
+  }, 300_000);
+});
 
 interface Container {
   name: string;
@@ -69,8 +112,6 @@ function resolveEnv(c: Container, pod: { name: string; namespace: string }): Rec
   }
   return out;
 }
-
-const statusOf = async (url: string) => (await fetch(url).catch(() => undefined))?.status;
 
 describe.each([
   ['a writable root filesystem (a runtime default)', false],
