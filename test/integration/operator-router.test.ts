@@ -113,6 +113,8 @@ describe('IstioRouter on the real apiserver', () => {
       headerRoutes: [],
       mirrorPercentage: 0,
       fault: false,
+      // the user's own routes that still send traffic to a version of this release
+      otherRoutes: { v1: ['admin', 'fallback'] },
     });
 
     // setWeight 20
@@ -170,6 +172,7 @@ describe('IstioRouter on the real apiserver', () => {
       headerRoutes: ['jason'],
       mirrorPercentage: 50,
       fault: true,
+      otherRoutes: { v1: ['admin', 'fallback'] },
     });
 
     // the end of the release: fault, mirror and header route gone, all traffic to the canary

@@ -210,7 +210,13 @@ describe('routing by the live VirtualService and DestinationRule', () => {
   test('a delay on a route that also has a timeout is not cut short: Istio does not enable timeouts on a faulted route', async () => {
     await applyVS('reviews', {
       hosts: ['reviews'],
-      http: [{ timeout: '0.1s', fault: { delay: { fixedDelay: '0.4s' } }, route: [subset('reviews', 'v1')] }],
+      http: [
+        {
+          timeout: '0.1s',
+          fault: { delay: { fixedDelay: '0.4s', percentage: { value: 100 } } },
+          route: [subset('reviews', 'v1')],
+        },
+      ],
     });
     const o = await sim.send({ host: 'reviews' });
     expect([o.status, o.flags, o.version]).toStrictEqual([200, 'DI', 'v1']);
@@ -369,8 +375,10 @@ describe('Istio metrics', () => {
       console.log(
         `Prometheus rate: total ${Number(total[0]?.value[1]).toFixed(1)} req/s, v2 share ${v2Share.toFixed(3)}`,
       );
-      expect(v2Share).toBeGreaterThan(0.14);
-      expect(v2Share).toBeLessThan(0.26);
+      // a 4 s window holds a few hundred requests on a loaded machine: ±0.1 is over 3 standard
+      // deviations of a 20% share, and still tells 80/20 from 50/50 or 100/0
+      expect(v2Share).toBeGreaterThan(0.1);
+      expect(v2Share).toBeLessThan(0.3);
       expect(Number(total[0]?.value[1])).toBeGreaterThan(150);
       expect(Number(total[0]?.value[1])).toBeLessThan(250);
     } finally {
