@@ -174,7 +174,8 @@ function firstMatch(policies: readonly AuthorizationPolicy[], r: AuthzRequest) {
 
 /** Evaluates the policies that apply to `workload` for request `r`, in Istio's order. */
 export function authorize(model: MeshModel, workload: Workload, r: AuthzRequest): AuthzResult {
-  if (!workload.sidecar) {
+  // ztunnel enforces the policies on ambient pods (the waypoint those targeting their Service).
+  if (!workload.sidecar && !workload.ambient) {
     return { decision: 'ALLOW', reason: `${workload.name} has no sidecar: no policy is enforced` };
   }
   const policies = policiesFor(model, workload);

@@ -96,6 +96,7 @@ export function resolveCaller(
     labels: w.podLabels,
     principal: principalOf(model, w.namespace, w.serviceAccountName),
     sidecar: w.sidecar,
+    ...(w.ambient ? { ambient: true } : {}),
     ingress: false,
   };
 }

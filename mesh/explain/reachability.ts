@@ -25,6 +25,7 @@ import type {
   Service,
   Workload,
 } from '../model/types.js';
+import { WAYPOINT_CLASS } from '../model/gateway-api.js';
 import { authorize, type AuthzResult } from './authz.js';
 import { hopTls, type Caller, type HopTls } from './explain.js';
 
@@ -41,6 +42,7 @@ export function callerOfDeclared(model: MeshModel, from: DeclaredCall['from']): 
     labels: w?.podLabels ?? {},
     principal: from.principal,
     sidecar: w?.sidecar ?? true,
+    ...(w?.ambient ? { ambient: true } : {}),
     ingress: !w,
   };
 }
@@ -125,6 +127,11 @@ export function undeclaredAllowances(model: MeshModel): UndeclaredAllowance[] {
     if (!s) declaredTo.set(k, (s = new Set()));
     s.add(c.from.principal);
   }
+  const waypoints = new Set(
+    model.k8sGateways
+      .filter((g) => g.gatewayClassName === WAYPOINT_CLASS)
+      .map((g) => principalOf(model, g.namespace, g.name)),
+  );
   for (const p of model.authorizationPolicies) {
     if (p.action !== 'ALLOW') continue;
     const callees = [
@@ -138,7 +145,8 @@ export function undeclaredAllowances(model: MeshModel): UndeclaredAllowance[] {
     p.rules.forEach((r, i) =>
       (r.from ?? []).forEach((f) =>
         (f.source?.principals ?? []).forEach((pr) => {
-          if (PRINCIPAL.test(pr) && !declared.has(pr))
+          // The waypoint relays declared calls: admitting it is how bypassing it is stopped.
+          if (PRINCIPAL.test(pr) && !declared.has(pr) && !waypoints.has(pr))
             out.push({ policy: p, rule: i, principal: pr, callees });
         }),
       ),
@@ -311,6 +319,7 @@ export function reachability(model: MeshModel, options: ReachabilityOptions = {}
       labels: w?.podLabels ?? (from.ingress ? ingressLabels : {}),
       principal: from.principal,
       sidecar: w?.sidecar ?? true,
+      ...(w?.ambient ? { ambient: true } : {}),
       ingress: from.ingress,
     };
     for (const svc of services) {

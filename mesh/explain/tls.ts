@@ -34,6 +34,7 @@ export function hopTls(
   const serverDecidedBy = srv.decidedBy
     ? `PeerAuthentication ${srv.decidedBy} (${srv.scope}${srv.scope === 'port' ? ` ${containerPort}` : ''})`
     : 'Istio default (PERMISSIVE)';
+  if (server.ambient) return ztunnelTls(caller, server, srv.mode, serverDecidedBy);
   const serverMode = server.sidecar ? srv.mode : 'DISABLE';
   let client: TlsMode;
   let clientDecidedBy: string;
@@ -62,6 +63,27 @@ export function hopTls(
     server: serverMode,
     serverDecidedBy: server.sidecar ? serverDecidedBy : `${server.name} has no sidecar`,
     mutual: mtls && ok,
+    ok,
+  };
+}
+
+/**
+ * A hop to an ambient pod: its ztunnel accepts HBONE mTLS (port 15008) from ambient callers and
+ * sidecars alike, and plain text only when its PeerAuthentication is not STRICT.
+ */
+function ztunnelTls(caller: Caller, server: Workload, mode: TlsMode | string, decidedBy: string): HopTls {
+  const mtls = caller.sidecar || caller.ambient === true;
+  const ok = mtls || mode !== 'STRICT';
+  return {
+    client: mtls ? 'ISTIO_MUTUAL' : 'DISABLE',
+    clientDecidedBy: caller.ambient
+      ? 'ztunnel (HBONE on 15008)'
+      : mtls
+        ? 'auto mTLS'
+        : 'caller has no sidecar',
+    server: mode as HopTls['server'],
+    serverDecidedBy: `${decidedBy}, enforced by ztunnel on ${server.name}`,
+    mutual: mtls,
     ok,
   };
 }

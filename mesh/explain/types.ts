@@ -30,6 +30,8 @@ export interface Caller {
   readonly labels: Labels;
   readonly principal: string | undefined;
   readonly sidecar: boolean;
+  /** Captured by ztunnel (ambient mode): its traffic leaves in HBONE mTLS with its identity. */
+  readonly ambient?: boolean;
   readonly ingress: boolean;
 }
 

@@ -4,8 +4,19 @@
  * that fails is set aside in `invalid` (the validator's MESH001) and nothing else reads it. Unknown
  * kinds are kept as notes; fields the schema leaves open are read defensively, never thrown on.
  */
+import {
+  capturedByZtunnel,
+  GATEWAY_API_GROUP,
+  gatewayApiCrdVersion,
+  readGatewayApiRoute,
+  readK8sGateway,
+  readTargetRefs,
+} from './gateway-api.js';
 import type {
   AuthorizationPolicy,
+  GatewayApiCrd,
+  GatewayApiRoute,
+  K8sGateway,
   AuthzAction,
   AuthzRule,
   DeclaredCall,
@@ -169,6 +180,9 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
     sidecars: [] as Sidecar[],
     workloadEntries: [] as WorkloadEntry[],
     telemetries: [] as Telemetry[],
+    gatewayApiRoutes: [] as GatewayApiRoute[],
+    k8sGateways: [] as K8sGateway[],
+    gatewayApiCrds: [] as GatewayApiCrd[],
     skipped: [] as Skipped[],
     invalid: [] as InvalidObject[],
   };
@@ -251,17 +265,38 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
       case istio && kind === 'Telemetry':
         keep(m.telemetries, readTelemetry(e, spec));
         break;
+      case group === GATEWAY_API_GROUP && (kind === 'HTTPRoute' || kind === 'GRPCRoute'):
+        m.gatewayApiRoutes.push(readGatewayApiRoute(e, spec));
+        break;
+      case group === GATEWAY_API_GROUP && kind === 'Gateway':
+        m.k8sGateways.push(readK8sGateway(e, spec));
+        break;
+      case kind === 'CustomResourceDefinition' && gatewayApiCrdVersion(object) !== undefined:
+        m.gatewayApiCrds.push({ ...e, version: gatewayApiCrdVersion(object)! });
+        break;
       default:
         if (!IGNORED_KINDS.has(kind)) m.skipped.push({ kind, where: e.where });
     }
   }
   const injected = new Map(m.namespaces.map((n) => [n.name, namespaceInjection(n.labels)]));
+  const nsLabels = new Map(m.namespaces.map((n) => [n.name, n.labels]));
   const workloadOf = new Map<Entry, Workload>();
   for (const { e, raw } of pendingWorkloads) {
-    const w = readWorkload(e, raw, injected.get(e.namespace));
+    const read = readWorkload(e, raw, injected.get(e.namespace));
+    const w = {
+      ...read,
+      ambient: capturedByZtunnel(nsLabels.get(e.namespace), read.podLabels, read.sidecar),
+    };
     workloadOf.set(e, w);
     m.workloads.push(w);
   }
+  // A policy targeting a Service applies (at its waypoint) to requests to that Service's pods.
+  const services = new Map(m.services.map((svc) => [`${svc.namespace}/${svc.name}`, svc]));
+  m.authorizationPolicies = m.authorizationPolicies.map((p) => {
+    const svc = p.targetRefs?.find((r) => r.kind === 'Service' && r.group === '');
+    const target = svc && services.get(`${p.namespace}/${svc.name}`);
+    return target?.selector ? { ...p, selector: target.selector } : p;
+  });
 
   return {
     rootNamespace,
@@ -365,7 +400,11 @@ function readService(e: Entry, spec: Json, domain: string): Service {
   };
 }
 
-function readWorkload(e: Entry, raw: KubeObject, nsInjection: Injection | undefined): Workload {
+function readWorkload(
+  e: Entry,
+  raw: KubeObject,
+  nsInjection: Injection | undefined,
+): Omit<Workload, 'ambient'> {
   const spec = obj(raw.spec);
   let template: Json;
   let replicas = 1;
@@ -511,6 +550,7 @@ function readAuthorizationPolicy(e: Entry, spec: Json): AuthorizationPolicy {
     action: (ACTIONS.has(action) ? action : 'ALLOW') as AuthzAction,
     rules: arr(spec.rules).map((r) => obj(r) as AuthzRule),
     ...(str(obj(spec.provider).name) ? { provider: str(obj(spec.provider).name) } : {}),
+    ...(readTargetRefs(spec) ? { targetRefs: readTargetRefs(spec) } : {}),
   };
 }
 

@@ -96,6 +96,8 @@ export interface Workload extends Entry {
   readonly containerPorts: readonly number[];
   /** Whether its pods get the Envoy sidecar (annotation / label / namespace injection). */
   readonly sidecar: boolean;
+  /** Whether ztunnel captures its pods (ambient mode: no sidecar, `istio.io/dataplane-mode: ambient`). */
+  readonly ambient: boolean;
   readonly replicas: number;
 }
 
@@ -212,9 +214,22 @@ export type AuthzRule = Wire<security.AuthorizationPolicySpecRules>;
 
 export type AuthzAction = `${security.AuthorizationPolicySpecAction}`;
 
+/** A policy's `targetRefs` entry (ambient: a Service or the waypoint Gateway). */
+export interface PolicyTargetRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
 export interface AuthorizationPolicy extends Entry {
   readonly kind: 'AuthorizationPolicy';
+  /**
+   * `selector.matchLabels`. A policy that targets a Service (`targetRefs`, enforced by its
+   * waypoint for requests to it) is read as selecting that Service's pods.
+   */
   readonly selector: Labels | undefined;
+  /** `targetRefs` as written, when the policy has them. */
+  readonly targetRefs?: readonly PolicyTargetRef[];
   readonly action: AuthzAction;
   readonly rules: readonly AuthzRule[];
   /** The CUSTOM provider's name. */
@@ -350,6 +365,36 @@ export interface UndeployedSubset {
   readonly subset: string;
 }
 
+/** An HTTPRoute or GRPCRoute of the Gateway API. */
+export interface GatewayApiRoute extends Entry {
+  readonly kind: 'HTTPRoute' | 'GRPCRoute';
+  readonly parentRefs: readonly {
+    readonly group: string;
+    readonly kind: string;
+    readonly name: string;
+    readonly namespace: string;
+    readonly port?: number;
+  }[];
+  /** The Service backends of its rules (and where each is written). */
+  readonly backends: readonly {
+    readonly name: string;
+    readonly namespace: string;
+    readonly port?: number;
+    readonly field: string;
+  }[];
+}
+
+/** A Gateway of the Gateway API (an `istio` ingress, an `istio-waypoint` waypoint, …). */
+export interface K8sGateway extends Entry {
+  readonly kind: 'Gateway';
+  readonly gatewayClassName: string;
+}
+
+/** A Gateway API CRD in the input, with the bundle version it states. */
+export interface GatewayApiCrd extends Entry {
+  readonly version: string;
+}
+
 /** An object the loader did not use (unknown kind), reported as a note. */
 export interface Skipped {
   readonly kind: string;
@@ -386,6 +431,12 @@ export interface MeshModel {
   readonly meshConfig: MeshConfig;
   /** Objects defined more than once in the inputs. */
   readonly duplicates: readonly DuplicateObject[];
+  /** HTTPRoutes and GRPCRoutes. */
+  readonly gatewayApiRoutes: readonly GatewayApiRoute[];
+  /** Gateways of the Gateway API. */
+  readonly k8sGateways: readonly K8sGateway[];
+  /** Gateway API CRDs present in the input. */
+  readonly gatewayApiCrds: readonly GatewayApiCrd[];
   /** Declared calls (construct-built meshes only); undefined when unknown. */
   readonly calls: readonly DeclaredCall[] | undefined;
   /** Subsets declared on purpose without pods (construct-built meshes only). */

@@ -3,6 +3,7 @@ import { deniedDeclaredCalls, undeclaredAllowances } from '../../explain/reachab
 import { effectiveMtls, indexOf, workloadsSelected } from '../../model/query.js';
 import { METHODS, PRINCIPAL } from './shared.js';
 import type { Rule } from '../rule.js';
+import { WAYPOINT_CLASS } from '../../model/gateway-api.js';
 
 export const authorizationPolicyRules: readonly Rule[] = [
   {
@@ -31,7 +32,8 @@ export const authorizationPolicyRules: readonly Rule[] = [
       const ix = indexOf(m);
       for (const p of m.authorizationPolicies) {
         if (p.selector || p.namespace === m.rootNamespace) continue;
-        if (!(ix.workloadsByNs.get(p.namespace) ?? []).some((w) => w.sidecar))
+        // ztunnel enforces policies on ambient workloads.
+        if (!(ix.workloadsByNs.get(p.namespace) ?? []).some((w) => w.sidecar || w.ambient))
           report(p, `applies to the whole namespace ${p.namespace}, which has no workload with a sidecar`);
       }
     },
@@ -45,6 +47,11 @@ export const authorizationPolicyRules: readonly Rule[] = [
     check: (m, report) => {
       const ix = indexOf(m);
       const used = new Set(m.workloads.map((w) => `${w.namespace}/${w.serviceAccountName}`));
+      // Istio runs a waypoint as <name>, any other Gateway API Gateway as <name>-<class>.
+      for (const g of m.k8sGateways)
+        used.add(
+          `${g.namespace}/${g.gatewayClassName === WAYPOINT_CLASS ? g.name : `${g.name}-${g.gatewayClassName}`}`,
+        );
       for (const p of m.authorizationPolicies) {
         p.rules.forEach((r, i) =>
           (r.from ?? []).forEach((f) =>

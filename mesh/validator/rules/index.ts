@@ -18,6 +18,7 @@ import { serviceEntryRules } from './service-entry.js';
 import { telemetryRules } from './telemetry.js';
 import { inputRules } from './inputs.js';
 import { protocolRules } from './protocol.js';
+import { gatewayApiRules } from './gateway-api.js';
 import type { Rule } from '../rule.js';
 
 export type { Report, Rule } from '../rule.js';
@@ -39,4 +40,5 @@ export const RULES: readonly Rule[] = [
   ...serviceEntryRules,
   ...telemetryRules,
   ...protocolRules,
+  ...gatewayApiRules,
 ];

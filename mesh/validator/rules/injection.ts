@@ -72,6 +72,8 @@ export const injectionRule: Rule = {
         // A pod label opts in even where the namespace says nothing (not where it says disabled).
         if (w.podLabels['sidecar.istio.io/inject'] === 'true' && ns.labels['istio-injection'] === undefined)
           continue;
+        // Ambient pods have no sidecar by design: ztunnel and the waypoint carry their traffic.
+        if (w.ambient) continue;
         const { policies, routes } = meshConfigFor(m, w);
         if (!policies.length && !routes.length) continue;
         const parts = [

@@ -10,7 +10,8 @@ export const namespaceRules: readonly Rule[] = [
     hint: "label it: kubectl label namespace <ns> istio-injection=enabled (or 'disabled' to say it is intended)",
     check: (m, report) => {
       for (const n of m.namespaces) {
-        if (n.name === m.rootNamespace) continue;
+        // An ambient namespace is in the mesh without injection (istioctl does the same).
+        if (n.name === m.rootNamespace || n.labels['istio.io/dataplane-mode'] === 'ambient') continue;
         if (n.labels['istio-injection'] === undefined && n.labels['istio.io/rev'] === undefined)
           report(n, `namespace ${n.name} is not enabled for Istio injection`);
       }

@@ -73,7 +73,8 @@ export const workloadRules: readonly Rule[] = [
     check: (m, report) => {
       for (const p of [...m.authorizationPolicies, ...m.peerAuthentications]) {
         if (!p.selector) continue;
-        const bare = workloadsSelected(m, p.namespace, p.selector).filter((w) => !w.sidecar);
+        // ztunnel enforces L4 policies and mTLS on ambient pods.
+        const bare = workloadsSelected(m, p.namespace, p.selector).filter((w) => !w.sidecar && !w.ambient);
         if (bare.length)
           report(
             p,

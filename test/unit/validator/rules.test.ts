@@ -52,6 +52,26 @@ const call = (from: string, to: string, methods?: string[]): DeclaredCall => ({
   ...(methods ? { methods } : {}),
 });
 const strictNs = pa('default', { mtls: { mode: 'STRICT' } });
+const ambientNs: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name: 'default', labels: { 'istio.io/dataplane-mode': 'ambient' } },
+};
+const httpRoute = (name: string, parent: string, backendRefs: object[]): KubeObject => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  metadata: { name, namespace: 'default' },
+  spec: { parentRefs: [{ group: '', kind: 'Service', name: parent, port: 9080 }], rules: [{ backendRefs }] },
+});
+const gatewayApiCrd = (version: string): KubeObject => ({
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: {
+    name: 'httproutes.gateway.networking.k8s.io',
+    annotations: { 'gateway.networking.k8s.io/bundle-version': version },
+  },
+  spec: { group: 'gateway.networking.k8s.io', names: { kind: 'HTTPRoute', plural: 'httproutes' } },
+});
 const bookinfoGw = (name: string, hosts: string[], port = 80) =>
   gw(name, {
     selector: { istio: 'ingressgateway' },
@@ -1271,6 +1291,70 @@ const CASES: Case[] = [
       ap('ratings-viewer', { selector: { matchLabels: { app: 'other' } }, rules: [{}] }),
     ],
   },
+  {
+    code: 'MESH951',
+    bad: [
+      vs('reviews', { hosts: ['reviews'], http: [{ route: [route('reviews', 'v1')] }] }),
+      httpRoute('reviews', 'reviews', [{ name: 'reviews', port: 9080 }]),
+    ],
+    message:
+      'Service default/reviews is also routed by VirtualService default/reviews: Istio applies only one of them',
+    // Near miss: the VirtualService binds only an ingress gateway, not the mesh.
+    good: [
+      vs('reviews', {
+        hosts: ['reviews'],
+        gateways: ['bookinfo'],
+        http: [{ route: [route('reviews', 'v1')] }],
+      }),
+      httpRoute('reviews', 'reviews', [{ name: 'reviews', port: 9080 }]),
+    ],
+  },
+  {
+    code: 'MESH952',
+    drop: ['Namespace/default'],
+    bad: [
+      ambientNs,
+      ap('reviews-viewer', {
+        selector: { matchLabels: { app: 'reviews' } },
+        rules: [{ to: [{ operation: { methods: ['GET'] } }] }],
+      }),
+    ],
+    message:
+      'rules[0] has L7 fields (to.operation.methods) and selects reviews-v1, reviews-v2, captured by ztunnel: ztunnel cannot evaluate them and enforces the policy as DENY',
+    // Near miss: the same rule attached to the waypoint through the Service.
+    good: [
+      ambientNs,
+      ap('reviews-viewer', {
+        targetRefs: [{ group: '', kind: 'Service', name: 'reviews' }],
+        rules: [{ to: [{ operation: { methods: ['GET'] } }] }],
+      }),
+    ],
+  },
+  {
+    code: 'MESH953',
+    bad: [httpRoute('reviews', 'reviews', [{ name: 'reviews-v3', port: 9080 }])],
+    message: 'rules[0].backendRefs[0]: Service default/reviews-v3 not found',
+    good: [httpRoute('reviews', 'reviews', [{ name: 'reviews', port: 9080 }])],
+  },
+  {
+    code: 'MESH953',
+    bad: [service('reviews-v9'), httpRoute('reviews', 'reviews', [{ name: 'reviews-v9', port: 9080 }])],
+    message: 'rules[0].backendRefs[0]: Service default/reviews-v9 selects no pods ({"app":"reviews-v9"})',
+    // Near miss: a version Service that selects the version's pods.
+    good: [
+      {
+        ...service('reviews-v1'),
+        spec: { selector: { app: 'reviews', version: 'v1' }, ports: [{ name: 'http', port: 9080 }] },
+      },
+      httpRoute('reviews', 'reviews', [{ name: 'reviews-v1', port: 9080 }]),
+    ],
+  },
+  {
+    code: 'MESH954',
+    bad: [gatewayApiCrd('v1.2.1')],
+    message: 'bundle version v1.2.1; Istio 1.30 requires v1.5 or newer',
+    good: [gatewayApiCrd('v1.5.1')],
+  },
 ];
 
 function run(objs: KubeObject[], c: Pick<Case, 'drop' | 'calls' | 'undeployed'>) {
@@ -1307,7 +1391,7 @@ describe('validator rules', () => {
       const rule = RULES.find((r) => r.code === code)!;
       expect(found[0]!.severity).toBe(rule.severity);
       expect(found[0]!.hint).toBe(rule.hint);
-      expect(found[0]!.where).toMatch(/^mesh\.yaml:\w+\/[\w-]+:\d+$/);
+      expect(found[0]!.where).toMatch(/^mesh\.yaml:\w+\/[\w.-]+:\d+$/);
     },
   );
 

@@ -1,0 +1,129 @@
+/**
+ * The rules of the Gateway API and ambient mode: a Service routed by both a VirtualService and an
+ * HTTPRoute, an L7 policy enforced by ztunnel (which Istio turns into DENY), a route backend that
+ * does not exist or has no pods, Gateway API CRDs older than Istio needs.
+ */
+import { MIN_GATEWAY_API, WAYPOINT_CLASS } from '../../model/gateway-api.js';
+import { hostMatches, resolveHost, workloadsOf, workloadsSelected } from '../../model/query.js';
+import type { AuthzRule, MeshModel } from '../../model/types.js';
+import type { Rule } from '../rule.js';
+
+/** The L7 fields of a rule (what ztunnel cannot evaluate). */
+function l7Fields(r: AuthzRule): string[] {
+  const out = new Set<string>();
+  for (const t of r.to ?? []) {
+    for (const [k, v] of Object.entries(t.operation ?? {})) {
+      if (['methods', 'notMethods', 'paths', 'notPaths', 'hosts', 'notHosts'].includes(k) && v !== undefined)
+        out.add(`to.operation.${k}`);
+    }
+  }
+  for (const f of r.from ?? []) {
+    for (const k of ['requestPrincipals', 'notRequestPrincipals'] as const)
+      if (f.source?.[k] !== undefined) out.add(`from.source.${k}`);
+  }
+  for (const w of r.when ?? []) if (w.key?.startsWith('request.')) out.add(`when ${w.key}`);
+  return [...out];
+}
+
+/** Whether a waypoint serves the namespace (a Gateway of class istio-waypoint there). */
+const hasWaypoint = (m: MeshModel, ns: string) =>
+  m.k8sGateways.some((g) => g.namespace === ns && g.gatewayClassName === WAYPOINT_CLASS);
+
+export const gatewayApiRules: readonly Rule[] = [
+  {
+    code: 'MESH951',
+    severity: 'error',
+    mirrors: [],
+    title: 'a Service routed by both a VirtualService and an HTTPRoute',
+    hint: 'route each Service with one API: delete the VirtualService or the HTTPRoute/GRPCRoute',
+    check: (m, report) => {
+      for (const r of m.gatewayApiRoutes) {
+        for (const p of r.parentRefs) {
+          if (p.kind !== 'Service' || p.group !== '') continue;
+          const fqdn = resolveHost(p.name, p.namespace, m.clusterDomain);
+          const vs = m.virtualServices.filter(
+            (v) =>
+              (!v.gateways.length || v.gateways.includes('mesh')) &&
+              v.hosts.some((h) => hostMatches(resolveHost(h, v.namespace, m.clusterDomain), fqdn)),
+          );
+          if (vs.length)
+            report(
+              r,
+              `Service ${p.namespace}/${p.name} is also routed by ${vs.map((v) => `VirtualService ${v.namespace}/${v.name}`).join(', ')}: Istio applies only one of them`,
+            );
+        }
+      }
+    },
+  },
+  {
+    code: 'MESH952',
+    severity: 'error',
+    mirrors: [],
+    title: 'L7 AuthorizationPolicy enforced by ztunnel (Istio enforces it as DENY)',
+    hint: 'attach the policy to the waypoint (targetRefs: the Service or the waypoint Gateway), or drop its L7 fields',
+    check: (m, report) => {
+      for (const p of m.authorizationPolicies) {
+        if (p.targetRefs || p.action !== 'ALLOW') continue;
+        const ambient = workloadsSelected(m, p.namespace, p.selector).filter((w) => w.ambient);
+        if (!ambient.length) continue;
+        p.rules.forEach((r, i) => {
+          const fields = l7Fields(r);
+          if (fields.length)
+            report(
+              p,
+              `rules[${i}] has L7 fields (${fields.join(', ')}) and selects ${ambient.map((w) => w.name).join(', ')}, captured by ztunnel${hasWaypoint(m, p.namespace) ? ' (a selector policy is not sent to the waypoint)' : ''}: ztunnel cannot evaluate them and enforces the policy as DENY`,
+            );
+        });
+      }
+    },
+  },
+  {
+    code: 'MESH953',
+    severity: 'warning',
+    mirrors: ['IST0101'],
+    title: 'route backend Service not found or without pods',
+    hint: 'name an existing Service whose selector matches deployed pods (one Service per version for weighted backends)',
+    check: (m, report) => {
+      const services = new Map(m.services.map((s) => [`${s.namespace}/${s.name}`, s]));
+      const undeployed = new Set(
+        (m.undeployedSubsets ?? []).map((u) => `${u.namespace}/${u.service}-${u.subset}`),
+      );
+      for (const r of m.gatewayApiRoutes) {
+        for (const b of r.backends) {
+          const key = `${b.namespace}/${b.name}`;
+          const svc = services.get(key);
+          if (!svc) {
+            if (m.knownNamespaces.has(b.namespace)) report(r, `${b.field}: Service ${key} not found`);
+          } else if (
+            m.workloads.length &&
+            svc.selector &&
+            !workloadsOf(m, svc).length &&
+            !undeployed.has(key)
+          ) {
+            report(
+              r,
+              `${b.field}: Service ${key} selects no pods (${JSON.stringify(svc.selector)}): requests routed there fail`,
+            );
+          }
+        }
+      }
+    },
+  },
+  {
+    code: 'MESH954',
+    severity: 'error',
+    mirrors: [],
+    title: 'Gateway API CRDs older than Istio 1.30 requires',
+    hint: `install the Gateway API CRDs v${MIN_GATEWAY_API.major}.${MIN_GATEWAY_API.minor}.x (standard channel), the version Istio 1.30 requires`,
+    check: (m, report) => {
+      for (const c of m.gatewayApiCrds) {
+        const v = /^v(\d+)\.(\d+)\./.exec(c.version);
+        const old =
+          !v ||
+          Number(v[1]) < MIN_GATEWAY_API.major ||
+          (Number(v[1]) === MIN_GATEWAY_API.major && Number(v[2]) < MIN_GATEWAY_API.minor);
+        if (old) report(c, `bundle version ${c.version}; Istio 1.30 requires v1.5 or newer`);
+      }
+    },
+  },
+];
