@@ -7,6 +7,7 @@ import {
   containerPortOf,
   destinationRuleFor,
   lookupHost,
+  outboundTrafficPolicyFor,
   resolveHost,
   selects,
   workloadsOf,
@@ -67,8 +68,25 @@ export function explainDestinations(
       probability: weights[i]! / total,
     };
     const reg = lookupHost(model, fqdn);
+    if (!reg && !caller.ingress && caller.sidecar && !fqdn.endsWith(`.svc.${model.clusterDomain}`)) {
+      // A host outside the cluster and the registry: the outbound traffic policy decides.
+      const { mode, decidedBy } = outboundTrafficPolicyFor(model, caller.namespace, caller.labels);
+      return mode === 'ALLOW_ANY'
+        ? { ...base, workloads: [], egress: { result: 'passthrough' as const, policy: mode, decidedBy } }
+        : {
+            ...base,
+            workloads: [],
+            egress: { result: 'blackhole' as const, policy: mode, decidedBy },
+            problem: `${fqdn} is in no ServiceEntry and the outbound traffic policy is REGISTRY_ONLY (${decidedBy}): the sidecar sends it to BlackHoleCluster (502)`,
+          };
+    }
     if (!reg) return { ...base, workloads: [], problem: `no Service or ServiceEntry for ${fqdn} (503 NR)` };
-    if (reg.type === 'serviceEntry') return { ...base, workloads: [], problem: undefined };
+    if (reg.type === 'serviceEntry')
+      return {
+        ...base,
+        workloads: [],
+        egress: { result: 'serviceEntry' as const, serviceEntry: `${reg.entry.namespace}/${reg.entry.name}` },
+      };
     const svc = reg.service;
     const dr = destinationRuleFor(model, fqdn, caller.namespace ?? clientNs);
     let labels: Labels | undefined;

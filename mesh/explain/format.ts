@@ -33,6 +33,12 @@ export function formatExplanation(e: Explanation): string {
       `  → ${percent(d.probability)} ${d.host}${d.subset ? ` subset ${d.subset}` : ''}${d.labels ? ` ${JSON.stringify(d.labels)}` : ''}${d.workloads.length ? ` → ${d.workloads.join(', ')}` : ''}`,
     );
     if (d.problem) lines.push(`      problem:     ${d.problem}`);
+    if (d.egress?.result === 'serviceEntry')
+      lines.push(`      egress:      routed to ServiceEntry ${d.egress.serviceEntry} (outside the mesh)`);
+    if (d.egress?.result === 'passthrough')
+      lines.push(
+        `      egress:      PassthroughCluster: in no ServiceEntry, forwarded as addressed (ALLOW_ANY, ${d.egress.decidedBy})`,
+      );
     if (d.tls)
       lines.push(
         `      mTLS:        client ${d.tls.client} (${d.tls.clientDecidedBy}), server ${d.tls.server} (${d.tls.serverDecidedBy})${d.tls.ok ? '' : ' → connection fails'}`,

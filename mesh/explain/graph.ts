@@ -233,6 +233,25 @@ function graphOf(model: MeshModel): { nodes: Node[]; edges: Edge[] } {
         : `${ops}${tls}${kind === 'undeclared' ? ' (MESH507)' : ''}`;
     edges.push({ from, to: c.to, label, kind });
   }
+  // External services: a box per ServiceEntry outside the mesh, with its ports.
+  for (const se of model.serviceEntries.filter((x) => x.location !== 'MESH_INTERNAL')) {
+    const notes = [
+      `ServiceEntry ${se.namespace}/${se.name}`,
+      ...se.ports.map((p) => `${(p.protocol ?? 'TCP').toUpperCase()} ${p.number}`),
+    ];
+    nodes.push({
+      key: `external:${se.namespace}/${se.name}`,
+      title: se.hosts.length > 1 ? `${se.hosts[0]} +${se.hosts.length - 1}` : (se.hosts[0] ?? se.name),
+      subtitle: `external · resolution ${se.resolution}`,
+      rows: [],
+      notes,
+      layer: 0,
+      x: 0,
+      y: 0,
+      width: W,
+      height: HEAD + notes.length * NOTE + 10,
+    });
+  }
   layout(nodes, edges);
   return { nodes, edges };
 }
@@ -321,7 +340,7 @@ export function meshGraphSvg(model: MeshModel, options: { readonly title?: strin
   for (const n of nodes) {
     out.push(`<g>`);
     out.push(
-      `<rect x="${n.x}" y="${n.y.toFixed(1)}" width="${n.width}" height="${n.height}" rx="8" fill="${n.key === 'ingress' ? '#f3effc' : '#f7fafc'}" stroke="#4a5568" stroke-width="1.2"/>`,
+      `<rect x="${n.x}" y="${n.y.toFixed(1)}" width="${n.width}" height="${n.height}" rx="8" fill="${n.key === 'ingress' ? '#f3effc' : n.key.startsWith('external:') ? '#fffaf0' : '#f7fafc'}" stroke="#4a5568" stroke-width="1.2"${n.key.startsWith('external:') ? ' stroke-dasharray="5 3"' : ''}/>`,
       `<text x="${n.x + 12}" y="${(n.y + 20).toFixed(1)}" font-size="14" font-weight="bold" fill="#1a202c">${esc(n.title)}</text>`,
       `<text x="${n.x + 12}" y="${(n.y + 36).toFixed(1)}" font-size="11" fill="#4a5568">${esc(n.subtitle)}</text>`,
     );

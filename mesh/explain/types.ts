@@ -1,5 +1,5 @@
 /** The shapes of the request simulator: a request, its caller, and what happens to it. */
-import type { Labels, MtlsMode, TlsMode } from '../model/types.js';
+import type { Labels, MtlsMode, OutboundTrafficPolicyMode, TlsMode } from '../model/types.js';
 import type { AuthzResult } from './authz.js';
 
 /** One request to explain. */
@@ -66,6 +66,17 @@ export interface ExplainedDestination {
   readonly authorization?: AuthzResult;
   /** Why the destination cannot serve, if it cannot (unknown host or subset, no workload). */
   readonly problem?: string;
+  /**
+   * A host outside the cluster: registered by a ServiceEntry (routed to it), or unknown, when the
+   * outbound traffic policy decides: `ALLOW_ANY` passes it through (PassthroughCluster),
+   * `REGISTRY_ONLY` answers 502 (BlackHoleCluster).
+   */
+  readonly egress?: {
+    readonly result: 'serviceEntry' | 'passthrough' | 'blackhole';
+    readonly serviceEntry?: string;
+    readonly policy?: OutboundTrafficPolicyMode;
+    readonly decidedBy?: string;
+  };
 }
 
 export interface ExplainedFault {

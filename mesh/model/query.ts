@@ -9,9 +9,11 @@ import type {
   Labels,
   MeshModel,
   MtlsMode,
+  OutboundTrafficPolicyMode,
   PeerAuthentication,
   Service,
   ServiceEntryObj,
+  Sidecar,
   VirtualService,
   Workload,
 } from './types.js';
@@ -346,4 +348,30 @@ export function protocolOfHost(
     return p ? portProtocol(p, true) : undefined;
   }
   return undefined;
+}
+
+/** The Sidecar that configures a workload's proxy: one selecting it, else its namespace's default, else the root namespace's. */
+export function sidecarFor(model: MeshModel, namespace: string, labels: Labels): Sidecar | undefined {
+  const inNs = model.sidecars.filter((s) => s.namespace === namespace);
+  return (
+    inNs.find((s) => s.selector && selects(s.selector, labels)) ??
+    inNs.find((s) => !s.selector) ??
+    model.sidecars.find((s) => s.namespace === model.rootNamespace && !s.selector)
+  );
+}
+
+/** What a proxy does with a host that is not in the registry, and who decided it. */
+export function outboundTrafficPolicyFor(
+  model: MeshModel,
+  namespace: string | undefined,
+  labels: Labels,
+): { readonly mode: OutboundTrafficPolicyMode; readonly decidedBy: string } {
+  const sc = namespace === undefined ? undefined : sidecarFor(model, namespace, labels);
+  if (sc?.outboundTrafficPolicy)
+    return { mode: sc.outboundTrafficPolicy, decidedBy: `Sidecar ${sc.namespace}/${sc.name}` };
+  const mc = model.meshConfig;
+  return {
+    mode: mc.outboundTrafficPolicy,
+    decidedBy: mc.where ? `mesh config ${mc.where}` : "Istio's default",
+  };
 }
