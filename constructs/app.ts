@@ -6,15 +6,27 @@ import * as gatewayapi from '../imports/gateway.networking.k8s.io.js';
 import * as networking from '../imports/networking.istio.io.js';
 import { gatewayApiRefusals, renderGatewayApiRule, versionServiceName } from './gateway-api-routes.js';
 import { Mesh } from './mesh.js';
-import type { IMeshPeer, IReleasable, IWorkload } from './peer.js';
+import { recordCall, type CallOptions } from './calls.js';
+import type {
+  AppProtocol,
+  ICallee,
+  IMeshPeer,
+  IReleasable,
+  ISidecarAware,
+  IWorkload,
+  WorkloadPort,
+} from './peer.js';
 import { renderHttpRoute, httpRouteSchema, type HttpRouteOptions } from './routing.js';
 import { renderTrafficPolicy, trafficPolicySchema, type TrafficPolicy } from './traffic-policy.js';
-import { RESTRICTED_CONTAINER } from './pod-security.js';
 import { CanaryRelease, type CanaryReleaseProps } from './canary-release.js';
 import { checkProps, dnsLabel, duration, MeshPropsError, portNumber, type PropIssue } from './validation.js';
-
-/** Istio's protocol names; the Service port is named after it (`http`, `grpc`, …). @see https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/ */
-export type AppProtocol = 'http' | 'http2' | 'grpc' | 'https' | 'tcp' | 'tls';
+import {
+  checkWorkloadPod,
+  renderDeployment,
+  workloadPodFields,
+  type Probe,
+  type WorkloadPodProps,
+} from './workload.js';
 
 /** One version of an App: a Deployment labelled `version: <name>` and a DestinationRule subset. */
 export interface AppVersion {
@@ -40,46 +52,40 @@ export interface LocalRateLimit {
   readonly fillInterval: Duration;
 }
 
-export interface AppProps {
+/** One port of an App's Service, when it has several (the `ports` prop). */
+export interface AppPort {
+  /** The Service port. */
+  readonly port: number;
+  /** The container port. @default - the Service port */
+  readonly targetPort?: number;
+  /** Its protocol. @default 'http' */
+  readonly protocol?: AppProtocol;
+  /**
+   * The port's name: Istio reads the protocol from it, so it is `<protocol>` or `<protocol>-<suffix>`.
+   * @default - the protocol, or `<protocol>-<port>` when several ports share a protocol
+   */
+  readonly name?: string;
+}
+
+export interface AppProps extends WorkloadPodProps {
   /** Service name (and `app` label). @default - the construct id */
   readonly name?: string;
   /** Versions. @default ['v1'] */
   readonly versions?: readonly (string | AppVersion)[];
-  /**
-   * Container image; `{version}` is replaced by the version name, e.g.
-   * `registry.istio.io/release/examples-bookinfo-reviews-{version}:1.20.3`.
-   * @default - none: required unless every deployed version sets its own image
-   */
-  readonly image?: string;
-  /** Service port. @default 80 */
+  /** Service port (for one port; `ports` for several). @default 80 */
   readonly port?: number;
   /** Container port. @default - the Service port */
   readonly targetPort?: number;
   /** Protocol of the port; the port is named after it as Istio requires. @default 'http' */
   readonly protocol?: AppProtocol;
+  /** Several named ports, each with its protocol; the first is the App's primary port. Excludes `port`, `targetPort` and `protocol`. @default - the one port of `port` */
+  readonly ports?: readonly AppPort[];
   /** Namespace. @default - the mesh's */
   readonly namespace?: string;
-  /** ServiceAccount, the App's SPIFFE identity. @default - the App's name */
-  readonly serviceAccountName?: string;
-  /** Replicas per version. @default 1 */
-  readonly replicas?: number;
-  /** Environment of the container. @default - none */
-  readonly env?: Readonly<Record<string, string>>;
-  /**
-   * Writable paths (emptyDir volumes), since the root filesystem is read-only under Pod Security
-   * `restricted`. @default ['/tmp']
-   */
-  readonly writablePaths?: readonly string[];
   /** Traffic policy for every subset (DestinationRule `trafficPolicy`). @default - Istio's defaults */
   readonly trafficPolicy?: TrafficPolicy;
   /** Local rate limit on inbound requests (an EnvoyFilter scoped to the App's pods). @default - none */
   readonly rateLimit?: LocalRateLimit;
-  /**
-   * Put the App's pods in the mesh: the Envoy sidecar, or in ambient mode ztunnel capture
-   * (`false` labels the pods `istio.io/dataplane-mode: none`).
-   * @default true
-   */
-  readonly sidecar?: boolean;
   /**
    * The version serving traffic now: the one {@link App.release} releases from. After a release
    * is promoted, make the released version the stable one here (or as the first of `versions`).
@@ -125,56 +131,93 @@ const rateLimitSchema = z.strictObject({
   fillInterval: duration,
 });
 
+const protocolSchema = z.enum(['http', 'http2', 'grpc', 'https', 'tcp', 'tls']);
+const portSchema = z.strictObject({
+  port: portNumber,
+  targetPort: portNumber.optional(),
+  protocol: protocolSchema.default('http'),
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label')
+    .max(63)
+    .optional(),
+});
+
 const appSchema = z
   .strictObject({
+    ...workloadPodFields,
     name: dnsLabel,
     versions: z.array(versionSchema).min(1, 'an App needs at least one version').default(['v1']),
-    image: z.string().min(1).optional(),
-    port: portNumber.default(80),
+    port: portNumber.optional(),
     targetPort: portNumber.optional(),
-    protocol: z.enum(['http', 'http2', 'grpc', 'https', 'tcp', 'tls']).default('http'),
+    protocol: protocolSchema.optional(),
+    ports: z.array(portSchema).min(1, 'an App has at least one port').optional(),
     namespace: dnsLabel.optional(),
     serviceAccountName: dnsLabel.optional(),
-    replicas: z.number().int().min(0).default(1),
-    env: z.record(z.string(), z.string()).optional(),
-    writablePaths: z.array(z.string().startsWith('/')).default(['/tmp']),
     trafficPolicy: trafficPolicySchema.optional(),
     rateLimit: rateLimitSchema.optional(),
-    sidecar: z.boolean().default(true),
     stable: dnsLabel.optional(),
   })
   .superRefine((p, ctx) => {
+    const add = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
     const names = p.versions.map((v) => (typeof v === 'string' ? v : v.name));
     names.forEach((n, i) => {
-      if (names.indexOf(n) !== i)
-        ctx.addIssue({ code: 'custom', path: ['versions', i], message: `version '${n}' is declared twice` });
+      if (names.indexOf(n) !== i) add(['versions', i], `version '${n}' is declared twice`);
     });
     p.versions.forEach((v, i) => {
       const deployed = typeof v === 'string' || v.deploy !== false;
       const image = typeof v === 'string' ? undefined : v.image;
       if (deployed && !image && !p.image) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['image'],
-          message: `version '${typeof v === 'string' ? v : v.name}' (versions[${i}]) has no image: set the App's image (with {version}) or the version's`,
-        });
+        add(
+          ['image'],
+          `version '${typeof v === 'string' ? v : v.name}' (versions[${i}]) has no image: set the App's image (with {version}) or the version's`,
+        );
       }
     });
+    if (p.ports) {
+      for (const k of ['port', 'targetPort', 'protocol'] as const)
+        if (p[k] !== undefined) add([k], `give either ports or ${k}, not both: put it in ports[0]`);
+      const seen = new Map<string, number>();
+      p.ports.forEach((port, i) => {
+        if (
+          port.name !== undefined &&
+          port.name !== port.protocol &&
+          !port.name.startsWith(`${port.protocol}-`)
+        )
+          add(
+            ['ports', i, 'name'],
+            `Istio reads the protocol from the port name: name a ${port.protocol} port '${port.protocol}' or '${port.protocol}-<suffix>'`,
+          );
+        const key = String(port.port);
+        if (seen.has(key))
+          add(['ports', i, 'port'], `Service port ${port.port} is also ports[${seen.get(key)}]`);
+        seen.set(key, i);
+      });
+    }
+    checkWorkloadPod(p, add);
   });
+
+/** The Service ports of the parsed props, named as Istio requires. */
+function servicePorts(p: z.output<typeof appSchema>): WorkloadPort[] {
+  const list = p.ports ?? [{ port: p.port ?? 80, targetPort: p.targetPort, protocol: p.protocol ?? 'http' }];
+  return list.map((q) => {
+    const shared = list.filter((o) => o.protocol === q.protocol).length > 1;
+    const name = ('name' in q && q.name) || (shared ? `${q.protocol}-${q.port}` : q.protocol);
+    return { name, port: q.port, targetPort: q.targetPort ?? q.port, protocol: q.protocol };
+  });
+}
+
+/** The readiness probe an App gets by default: gRPC's health check on a gRPC port, a TCP connect otherwise. */
+function defaultReadiness(port: WorkloadPort): Probe {
+  return port.protocol === 'grpc' ? { grpc: {} } : { tcp: {} };
+}
 
 /** A route added to an App. */
 export interface HttpRoute {
   /** Position in the App's VirtualService `http` list. */
   readonly index: number;
   readonly options: HttpRouteOptions;
-}
-
-/** Options of {@link App.calls}. */
-export interface CallOptions {
-  /** HTTP methods the caller uses. @default - any method */
-  readonly methods?: readonly string[];
-  /** Paths the caller uses (AuthorizationPolicy syntax: exact, `prefix*`, `*suffix`). @default - any path */
-  readonly paths?: readonly string[];
 }
 
 /**
@@ -185,14 +228,20 @@ export interface CallOptions {
  * (GRPCRoute for gRPC) whose parent is the Service and whose backends are one Service per version
  * (`<name>-<version>`), and DestinationRules carry only traffic policies, per version Service.
  */
-export class App extends Construct implements IMeshPeer, IReleasable {
+export class App extends Construct implements ICallee, IReleasable, ISidecarAware {
   readonly name: string;
   readonly namespace: string;
   readonly serviceAccountName: string;
   readonly principal: string;
   readonly selector: Readonly<Record<string, string>>;
+  /** The primary (first) Service port. */
   readonly port: number;
+  /** The protocol of the primary port. */
   readonly protocol: AppProtocol;
+  /** Every Service port, the primary first. */
+  readonly ports: readonly WorkloadPort[];
+  /** Whether the pods are in the mesh (the sidecar, or ambient capture). */
+  readonly sidecar: boolean;
   /** Version (subset) names, in declaration order (a version {@link App.release} adds comes last). */
   get versions(): readonly string[] {
     return this._versions;
@@ -202,7 +251,8 @@ export class App extends Construct implements IMeshPeer, IReleasable {
   readonly fqdn: string;
   readonly mesh: Mesh;
   readonly service: kplus.Service;
-  readonly serviceAccount: kplus.ServiceAccount;
+  /** The ServiceAccount, unless the App shares one another workload creates. */
+  readonly serviceAccount: kplus.IServiceAccount;
   /** Deployments by version name (deployed versions only). */
   get deployments(): Readonly<Record<string, kplus.Deployment>> {
     return this._deployments;
@@ -236,7 +286,6 @@ export class App extends Construct implements IMeshPeer, IReleasable {
   private readonly gatewayApiRules: unknown[] = [];
   private _gatewayApiRoute: gatewayapi.HttpRoute | gatewayapi.GrpcRoute | undefined;
   private readonly versionServices: Record<string, kplus.Service> = {};
-  private readonly targetPort: number;
 
   constructor(scope: Construct, id: string, props: AppProps = {}) {
     super(scope, id);
@@ -247,8 +296,10 @@ export class App extends Construct implements IMeshPeer, IReleasable {
     this.serviceAccountName = p.serviceAccountName ?? this.name;
     this.principal = this.mesh.principalOf(this.namespace, this.serviceAccountName);
     this.selector = { app: this.name };
-    this.port = p.port;
-    this.protocol = p.protocol;
+    this.ports = servicePorts(p);
+    this.port = this.ports[0]!.port;
+    this.protocol = this.ports[0]!.protocol;
+    this.sidecar = p.sidecar;
     this.host = this.name;
     this.fqdn = `${this.name}.${this.namespace}.svc.cluster.local`;
     const versions = p.versions.map((v) => (typeof v === 'string' ? { name: v } : v));
@@ -264,65 +315,46 @@ export class App extends Construct implements IMeshPeer, IReleasable {
       ]);
     }
     this.stable = p.stable ?? this._versions[0]!;
-    const targetPort = p.targetPort ?? p.port;
+    this.mesh._registerWorkload(this, p.shareServiceAccount);
     const metadata = (name: string, labels: Record<string, string> = {}) => ({
       name,
       namespace: this.namespace,
       labels: { app: this.name, ...labels },
     });
 
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: metadata(this.serviceAccountName, { account: this.name }),
-      automountToken: false,
-    });
+    this.serviceAccount = p.shareServiceAccount
+      ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', this.serviceAccountName)
+      : new kplus.ServiceAccount(this, 'ServiceAccount', {
+          metadata: metadata(this.serviceAccountName, { account: this.name }),
+          automountToken: false,
+        });
 
-    this.targetPort = targetPort;
     // Ambient without a managed namespace: the Service names its waypoint itself.
     const waypoint = this.mesh.waypointName;
     const useWaypoint: Record<string, string> =
       waypoint && !this.mesh.node.tryFindChild('Namespace') ? { 'istio.io/use-waypoint': waypoint } : {};
     this.service = new kplus.Service(this, 'Resource', {
       metadata: metadata(this.name, { service: this.name, ...useWaypoint }),
-      ports: [{ name: p.protocol, port: p.port, targetPort }],
+      ports: this.servicePortsSpec(),
     });
     this.service.selectLabel('app', this.name);
 
+    const containerPorts = [...new Set(this.ports.map((q) => q.targetPort))].map((number) => ({ number }));
     this.deploy = (v: AppVersion) => {
-      const labels = { app: this.name, version: v.name };
-      const image = v.image ?? p.image!.replaceAll('{version}', v.name);
-      const d = new kplus.Deployment(this, `Deployment-${v.name}`, {
-        metadata: metadata(`${this.name}-${v.name}`, { version: v.name }),
+      const { deployment } = renderDeployment(this, `Deployment-${v.name}`, p, {
+        name: `${this.name}-${v.name}`,
+        namespace: this.namespace,
+        labels: { app: this.name, version: v.name },
+        image: v.image ?? p.image!.replaceAll('{version}', v.name),
         replicas: v.replicas ?? p.replicas,
-        select: false,
-        podMetadata: {
-          labels,
-          ...(p.sidecar
-            ? {}
-            : this.mesh.dataPlane === 'ambient'
-              ? { labels: { ...labels, 'istio.io/dataplane-mode': 'none' } }
-              : { annotations: { 'sidecar.istio.io/inject': 'false' } }),
-        },
+        containerName: p.containerName ?? this.name,
         serviceAccount: this.serviceAccount,
-        securityContext: { ensureNonRoot: true },
-        containers: [
-          {
-            name: this.name,
-            image,
-            portNumber: targetPort,
-            envVariables: Object.fromEntries(
-              Object.entries(p.env ?? {}).map(([k, val]) => [k, kplus.EnvValue.fromValue(val)]),
-            ),
-            securityContext: RESTRICTED_CONTAINER,
-            volumeMounts: p.writablePaths.map((path, i) => ({
-              path,
-              volume: kplus.Volume.fromEmptyDir(this, `${v.name}-writable-${i}`, `writable-${i}`),
-            })),
-          },
-        ],
+        ports: containerPorts,
+        defaultReadiness: defaultReadiness(this.ports[0]!),
+        dataPlane: this.mesh.dataPlane,
       });
-      d.select(kplus.LabelSelector.of({ labels }));
-      this._deployments[v.name] = d;
-      return d;
+      this._deployments[v.name] = deployment;
+      return deployment;
     };
     for (const v of versions) if (v.deploy !== false) this.deploy(v);
 
@@ -373,7 +405,11 @@ export class App extends Construct implements IMeshPeer, IReleasable {
     }
 
     if (p.rateLimit) this.addLocalRateLimit(p.rateLimit);
-    this.mesh._registerWorkload(this);
+  }
+
+  /** The Service's ports as cdk8s-plus takes them. */
+  private servicePortsSpec(): kplus.ServicePort[] {
+    return this.ports.map((q) => ({ name: q.name, port: q.port, targetPort: q.targetPort }));
   }
 
   /** The App's VirtualService, created by the first {@link App.addRoute}. */
@@ -396,7 +432,7 @@ export class App extends Construct implements IMeshPeer, IReleasable {
     const name = versionServiceName(this.name, version);
     const svc = new kplus.Service(this, `Service-${version}`, {
       metadata: { name, namespace: this.namespace, labels: { app: this.name, service: name, version } },
-      ports: [{ name: this.protocol, port: this.port, targetPort: this.targetPort }],
+      ports: this.servicePortsSpec(),
     });
     svc.selectLabel('app', this.name);
     svc.selectLabel('version', version);
@@ -557,10 +593,13 @@ export class App extends Construct implements IMeshPeer, IReleasable {
 
   /**
    * Declares that this App calls `other`: the edge of the mesh's call graph from which
-   * {@link ZeroTrustPolicy} derives the ALLOW rule for this App's principal on `other`.
+   * {@link ZeroTrustPolicy} derives the ALLOW rule for this App's principal on `other`, in the
+   * callee's namespace and Mesh. The options are checked against the callee's protocol: HTTP
+   * `methods`/`paths`, gRPC `grpcServices`/`grpcMethods`, and `ports` (all a TCP callee takes).
+   * Throws if this App runs without the sidecar: it has no principal a rule could name.
    */
   calls(other: IMeshPeer & IWorkload, options: CallOptions = {}): void {
-    this.mesh._recordCall({ from: this, to: other, methods: options.methods, paths: options.paths });
+    recordCall(this, other, options);
   }
 
   /**

@@ -1,4 +1,7 @@
 export * from './app.js';
+export * from './calls.js';
+export * from './client.js';
+export * from './external-service.js';
 export * from './canary-operator.js';
 export * from './canary-release.js';
 export * from './istio-install.js';
@@ -10,6 +13,7 @@ export * from './pod-security.js';
 export * from './routing.js';
 export * from './traffic-policy.js';
 export * from './validation.js';
+export * from './workload.js';
 export * from './zero-trust-policy.js';
 // The mesh model, the validator and the request simulator, as namespaces: their object types
 // (VirtualService, MtlsMode, …) would collide with the constructs' names.

@@ -31,8 +31,10 @@ export interface MeshCall {
   readonly to: IMeshPeer & IWorkload;
   /** HTTP methods allowed. @default - any */
   readonly methods?: readonly string[];
-  /** Paths allowed (Istio's AuthorizationPolicy path syntax). @default - any */
+  /** Paths allowed (Istio's AuthorizationPolicy path syntax; gRPC methods are `/package.Service/Method`). @default - any */
   readonly paths?: readonly string[];
+  /** Container ports of the callee allowed (AuthorizationPolicy `ports`). @default - any */
+  readonly ports?: readonly number[];
 }
 
 export type CallListener = (call: MeshCall) => void;
@@ -55,8 +57,10 @@ export interface IMesh extends IConstruct {
   principalOf(namespace: string, serviceAccountName: string): string;
   /** @internal registers the mesh's ZeroTrustPolicy (at most one). */
   _registerZeroTrust(zt: IConstruct): void;
-  /** @internal subscribes to calls, replaying the ones already declared. */
+  /** @internal subscribes to the calls into this mesh, replaying the ones already declared. */
   _onCall(listener: CallListener): void;
+  /** @internal records a call from or to this mesh (and in the callee's mesh, when that is another). */
+  _recordCall(call: MeshCall): void;
 }
 
 const MESH = Symbol.for('cdk8s-mesh.Mesh');

@@ -2,6 +2,7 @@ import { Chart, JsonPatch, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct, IConstruct } from 'constructs';
 import { z } from 'zod';
+import * as networking from '../imports/networking.istio.io.js';
 import * as telemetry from '../imports/telemetry.istio.io.js';
 import { explain as explainRequest, type Explanation, type ExplainRequest } from '../mesh/explain/explain.js';
 import { explainPath, type PathRequest, type RequestPath } from '../mesh/explain/path.js';
@@ -105,6 +106,23 @@ export interface MeshProps {
   readonly accessLogging?: boolean;
   /** Trace sampling percentage through the Telemetry API. @default - the mesh config's (1%) */
   readonly traceSampling?: number;
+  /**
+   * What the namespace's sidecars do with a request to a host not in Istio's registry: pass it
+   * through (`ALLOW_ANY`) or refuse it (`REGISTRY_ONLY`: a 502 from Envoy's `BlackHoleCluster`;
+   * declare external hosts with {@link ExternalService}). Setting it emits the namespace's
+   * Sidecar `default`.
+   * @default - the mesh config's (Istio's default: ALLOW_ANY), and no Sidecar
+   * @see https://istio.io/latest/docs/reference/config/networking/sidecar/#OutboundTrafficPolicy
+   */
+  readonly outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /**
+   * The hosts the namespace's sidecars see (Sidecar `egress.hosts`, `<namespace>/<host>`). Setting
+   * it emits the namespace's Sidecar `default`. The namespaces of Apps in other Meshes that this
+   * mesh's workloads call are added to it.
+   * @default - with a Sidecar: `./*` and `istio-system/*`
+   * @see https://istio.io/latest/docs/reference/config/networking/sidecar/#IstioEgressListener
+   */
+  readonly egressHosts?: readonly string[];
   /** Props of the underlying cdk8s Chart (labels, disableResourceNameHashes is always on). */
   readonly chart?: Omit<ChartProps, 'namespace' | 'disableResourceNameHashes'>;
 }
@@ -132,6 +150,18 @@ const meshSchema = z
     revision: dnsLabel.optional(),
     accessLogging: z.boolean().default(false),
     traceSampling: percentage.optional(),
+    outboundTrafficPolicy: z.enum(['ALLOW_ANY', 'REGISTRY_ONLY']).optional(),
+    egressHosts: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^([a-z0-9]([-a-z0-9]*[a-z0-9])?|\.|~|\*)\/\S+$/,
+            'must be <namespace>/<host>, e.g. ./*, istio-system/*, payments/api.payments.svc.cluster.local',
+          ),
+      )
+      .min(1)
+      .optional(),
     chart: z.object({}).passthrough().optional(),
   })
   .superRefine((p, ctx) => {
@@ -194,9 +224,12 @@ export class Mesh extends Chart implements IMesh {
   }
   private _zeroTrust: ZeroTrustPolicy | undefined;
 
+  /** The Sidecar `default` of the namespace, with `outboundTrafficPolicy` or `egressHosts`. */
+  readonly sidecar: networking.Sidecar | undefined;
+  private readonly egressHosts: string[] | undefined;
   private readonly _calls: MeshCall[] = [];
   private readonly callListeners: CallListener[] = [];
-  private readonly _workloads: (IMeshPeer & IVersionedWorkload)[] = [];
+  private readonly _workloads: (IMeshPeer & IVersionedWorkload & IConstruct)[] = [];
 
   constructor(scope: Construct, id: string, props: MeshProps = {}) {
     super(scope, id, {
@@ -250,6 +283,22 @@ export class Mesh extends Chart implements IMesh {
           ...(p.accessLogging ? { accessLogging: [{ providers: [{ name: 'envoy' }] }] } : {}),
           ...(p.traceSampling !== undefined
             ? { tracing: [{ randomSamplingPercentage: p.traceSampling }] }
+            : {}),
+        },
+      });
+    }
+    if (p.outboundTrafficPolicy || p.egressHosts) {
+      this.egressHosts = [...(p.egressHosts ?? ['./*', 'istio-system/*'])];
+      this.sidecar = new networking.Sidecar(this, 'Sidecar', {
+        metadata: { name: 'default', namespace: this.namespace },
+        spec: {
+          egress: [{ hosts: this.egressHosts }],
+          ...(p.outboundTrafficPolicy
+            ? {
+                outboundTrafficPolicy: {
+                  mode: p.outboundTrafficPolicy as networking.SidecarSpecOutboundTrafficPolicyMode,
+                },
+              }
             : {}),
         },
       });
@@ -336,13 +385,13 @@ export class Mesh extends Chart implements IMesh {
     return explainPath(this.model(), request);
   }
 
-  /** The declared call graph. */
+  /** The declared call graph: calls from and to this mesh's workloads. */
   get calls(): readonly MeshCall[] {
     return this._calls;
   }
 
   /** Workloads (Apps) registered in this mesh. */
-  get workloads(): readonly (IMeshPeer & IVersionedWorkload)[] {
+  get workloads(): readonly (IMeshPeer & IVersionedWorkload & IConstruct)[] {
     return this._workloads;
   }
 
@@ -358,20 +407,65 @@ export class Mesh extends Chart implements IMesh {
     this._zeroTrust = zt;
   }
 
-  /** @internal registers an App. */
-  _registerWorkload(w: IMeshPeer & IVersionedWorkload): void {
+  /**
+   * @internal registers a workload (an App or a Client): its name and ServiceAccount must be its own
+   * within the namespace, unless it says it shares the ServiceAccount.
+   */
+  _registerWorkload(w: IMeshPeer & IVersionedWorkload & IConstruct, sharesServiceAccount = false): void {
+    const same = this._workloads.find((o) => o.namespace === w.namespace && o.name === w.name);
+    if (same) {
+      throw new Error(
+        `${w.node.path}: a workload named ${w.name} already exists in namespace ${w.namespace} (${same.node.path}); names of Services and Deployments must be unique: give one of them another name`,
+      );
+    }
+    const sa = this._workloads.find(
+      (o) => o.namespace === w.namespace && o.serviceAccountName === w.serviceAccountName,
+    );
+    if (sa && !sharesServiceAccount) {
+      throw new Error(
+        `${w.node.path}: ServiceAccount ${w.namespace}/${w.serviceAccountName} is already the identity of ${sa.node.path}; give ${w.name} its own serviceAccountName, or set shareServiceAccount: true to give both the same principal`,
+      );
+    }
+    if (!sa && sharesServiceAccount) {
+      throw new Error(
+        `${w.node.path}: shareServiceAccount is set, but no workload declared before it in ${this.node.path} creates ServiceAccount ${w.namespace}/${w.serviceAccountName}; create the one that owns it first, or drop shareServiceAccount`,
+      );
+    }
     this._workloads.push(w);
   }
 
-  /** @internal records a call and tells the listeners (the ZeroTrustPolicy). */
+  /**
+   * @internal records a call from or to this mesh, tells the listeners (the ZeroTrustPolicy) when
+   * the callee is in this mesh, and hands a call into another Mesh to that Mesh, whose policies
+   * guard the callee.
+   */
   _recordCall(call: MeshCall): void {
+    if (this._calls.includes(call)) return;
     this._calls.push(call);
+    // The callee's namespace must be visible to this namespace's sidecars.
+    const seen = `${call.to.namespace}/*`;
+    if (this.egressHosts && call.from.namespace === this.namespace && call.to.namespace !== this.namespace)
+      if (!this.egressHosts.includes(seen) && !this.egressHosts.includes('*/*')) this.egressHosts.push(seen);
+    const calleeMesh = isConstructLike(call.to) ? meshOf(call.to) : this;
+    if (calleeMesh !== this) {
+      calleeMesh._recordCall(call);
+      return;
+    }
     for (const l of this.callListeners) l(call);
   }
 
-  /** @internal subscribes to calls, replaying the ones already declared. */
+  /** @internal subscribes to the calls into this mesh, replaying the ones already declared. */
   _onCall(listener: CallListener): void {
     this.callListeners.push(listener);
-    for (const c of this._calls) listener(c);
+    for (const c of this._calls) if (this.isInbound(c)) listener(c);
   }
+
+  private isInbound(call: MeshCall): boolean {
+    return !isConstructLike(call.to) || meshOf(call.to) === this;
+  }
+}
+
+/** Whether `x` is a construct (has a construct node), so that its Mesh can be looked up. */
+function isConstructLike(x: unknown): x is IConstruct {
+  return typeof x === 'object' && x !== null && 'node' in x;
 }

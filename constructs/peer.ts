@@ -45,3 +45,29 @@ export interface IReleasable extends IVersionedWorkload {
   /** Appends an HTTP route to its VirtualService. */
   addRoute(options: HttpRouteOptions): unknown;
 }
+
+/** Istio's protocol names; a Service port is named after its protocol (`http`, `grpc-web`, `tcp-redis`). @see https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/ */
+export type AppProtocol = 'http' | 'http2' | 'grpc' | 'https' | 'tcp' | 'tls';
+
+/** One port of a workload's Service. */
+export interface WorkloadPort {
+  /** The Service port's name, `<protocol>` or `<protocol>-<suffix>`. */
+  readonly name: string;
+  /** The Service port. */
+  readonly port: number;
+  /** The container port (what AuthorizationPolicy `ports` and PeerAuthentication `portLevelMtls` name). */
+  readonly targetPort: number;
+  readonly protocol: AppProtocol;
+}
+
+/** A workload other peers can call: its identity, its pods and the ports of its Service. */
+export interface ICallee extends IMeshPeer, IWorkload {
+  /** The Service's ports, the first one the primary. */
+  readonly ports: readonly WorkloadPort[];
+}
+
+/** A peer whose pods may run without the Envoy sidecar. */
+export interface ISidecarAware {
+  /** Whether its pods get the sidecar (and so an mTLS identity). */
+  readonly sidecar: boolean;
+}

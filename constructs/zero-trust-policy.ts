@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import * as security from '../imports/security.istio.io.js';
 import { meshOf, type IMesh, type MeshCall, type MtlsMode } from './mesh-scope.js';
-import type { IMeshPeer, IWorkload } from './peer.js';
+import type { ICallee, IMeshPeer, IWorkload } from './peer.js';
 import { checkProps, MeshPropsError, portNumber } from './validation.js';
 
 export interface ZeroTrustPolicyProps {
@@ -22,6 +22,35 @@ export interface OpenAccessOptions {
   readonly paths?: readonly string[];
 }
 
+/**
+ * Options of {@link ZeroTrustPolicy.allowOutsideMesh}: a caller without a sidecar has no principal, so
+ * the narrowest Istio can allow it is by source address, port and (for HTTP) method and path.
+ */
+export interface OutsideMeshAccessOptions {
+  /** Source addresses of the caller, IPs or CIDR blocks (AuthorizationPolicy `source.ipBlocks`). */
+  readonly ipBlocks: readonly string[];
+  /** Service ports of the target it may reach. @default - every port of the target */
+  readonly ports?: readonly number[];
+  /** HTTP methods allowed. @default - any */
+  readonly methods?: readonly string[];
+  /** Paths allowed. @default - any */
+  readonly paths?: readonly string[];
+}
+
+const IP_BLOCK =
+  /^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\/([0-9]|[12][0-9]|3[0-2]))?$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/[0-9]{1,3})?$/;
+const outsideSchema = z.strictObject({
+  ipBlocks: z
+    .array(z.string().regex(IP_BLOCK, 'must be an IP address or CIDR block such as 10.0.5.0/24'))
+    .min(1, 'name the caller by address: without a sidecar it has no principal'),
+  ports: z.array(portNumber).min(1).optional(),
+  methods: z
+    .array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case HTTP method'))
+    .min(1)
+    .optional(),
+  paths: z.array(z.string().min(1)).min(1).optional(),
+});
+
 const schema = z.strictObject({
   mtls: z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']).default('STRICT'),
   allowNothing: z.boolean().default(true),
@@ -30,7 +59,8 @@ const schema = z.strictObject({
 
 interface Rule {
   principals: string[] | undefined;
-  to: { methods?: string[]; paths?: string[] } | undefined;
+  ipBlocks?: string[];
+  to: { methods?: string[]; paths?: string[]; ports?: string[] } | undefined;
 }
 
 /**
@@ -107,6 +137,52 @@ export class ZeroTrustPolicy extends Construct {
   }
 
   /**
+   * Allows a caller outside the mesh (no sidecar, so no principal) to reach one workload, as narrowly
+   * as Istio can say it: from its addresses (`ipBlocks`), on the given ports, methods and paths. It
+   * also accepts plain text on those ports of that workload only (a PeerAuthentication with
+   * `portLevelMtls: PERMISSIVE`), since the caller cannot do mTLS; every other workload stays STRICT
+   * and no other caller is opened up, unlike {@link allowFromAnyone}.
+   */
+  allowOutsideMesh(
+    target: ICallee,
+    options: OutsideMeshAccessOptions,
+  ): { policy: security.AuthorizationPolicy; peerAuthentication: security.PeerAuthentication } {
+    const field = `allowOutsideMesh(${target.name})`;
+    const o = checkProps(this, outsideSchema, options, field);
+    const ports = (o.ports ?? target.ports.map((p) => p.port)).map((n) => {
+      const p = target.ports.find((q) => q.port === n);
+      if (!p)
+        throw new MeshPropsError(this.node.path, [
+          {
+            field: `${field}.ports`,
+            message: `${target.name} has no Service port ${n} (its ports: ${target.ports.map((q) => q.port).join(', ')})`,
+            received: JSON.stringify(o.ports),
+          },
+        ]);
+      return p.targetPort;
+    });
+    const id = `Outside-${target.namespace}-${target.name}`;
+    if (this.node.tryFindChild(id))
+      throw new Error(
+        `${this.node.path}: ${target.name} already allows callers outside the mesh; give every address in one allowOutsideMesh call`,
+      );
+    const policy = this.addRule(target, undefined, o.methods, o.paths, ports, o.ipBlocks);
+    const peerAuthentication = new security.PeerAuthentication(this, id, {
+      metadata: { name: `${target.name}-outside-mesh`, namespace: target.namespace },
+      spec: {
+        selector: { matchLabels: { ...target.selector } },
+        portLevelMtls: Object.fromEntries(
+          [...new Set(ports)].map((port) => [
+            port,
+            { mode: security.PeerAuthenticationSpecPortLevelMtlsMode.PERMISSIVE },
+          ]),
+        ),
+      },
+    });
+    return { policy, peerAuthentication };
+  }
+
+  /**
    * A port-level mTLS exception for one workload: a PeerAuthentication with `selector` and
    * `portLevelMtls: { <port>: { mode } }` (the port is the container port).
    */
@@ -143,7 +219,7 @@ export class ZeroTrustPolicy extends Construct {
 
   private onCall(call: MeshCall): void {
     if (!this.allowIngress && isIngressGateway(call.from)) return;
-    this.addRule(call.to, call.from, call.methods, call.paths);
+    this.addRule(call.to, call.from, call.methods, call.paths, call.ports);
   }
 
   private addRule(
@@ -151,6 +227,8 @@ export class ZeroTrustPolicy extends Construct {
     from: IMeshPeer | undefined,
     methods: readonly string[] | undefined,
     paths: readonly string[] | undefined,
+    ports?: readonly number[],
+    ipBlocks?: readonly string[],
   ): security.AuthorizationPolicy {
     const key = `${target.namespace}/${target.name}`;
     const waypoint = this.mesh.waypointName;
@@ -193,26 +271,36 @@ export class ZeroTrustPolicy extends Construct {
       this.policies.set(key, entry);
     }
     const to =
-      methods?.length || paths?.length
+      methods?.length || paths?.length || ports?.length
         ? {
             ...(methods?.length ? { methods: [...methods] } : {}),
             ...(paths?.length ? { paths: [...paths] } : {}),
+            ...(ports?.length ? { ports: [...new Set(ports)].map(String) } : {}),
           }
         : undefined;
-    // Callers with the same operations share one rule; an open rule (no `from`) stands alone.
-    const same = entry.rules.find(
-      (r) => sameOperations(r.to, to) && (r.principals === undefined) === (from === undefined),
-    );
+    // Callers with the same operations share one rule; an open rule (no `from`) and a rule by
+    // source address stand alone.
+    const same = ipBlocks
+      ? undefined
+      : entry.rules.find(
+          (r) =>
+            !r.ipBlocks && sameOperations(r.to, to) && (r.principals === undefined) === (from === undefined),
+        );
     if (same && from) {
       if (!same.principals!.includes(from.principal)) same.principals!.push(from.principal);
     } else if (!same) {
-      entry.rules.push({ principals: from ? [from.principal] : undefined, to });
+      entry.rules.push({
+        principals: from ? [from.principal] : undefined,
+        ...(ipBlocks ? { ipBlocks: [...ipBlocks] } : {}),
+        to,
+      });
     }
     entry.spec.rules.splice(
       0,
       entry.spec.rules.length,
       ...entry.rules.map((r) => ({
         ...(r.principals ? { from: [{ source: { principals: r.principals } }] } : {}),
+        ...(r.ipBlocks ? { from: [{ source: { ipBlocks: r.ipBlocks } }] } : {}),
         ...(r.to ? { to: [{ operation: r.to }] } : {}),
       })),
     );
@@ -237,6 +325,10 @@ function isIngressGateway(p: IMeshPeer): boolean {
 /** Whether two rule operations allow the same methods and paths, in whatever order they were given. */
 function sameOperations(a: Rule['to'], b: Rule['to']): boolean {
   const key = (o: Rule['to']) =>
-    JSON.stringify({ methods: [...(o?.methods ?? [])].sort(), paths: [...(o?.paths ?? [])].sort() });
+    JSON.stringify({
+      methods: [...(o?.methods ?? [])].sort(),
+      paths: [...(o?.paths ?? [])].sort(),
+      ports: [...(o?.ports ?? [])].sort(),
+    });
   return key(a) === key(b);
 }

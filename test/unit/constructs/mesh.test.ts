@@ -212,10 +212,12 @@ describe('Mesh call graph and workloads', () => {
     const b = new App(mesh, 'b', { image: 'x' });
     a.calls(b, { methods: ['GET'], paths: ['/api/*'] });
     b.calls(a);
-    expect(mesh.workloads).toStrictEqual([a, b]);
-    expect(mesh.calls).toStrictEqual([
-      { from: a, to: b, methods: ['GET'], paths: ['/api/*'] },
-      { from: b, to: a, methods: undefined, paths: undefined },
+    expect(mesh.workloads.length === 2 && mesh.workloads[0] === a && mesh.workloads[1] === b).toBe(true);
+    // Field by field: a failing deep comparison of constructs would print their whole tree.
+    const shape = mesh.calls.map((c) => ({ ...c, from: c.from.name, to: c.to.name }));
+    expect(shape).toStrictEqual([
+      { from: 'a', to: 'b', methods: ['GET'], paths: ['/api/*'] },
+      { from: 'b', to: 'a' },
     ]);
   });
 });
