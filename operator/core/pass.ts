@@ -61,6 +61,8 @@ export interface Pass extends EventSink {
   /** The routes to converge to; undefined: touch nothing. */
   point: Point | undefined;
   requeue: number | null;
+  /** When this pass ran an analysis check (its `t`); the stored `lastCheckAt` may be older. */
+  checkedAt: number | undefined;
 }
 
 /** Records a Kubernetes Event (the message cut to the API's 1 kB). */

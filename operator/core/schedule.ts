@@ -12,11 +12,14 @@ export function intervalMs(spec: CanaryReleaseSpec): number {
   return durationMs(spec.analysis.interval) ?? 60_000;
 }
 
-/** When the next analysis check of the current step is due: one interval after the step began or the last check. */
+/**
+ * When the next analysis check of the current step is due: the first multiple of the interval
+ * from the step's start after the last check (or the first one, with no check yet). Checks keep
+ * to this grid, so a late reconcile does not push every later check back.
+ */
 export function checkDueAt(s: { stepStartedAt: string; lastCheckAt?: string }, interval: number): number {
-  return (
-    Math.max(Date.parse(s.stepStartedAt), s.lastCheckAt ? Date.parse(s.lastCheckAt) : -Infinity) + interval
-  );
+  const start = Date.parse(s.stepStartedAt);
+  return s.lastCheckAt ? nextOnGrid(start, Date.parse(s.lastCheckAt), interval) : start + interval;
 }
 
 /**
@@ -37,13 +40,21 @@ export function analysisDue(spec: CanaryReleaseSpec, status: unknown, now: Date)
   return now.getTime() >= due;
 }
 
+/** The first `start + n × interval` (n ≥ 1) after `t`. */
+export function nextOnGrid(start: number, t: number, interval: number): number {
+  if (!(interval > 0) || !Number.isFinite(start)) return t + interval;
+  return start + (Math.max(0, Math.floor((t - start) / interval)) + 1) * interval;
+}
+
 /** Milliseconds until the next thing that can change the decision of a running release. */
 export function nextDue(s: Draft, sp: CanaryReleaseSpec, t: number, interval: number): number {
   const steps = planSteps(sp);
   const started = Date.parse(s.stepStartedAt);
   const check = checkDueAt(s, interval);
-  // A check that was due but skipped (canary not ready) is retried an interval later.
-  const at = [check > t ? check : t + interval];
+  // A check that was due but not run (canary not ready), or run but not written because it found
+  // the same as the last one, is next due at the next multiple of the interval from the step's
+  // start: derived, so waiting costs no write and the checks do not drift later.
+  const at = [check > t ? check : nextOnGrid(started, t, interval)];
   const step = steps[s.currentStep];
   const d = step?.pause?.duration ?? step?.mirror?.duration ?? step?.faultTest?.duration;
   if (d) at.push(started + (durationMs(d) ?? 0));

@@ -28,7 +28,7 @@ export function advance(p: Pass, step: Step | undefined, canaryReady: boolean, c
   // A timed step is judged by a check made once its time is up, so that the end of its
   // window is measured too (a fault test's delayed requests show up late): a check just
   // before the end, with the next one a moment after it, does not stand for the rest.
-  const lastCheck = s.lastCheckAt ? Date.parse(s.lastCheckAt) : -Infinity;
+  const lastCheck = p.checkedAt ?? (s.lastCheckAt ? Date.parse(s.lastCheckAt) : -Infinity);
   const checkedToEnd = lastCheck >= due;
   if (canaryReady && passed && gate && t >= due && checkedToEnd) {
     const from = s.currentStep;

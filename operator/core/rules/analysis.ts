@@ -4,6 +4,7 @@
  * it counts as a failure under `Fail`, after its deadline under `FailAfterDeadline`, never under
  * `Hold` (and nothing advances on it either way).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { durationMs } from '../../../api/duration.js';
 import type { Step } from '../../../api/v1alpha1/canary-release.js';
 import { Reason } from '../../../api/v1alpha1/constants.js';
@@ -11,11 +12,35 @@ import { runCheck } from '../analysis.js';
 import { describeStep } from '../plan.js';
 import { event, finish, type Pass } from '../pass.js';
 
+/**
+ * What a check records besides its time. A check that records the same as the last one written in
+ * this step keeps the stored `lastCheckAt`, so a release that waits (on missing data, on a gate)
+ * costs no status write per interval; the next check is scheduled from the step's start (see
+ * `nextDue`), and re-running an unwritten check gives the same result, so a restart is safe.
+ */
+function recorded(s: Pass['s'] | NonNullable<Pass['prev']>): unknown[] {
+  return [s.lastCheckPassed, s.lastMeasurements, s.successRate, s.consecutiveFailures, s.missingDataSince];
+}
+
 /** Runs the check that is due in `step` and records it; rolls back at the threshold. */
 export function analyse(p: Pass, step: Step | undefined): 'Checked' | 'RolledBack' {
+  const r = runAnalysis(p, step);
+  const { s, prev } = p;
+  const sameStep =
+    prev?.lastCheckAt !== undefined &&
+    prev.currentStep === s.currentStep &&
+    prev.stepStartedAt === s.stepStartedAt &&
+    prev.phase === s.phase;
+  if (r === 'Checked' && sameStep && isDeepStrictEqual(recorded(prev), recorded(s)))
+    s.lastCheckAt = prev.lastCheckAt;
+  return r;
+}
+
+function runAnalysis(p: Pass, step: Step | undefined): 'Checked' | 'RolledBack' {
   const { s, spec: sp, t, nowIso } = p;
   const check = runCheck(sp.analysis, step, p.observations.metrics);
   s.lastCheckAt = nowIso;
+  p.checkedAt = t;
   s.lastMeasurements = [...check.measurements];
   if (check.successRate !== undefined) s.successRate = check.successRate;
   if (check.outcome === 'Pass') {

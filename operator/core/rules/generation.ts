@@ -94,5 +94,6 @@ export function beginPass(
     },
     point: undefined,
     requeue: null,
+    checkedAt: undefined,
   };
 }

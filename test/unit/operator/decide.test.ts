@@ -4,6 +4,7 @@
  */
 import type { CanaryReleaseSpecInput, CanaryReleaseStatus } from '../../../api/v1alpha1/canary-release.js';
 import { analysisDue, decide, releaseKey } from '../../../operator/core/decide.js';
+import { sameStatus } from '../../../operator/core/status.js';
 import { planSteps } from '../../../operator/core/plan.js';
 import type { Action, MetricObservation, Observations } from '../../../operator/core/types.js';
 import { parseSpec } from '../../../api/v1alpha1/canary-release.js';
@@ -665,26 +666,26 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'fault test at the end of its window, its last check a moment before the end: waits for the check after it',
+    name: 'fault test at the end of its window, its last check before the end: waits for the check after it',
     spec: {
       ...spec,
       steps: [
         { setWeight: 10 },
-        { faultTest: { delay: { fixedDelay: '7s' }, duration: '2m', latencyP99: { max: '8s' } } },
+        { faultTest: { delay: { fixedDelay: '7s' }, duration: '90s', latencyP99: { max: '8s' } } },
         { setWeight: 50 },
       ],
     },
     status: status({ currentStep: 1, lastCheckAt: iso(60.07), lastCheckPassed: true }),
     obs: { route: route(10, { fault: true }) },
-    at: 120,
+    at: 90,
     expect: {
       phase: 'Progressing',
       step: 1,
       weight: 10,
       actions: [],
-      requeue: 70,
+      requeue: 30_000,
       progressing:
-        "step 1/3 (faultTest 2m): waiting for a check after the step's end, at 2026-01-01T00:02:00.070Z",
+        "step 1/3 (faultTest 90s): waiting for a check after the step's end, at 2026-01-01T00:02:00.000Z",
     },
   },
   {
@@ -693,7 +694,7 @@ const rows: Row[] = [
       ...spec,
       steps: [
         { setWeight: 10 },
-        { faultTest: { delay: { fixedDelay: '7s' }, duration: '2m', latencyP99: { max: '8s' } } },
+        { faultTest: { delay: { fixedDelay: '7s' }, duration: '90s', latencyP99: { max: '8s' } } },
         { setWeight: 50 },
       ],
     },
@@ -715,7 +716,8 @@ const rows: Row[] = [
           'check failed (1/2) at step 1: canary p99 latency 9000ms is above the maximum 8s',
         ),
       ],
-      requeue: 60_000,
+      // the next check keeps to the step's grid: 180 s after its start
+      requeue: 59_930,
     },
   },
   {
@@ -989,15 +991,15 @@ describe('decide: status details', () => {
     expect(atOnce.status.history?.map((h) => h.reason)).toStrictEqual(['Started']);
   });
 
-  test('analysisDue: the runtime queries Prometheus one interval after the step began or the last check', () => {
+  test('analysisDue: the runtime queries Prometheus at the first multiple of the interval from the step start after the last check', () => {
     const parsed = parseSpec(spec);
     if (!parsed.ok) throw new Error('fixture spec must parse');
     const due = (st: unknown, at: number) => analysisDue(parsed.spec, st, new Date(T0 + at * 1000));
     expect(due(status({}), 59)).toBe(false);
     expect(due(status({}), 60)).toBe(true);
     const checked = status({ lastCheckAt: new Date(T0 + 90_000).toISOString() });
-    expect(due(checked, 149)).toBe(false);
-    expect(due(checked, 150)).toBe(true);
+    expect(due(checked, 119)).toBe(false);
+    expect(due(checked, 120)).toBe(true);
     // what it cannot read counts as due: fetching too often is safe, a check without data is not
     expect(due(undefined, 0)).toBe(true);
     expect(due({ stepStartedAt: 'yesterday' }, 0)).toBe(true);
@@ -1023,5 +1025,73 @@ describe('decide: status details', () => {
       ['chat', 'RolledBack'],
       ['all', 'RolledBack'],
     ]);
+  });
+});
+
+describe('a release that waits costs no status write per check', () => {
+  const missing: Record<string, MetricObservation> = {
+    'request-success-rate': { canary: { kind: 'NoData' } },
+  };
+  const obsOf = (metrics: Record<string, MetricObservation>): Observations => ({
+    generation: 1,
+    route: route(10),
+    metrics,
+    canary: { ready: true },
+  });
+
+  test('holding on missing data: only the first check is written; every later one is due on the step grid', () => {
+    let stored: CanaryReleaseStatus = status({});
+    let writes = 0;
+    let at = T0 + 60_000 + 170; // reconciles run a little late
+    const dueAt: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const d = decide(spec, stored, obsOf(missing), new Date(at));
+      if (!sameStatus(stored, d.status)) {
+        writes++;
+        stored = d.status;
+      }
+      expect(d.status.missingDataSince).toBe(iso(60.17));
+      expect(d.requeueAfter).not.toBeNull();
+      dueAt.push(at + d.requeueAfter!);
+      at += d.requeueAfter! + 130 + i * 7; // late again, by a varying amount
+    }
+    expect(writes).toBe(1);
+    expect(stored.lastCheckAt).toBe(iso(60.17));
+    // Lateness does not add up: every check is asked for at a multiple of the interval from the step's start.
+    expect(dueAt).toStrictEqual(Array.from({ length: 10 }, (_, i) => T0 + (i + 2) * 60_000));
+  });
+
+  test('a check that finds something new is written: a failure that counts, a new measured value', () => {
+    // waiting at a manual gate, where analysis keeps running
+    const held = status({
+      phase: 'Paused',
+      currentStep: 1,
+      lastCheckAt: iso(60),
+      lastCheckPassed: true,
+      successRate: 100,
+    });
+    const failing = decide(spec, held, obsOf(rate(50)), new Date(T0 + 120_000));
+    expect([failing.status.lastCheckAt, failing.status.consecutiveFailures]).toStrictEqual([iso(120), 1]);
+    const changed = decide(
+      spec,
+      {
+        ...held,
+        lastMeasurements: decide(spec, held, obsOf(rate(100)), new Date(T0 + 120_000)).status
+          .lastMeasurements,
+      },
+      obsOf(rate(99.5)),
+      new Date(T0 + 120_000),
+    );
+    expect([changed.status.lastCheckAt, changed.status.successRate]).toStrictEqual([iso(120), 99.5]);
+  });
+
+  test('a timed step advances on an unwritten check made at its end', () => {
+    const sp = { ...spec, steps: [{ setWeight: 10 }, { pause: { duration: '2m' } }, { setWeight: 50 }] };
+    const atStart = decide(sp, status({ currentStep: 1 }), obsOf(rate(100)), new Date(T0 + 60_000));
+    expect(atStart.status.lastCheckAt).toBe(iso(60));
+    const same = decide(sp, atStart.status, obsOf(rate(100)), new Date(T0 + 90_000));
+    expect(sameStatus(atStart.status, same.status)).toBe(true);
+    const atEnd = decide(sp, atStart.status, obsOf(rate(100)), new Date(T0 + 120_000));
+    expect([atEnd.status.currentStep, atEnd.status.stepStartedAt]).toStrictEqual([2, iso(120)]);
   });
 });
