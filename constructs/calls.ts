@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { meshOf, type MeshCall } from './mesh-scope.js';
 import type { AppProtocol, ICallee, IMeshPeer, ISidecarAware, IWorkload, WorkloadPort } from './peer.js';
 import { checkProps, MeshPropsError, portNumber } from './validation.js';
+import { HTTP_METHODS } from '../api/http.js';
 
 /**
  * Options of `calls()`: what the caller does on the callee, as narrowly as its protocol lets an
@@ -29,17 +30,6 @@ export interface CallOptions {
   readonly ports?: readonly number[];
 }
 
-const HTTP_METHODS = [
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-] as const;
 const GRPC_SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const GRPC_METHOD = /^\/[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
 

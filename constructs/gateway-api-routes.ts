@@ -10,6 +10,7 @@
 import type * as gatewayapi from '../imports/gateway.networking.k8s.io.js';
 import { istioDuration, type HttpMatch, type HttpRouteOptions, type StringMatch } from './routing.js';
 import type { PropIssue } from './validation.js';
+import { HTTP_METHODS } from '../api/http.js';
 
 /** The Service that is one version's backend: `<app>-<version>`. */
 export function versionServiceName(app: string, version: string): string {
@@ -17,7 +18,6 @@ export function versionServiceName(app: string, version: string): string {
 }
 
 /** HTTP methods an HTTPRoute match names (exactly). */
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
 
 /** The App a route belongs to, as the renderer needs it. */
 export interface RouteTarget {
@@ -72,7 +72,10 @@ export function gatewayApiRefusals(r: HttpRouteOptions, grpc: boolean): PropIssu
           );
         }
       }
-    } else if (m.method && !('exact' in m.method && HTTP_METHODS.includes(m.method.exact))) {
+    } else if (
+      m.method &&
+      !('exact' in m.method && (HTTP_METHODS as readonly string[]).includes(m.method.exact))
+    ) {
       refuse(
         `${at}.method`,
         `an HTTPRoute matches a method exactly, one of ${HTTP_METHODS.join(', ')}; write { exact: 'GET' }`,

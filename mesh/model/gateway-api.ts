@@ -6,13 +6,7 @@
  */
 import type { GatewayApiRoute, K8sGateway, KubeObject, Labels, PolicyTargetRef } from './types.js';
 import type { Entry } from './types.js';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const obj = (v: unknown): Json => (isObj(v) ? v : {});
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+import { arr, isObj, num, obj, str, type Json } from './json.js';
 
 /** The API group of the Kubernetes Gateway API. */
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';

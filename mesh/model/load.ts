@@ -57,6 +57,7 @@ import type {
 } from './types.js';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { checkObject } from './schema/index.js';
+import { arr, isObj, num, obj, str, strs, type Json } from './json.js';
 
 export interface ModelOptions {
   /** Istio's root namespace. @default 'istio-system' */
@@ -79,14 +80,6 @@ export interface ModelOptions {
   readonly outboundTrafficPolicy?: OutboundTrafficPolicyMode;
 }
 
-type Json = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const obj = (v: unknown): Json => (isObj(v) ? v : {});
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const strs = (v: unknown): string[] => arr(v).filter((x): x is string => typeof x === 'string');
 function labels(v: unknown): Labels {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(obj(v))) if (typeof val === 'string') out[k] = val;

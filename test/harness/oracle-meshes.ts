@@ -8,18 +8,7 @@
  */
 import type { ExplainRequest } from '../../mesh/explain/index.js';
 import type { KubeObject } from '../../mesh/model/index.js';
-
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './traffic/rng.js';
 
 export interface GeneratedMesh {
   readonly seed: number;
@@ -70,7 +59,7 @@ const istio = (group: string, kind: string, name: string, spec: unknown, namespa
 
 /** The mesh of `seed`. */
 export function generateMesh(seed: number): GeneratedMesh {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const chance = (p: number) => r() < p;
   const versions = ['v1', 'v2', 'v3'];

@@ -1,4 +1,5 @@
 /** Helpers the rules of several object kinds share. */
+import { HTTP_METHODS } from '../../../api/http.js';
 import { hostMatches, lookupHost, resolveHost, selects, workloadsOf } from '../../model/query.js';
 import type {
   Destination,
@@ -123,15 +124,5 @@ export const PROTOCOLS = [
   'redis',
   'udp',
 ];
-export const METHODS = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-]);
+export const METHODS: ReadonlySet<string> = new Set(HTTP_METHODS);
 export const PRINCIPAL = /^([^/*]+)\/ns\/([^/*]+)\/sa\/([^/*]+)$/;
