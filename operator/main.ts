@@ -5,6 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { loadKubeConfig } from './adapters/kubeconfig.js';
+import { ok } from './core/result.js';
+import { defaultConcurrency, parseConcurrency } from './runtime/concurrency.js';
 import { startOperator } from './runtime/operator.js';
 import { createLogger, type Level } from './runtime/log.js';
 
@@ -22,6 +24,8 @@ const USAGE = `usage: operator [flags]
   --listen HOST:PORT       serve /metrics, /healthz, /readyz (env LISTEN_ADDRESS); default: :8080
   --identity NAME          replica identity (env POD_NAME); default: <hostname>-<pid>
   --log-level LEVEL        debug, info, warn or error (env LOG_LEVEL); default: info
+  --concurrency N          releases reconciled at once, 1 to 256 (env CONCURRENCY); default:
+                           8 per available CPU, between 4 and 64
   --help                   this text
 `;
 
@@ -39,6 +43,7 @@ async function main(): Promise<number> {
         listen: { type: 'string' },
         identity: { type: 'string' },
         'log-level': { type: 'string' },
+        concurrency: { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -58,6 +63,15 @@ async function main(): Promise<number> {
     return 2;
   }
   const log = createLogger({ level });
+  const concurrencyText = values.concurrency ?? env.CONCURRENCY;
+  const concurrency =
+    concurrencyText === undefined
+      ? ok(defaultConcurrency())
+      : parseConcurrency(concurrencyText, values.concurrency !== undefined ? '--concurrency' : 'CONCURRENCY');
+  if (!concurrency.ok) {
+    log.error(concurrency.error);
+    return 2;
+  }
   const prometheusUrl = values['prometheus-url'] ?? env.PROMETHEUS_URL;
   if (!prometheusUrl || !/^https?:\/\//.test(prometheusUrl)) {
     log.error(
@@ -90,6 +104,7 @@ async function main(): Promise<number> {
         },
     identity: values.identity ?? env.POD_NAME,
     listen: values.listen ?? env.LISTEN_ADDRESS ?? ':8080',
+    concurrency: concurrency.value,
     logger: log,
   });
   log.info('operator started', {

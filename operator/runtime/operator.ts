@@ -4,6 +4,7 @@
  * on a Lease decides which replica's queue runs; an HTTP server serves `/metrics`, `/healthz` and
  * `/readyz`. `operator/main.ts` is the process around it.
  */
+import { defaultConcurrency } from './concurrency.js';
 import type * as k8s from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,7 +56,7 @@ export interface OperatorOptions {
   readonly identity?: string;
   /** Serve `/metrics`, `/healthz`, `/readyz` on `host:port` (port 0 picks one). @default - no server */
   readonly listen?: string;
-  /** Releases reconciled at the same time. @default 4 */
+  /** Releases reconciled at the same time. @default - {@link defaultConcurrency}: 8 per available CPU, between 4 and 64 */
   readonly concurrency?: number;
   /** Time allowed for one webhook POST. @default 5000 */
   readonly webhookTimeoutMs?: number;
@@ -124,7 +125,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
     webhookBackoffMs: opts.webhookBackoffMs,
   });
   const queue = new WorkQueue(reconciler.handle, {
-    concurrency: opts.concurrency ?? 4,
+    concurrency: opts.concurrency ?? defaultConcurrency(),
     clock,
     onError: (key, e, retryInMs) =>
       log.warn('reconcile failed; retrying', {

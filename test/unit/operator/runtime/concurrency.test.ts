@@ -1,0 +1,32 @@
+import { defaultConcurrency, parseConcurrency } from '../../../../operator/runtime/concurrency.js';
+
+describe('concurrency', () => {
+  test('the default is 8 reconciles per CPU, between 4 and 64', () => {
+    expect([0, 1, 2, 4, 8, 16, 64].map((c) => defaultConcurrency(c))).toStrictEqual([
+      8, 8, 16, 32, 64, 64, 64,
+    ]);
+    expect(defaultConcurrency()).toBeGreaterThanOrEqual(4);
+  });
+
+  test('a whole number from 1 to 256 is taken as given', () => {
+    expect(['1', '32', ' 256 '].map((t) => parseConcurrency(t, '--concurrency'))).toStrictEqual([
+      { ok: true, value: 1 },
+      { ok: true, value: 32 },
+      { ok: true, value: 256 },
+    ]);
+  });
+
+  test.each(['0', '257', '-3', '2.5', 'many', '', '1e3'])(
+    'fails if it is "%s", naming where it came from',
+    (t) => {
+      const r = parseConcurrency(t, 'CONCURRENCY');
+      expect(r.ok).toBe(false);
+      if (!r.ok)
+        expect(r.error).toMatch(
+          new RegExp(
+            `^CONCURRENCY must be a whole number of releases reconciled at once, from 1 to 256 \\(got "${t.replace('.', '\\.')}"\\); leave it unset for the default, \\d+ on this machine$`,
+          ),
+        );
+    },
+  );
+});
