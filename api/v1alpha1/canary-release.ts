@@ -757,7 +757,9 @@ export const CanaryReleaseStatus = z
     totalSteps: z.int().min(0).describe('Number of steps in the plan (the short form expanded).'),
     canaryWeight: z.int().min(0).max(100).describe('Canary weight of the current step, in percent.'),
     stepStartedAt: Timestamp.describe('When the current step started.'),
-    lastCheckAt: Timestamp.optional().describe('When the last analysis check ran in this step.'),
+    lastCheckAt: Timestamp.optional().describe(
+      'When the last analysis check that found something new ran in this step; a check that finds what the last one found is not written, and checks are due at multiples of the interval from stepStartedAt.',
+    ),
     lastCheckPassed: z.boolean().optional().describe('Whether the last check in this step passed.'),
     consecutiveFailures: z.int().min(0).describe('Failed checks in a row; threshold of them roll back.'),
     missingDataSince: Timestamp.optional().describe('Since when checks have had missing data, if they have.'),
