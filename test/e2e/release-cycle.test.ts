@@ -89,8 +89,12 @@ test('release v2, then the one-line change releases v3 from v2; each old stable 
   // 2. the one-line change: v2 is the App's version now, and the release line names v3
   const second = program('v2', 'v3');
   expect(await sync(second, first)).toStrictEqual(['Deployment/reviews-v1']);
-  // the synthesized route (v2 100, v3 0) keeps all traffic where the promotion left it
-  expect(await env.weights('reviews')).toStrictEqual(['v2=100', 'v3=0']);
+  // the synthesized route (v2 100, v3 0) keeps all traffic where the promotion left it, or the
+  // operator, which sees the new CanaryRelease in the same sync, has already taken its only step
+  expect([
+    ['v2=100', 'v3=0'],
+    ['v2=50', 'v3=50'],
+  ]).toContainEqual(await env.weights('reviews'));
   const two = await env.waitStatus(
     'reviews',
     'v3 promoted',
