@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadKubeConfig } from './adapters/kubeconfig.js';
 import { ok } from './core/result.js';
 import { defaultConcurrency, parseConcurrency } from './runtime/concurrency.js';
+import { parseLeaseTimings } from './runtime/lease-timings.js';
 import { startOperator } from './runtime/operator.js';
 import { createLogger, type Level } from './runtime/log.js';
 
@@ -20,6 +21,14 @@ const USAGE = `usage: operator [flags]
   --lease-namespace NS     namespace of the leader-election Lease (env LEASE_NAMESPACE, else
                            POD_NAMESPACE); default: default
   --lease-name NAME        name of the Lease (env LEASE_NAME); default: cdk8s-mesh-canary-operator
+  --lease-duration D       how long the other replicas wait after the Lease was last renewed
+                           before taking over (env LEASE_DURATION); whole seconds, 1s to 1h;
+                           default: 15s
+  --renew-deadline D       how long the leader keeps acting while it cannot renew (env
+                           RENEW_DEADLINE); shorter than the lease duration; default: 10s
+  --retry-period D         how often each replica tries to take or renew the Lease (env
+                           RETRY_PERIOD); at least 100ms, and 1.2 times it shorter than the
+                           renew deadline; default: 2s
   --no-leader-election     act at once without a Lease (a single replica only)
   --listen HOST:PORT       serve /metrics, /healthz, /readyz (env LISTEN_ADDRESS); default: :8080
   --identity NAME          replica identity (env POD_NAME); default: <hostname>-<pid>
@@ -39,6 +48,9 @@ async function main(): Promise<number> {
         namespace: { type: 'string' },
         'lease-namespace': { type: 'string' },
         'lease-name': { type: 'string' },
+        'lease-duration': { type: 'string' },
+        'renew-deadline': { type: 'string' },
+        'retry-period': { type: 'string' },
         'no-leader-election': { type: 'boolean' },
         listen: { type: 'string' },
         identity: { type: 'string' },
@@ -72,6 +84,32 @@ async function main(): Promise<number> {
     log.error(concurrency.error);
     return 2;
   }
+  // Lease timings: each from its flag, else its environment variable, else client-go's default.
+  const timingSources = {
+    leaseDuration: ['lease-duration', 'LEASE_DURATION'],
+    renewDeadline: ['renew-deadline', 'RENEW_DEADLINE'],
+    retryPeriod: ['retry-period', 'RETRY_PERIOD'],
+  } as const;
+  const timingText = (k: keyof typeof timingSources) =>
+    values[timingSources[k][0]] ?? env[timingSources[k][1]];
+  const timingName = (k: keyof typeof timingSources) =>
+    values[timingSources[k][0]] !== undefined ? `--${timingSources[k][0]}` : timingSources[k][1];
+  const leaseTimings = parseLeaseTimings(
+    {
+      leaseDuration: timingText('leaseDuration'),
+      renewDeadline: timingText('renewDeadline'),
+      retryPeriod: timingText('retryPeriod'),
+    },
+    {
+      leaseDuration: timingName('leaseDuration'),
+      renewDeadline: timingName('renewDeadline'),
+      retryPeriod: timingName('retryPeriod'),
+    },
+  );
+  if (!leaseTimings.ok) {
+    log.error(leaseTimings.error);
+    return 2;
+  }
   const prometheusUrl = values['prometheus-url'] ?? env.PROMETHEUS_URL;
   if (!prometheusUrl || !/^https?:\/\//.test(prometheusUrl)) {
     log.error(
@@ -101,6 +139,7 @@ async function main(): Promise<number> {
       : {
           namespace: leaseNamespace,
           name: values['lease-name'] ?? env.LEASE_NAME ?? 'cdk8s-mesh-canary-operator',
+          ...leaseTimings.value,
         },
     identity: values.identity ?? env.POD_NAME,
     listen: values.listen ?? env.LISTEN_ADDRESS ?? ':8080',

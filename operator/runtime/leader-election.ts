@@ -11,6 +11,7 @@
  */
 import { LEASES, type KubeClient, type KubeObject } from '../adapters/kubernetes.js';
 import { systemClock, sleep, type Clock } from './clock.js';
+import { checkLeaseTimings, DEFAULT_LEASE_TIMINGS, JITTER_FACTOR } from './lease-timings.js';
 
 /** The fields of a Lease spec that election uses. */
 export interface LeaseRecord {
@@ -95,7 +96,7 @@ export interface LeaderElectorOptions {
   readonly name: string;
   /** This replica's identity (pod name). */
   readonly identity: string;
-  /** @default 15000 */
+  /** Whole seconds (see `lease-timings.ts` for the rules). @default 15000 */
   readonly leaseDurationMs?: number;
   /** @default 10000 */
   readonly renewDeadlineMs?: number;
@@ -127,14 +128,15 @@ export class LeaderElector {
 
   constructor(private readonly opts: LeaderElectorOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
-    this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
-    this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
-    if (!(this.renewDeadlineMs < this.leaseDurationMs && this.retryPeriodMs < this.renewDeadlineMs)) {
-      throw new Error(
-        `leader election: need retryPeriod (${this.retryPeriodMs} ms) < renewDeadline (${this.renewDeadlineMs} ms) < leaseDuration (${this.leaseDurationMs} ms)`,
-      );
-    }
+    this.leaseDurationMs = opts.leaseDurationMs ?? DEFAULT_LEASE_TIMINGS.leaseDurationMs;
+    this.renewDeadlineMs = opts.renewDeadlineMs ?? DEFAULT_LEASE_TIMINGS.renewDeadlineMs;
+    this.retryPeriodMs = opts.retryPeriodMs ?? DEFAULT_LEASE_TIMINGS.retryPeriodMs;
+    const checked = checkLeaseTimings(this, {
+      leaseDuration: 'leaseDurationMs',
+      renewDeadline: 'renewDeadlineMs',
+      retryPeriod: 'retryPeriodMs',
+    });
+    if (!checked.ok) throw new Error(`leader election: ${checked.error}`);
   }
 
   get isLeader(): boolean {
@@ -229,7 +231,9 @@ export class LeaderElector {
         this.setLeader(false);
       }
       // Jitter the candidates' tries (client-go: JitterUntil with factor 1.2 for candidates).
-      const wait = this.leader ? this.retryPeriodMs : this.retryPeriodMs * (1 + Math.random() * 0.2);
+      const wait = this.leader
+        ? this.retryPeriodMs
+        : this.retryPeriodMs * (1 + Math.random() * (JITTER_FACTOR - 1));
       await sleep(this.clock, wait, signal);
     }
   }

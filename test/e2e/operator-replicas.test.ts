@@ -1,6 +1,6 @@
 /**
- * Two operator processes with leader election on one Lease (the defaults: lease 15 s, renew
- * deadline 10 s, retry 2 s) while two releases run. The leader is killed with SIGKILL mid-rollout
+ * Two operator processes with leader election on one Lease (set by flags: `--lease-duration 5s
+ * --renew-deadline 3s --retry-period 500ms`) while two releases run. The leader is killed with SIGKILL mid-rollout
  * (it cannot release the Lease); the other replica takes over once the Lease has not been renewed
  * for the lease duration, and finishes both releases. Never two writers at once: every change of
  * the VirtualServices, recorded by a watch, is one step of the plan after the one before (never
@@ -31,8 +31,9 @@ import {
   waitFor,
 } from '../integration/operator-fixtures.js';
 
-const LEASE_MS = 15_000;
-const RETRY_MS = 2000;
+const LEASE_MS = 5000;
+const RETRY_MS = 500;
+const leaseTimings = { leaseDuration: '5s', renewDeadline: '3s', retryPeriod: '500ms' };
 const SERVICES = ['reviews', 'ratings'];
 
 let ns: { name: string; dispose: () => Promise<void> };
@@ -105,10 +106,10 @@ test('kill -9 of the leader: the other replica takes over within the lease durat
   })();
   stopWatch = () => (polling = false);
 
-  const a = spawnOperator({ namespace: ns.name, identity: 'replica-a', lease });
+  const a = spawnOperator({ namespace: ns.name, identity: 'replica-a', lease, leaseTimings });
   procs.push(a);
   await waitLeading(a, 'replica-a');
-  const b = spawnOperator({ namespace: ns.name, identity: 'replica-b', lease });
+  const b = spawnOperator({ namespace: ns.name, identity: 'replica-b', lease, leaseTimings });
   procs.push(b);
   await waitFor(
     'replica-b to start',
@@ -141,6 +142,7 @@ test('kill -9 of the leader: the other replica takes over within the lease durat
     await client.get<KubeObject & { spec?: LeaseRecord }>(LEASES, { namespace: ns.name, name: 'operator' }),
   ).spec;
   expect(leaseBefore?.holderIdentity).toBe('replica-a');
+  expect(leaseBefore?.leaseDurationSeconds).toBe(5); // the flag, not the 15 s default
   const killedAt = Date.now();
   await killHard(a);
   await waitLeading(b, 'replica-b', LEASE_MS + 3 * RETRY_MS + 10_000);

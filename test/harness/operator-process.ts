@@ -25,8 +25,16 @@ export interface SpawnOptions {
   readonly identity: string;
   /** The Lease's namespace and name; without it, `--no-leader-election`. */
   readonly lease?: { readonly namespace: string; readonly name: string };
+  /** Lease timings, as the flags take them (e.g. `5s`). @default - the operator's defaults (15s, 10s, 2s) */
+  readonly leaseTimings?: {
+    readonly leaseDuration: string;
+    readonly renewDeadline: string;
+    readonly retryPeriod: string;
+  };
   /** Prometheus base URL. @default the test control plane's */
   readonly prometheusUrl?: string;
+  /** kubeconfig the operator uses. @default the test control plane's admin kubeconfig */
+  readonly kubeconfig?: string;
 }
 
 export function spawnOperator(opts: SpawnOptions): OperatorProcess {
@@ -34,12 +42,19 @@ export function spawnOperator(opts: SpawnOptions): OperatorProcess {
     process.execPath,
     [
       compiledOperator(),
-      `--kubeconfig=${cluster.kubeconfigPath}`,
+      `--kubeconfig=${opts.kubeconfig ?? cluster.kubeconfigPath}`,
       `--prometheus-url=${opts.prometheusUrl ?? cluster.prometheusUrl}`,
       `--namespace=${opts.namespace}`,
       ...(opts.lease
         ? [`--lease-namespace=${opts.lease.namespace}`, `--lease-name=${opts.lease.name}`]
         : ['--no-leader-election']),
+      ...(opts.leaseTimings
+        ? [
+            `--lease-duration=${opts.leaseTimings.leaseDuration}`,
+            `--renew-deadline=${opts.leaseTimings.renewDeadline}`,
+            `--retry-period=${opts.leaseTimings.retryPeriod}`,
+          ]
+        : []),
       '--listen=127.0.0.1:0',
       `--identity=${opts.identity}`,
     ],

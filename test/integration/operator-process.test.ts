@@ -100,4 +100,26 @@ describe('operator/main.ts', () => {
     expect(await p.exited).toBe(2);
     expect(p.stderr()).toContain('--prometheus-url (or PROMETHEUS_URL) is required');
   });
+
+  test('fails if the lease timings break their rules, naming the flag or variable (exit 2)', async () => {
+    const flag = run([
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+      `--prometheus-url=${cluster.prometheusUrl}`,
+      '--lease-duration=5s',
+      '--renew-deadline=5s',
+    ]);
+    expect(await flag.exited).toBe(2);
+    expect(flag.stderr()).toContain(
+      '--renew-deadline (5s) must be shorter than --lease-duration (5s): a leader that cannot renew must stop acting before another replica may take over',
+    );
+    const child = spawn(tsx, [join(root, 'operator/main.ts'), `--prometheus-url=${cluster.prometheusUrl}`], {
+      cwd: root,
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath, RETRY_PERIOD: '10ms' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await new Promise((r) => child.on('exit', r))).toBe(2);
+    expect(stderr).toContain('RETRY_PERIOD must be at least 100ms (got 10ms)');
+  });
 });

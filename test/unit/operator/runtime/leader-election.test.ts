@@ -219,7 +219,7 @@ describe('LeaderElector on a manual clock', () => {
     await a.stop();
   });
 
-  test('fails if the periods are not ordered retry < renew deadline < lease duration', () => {
+  test('fails if the renew deadline is not shorter than the lease duration', () => {
     expect(
       () =>
         new LeaderElector({
@@ -230,6 +230,8 @@ describe('LeaderElector on a manual clock', () => {
           leaseDurationMs: 5_000,
           renewDeadlineMs: 6_000,
         }),
-    ).toThrow('need retryPeriod (2000 ms) < renewDeadline (6000 ms) < leaseDuration (5000 ms)');
+    ).toThrow(
+      'leader election: renewDeadlineMs (6s) must be shorter than leaseDurationMs (5s): a leader that cannot renew must stop acting before another replica may take over',
+    );
   });
 });
