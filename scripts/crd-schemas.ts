@@ -3,8 +3,8 @@
  * `spec` schemas of the CRDs the mesh model checks objects against, generated as code (ajv's
  * standalone mode: compiling them at run time costs 0.6 s per kind), with the compact schemas
  * (no descriptions) they were made from, so the shipped package validates without the CRD files.
- * Input: the CRD YAML files given as arguments (default: Istio 1.30's `crd-all.gen.yaml` as
- * test/harness/provision.sh caches it).
+ * Input: the CRD YAML files given as arguments (default: Istio 1.30's `crd-all.gen.yaml` and the
+ * Gateway API CRDs Istio 1.30 requires, standard channel, as test/harness/provision.sh caches them).
  *
  * Unknown fields are refused (`additionalProperties: false` wherever the schema lists properties
  * and does not preserve unknown fields), as `kubectl apply`'s strict field validation refuses them.
@@ -189,20 +189,31 @@ export function render(files: readonly string[], label: string): string {
   ].join('\n');
 }
 
+/** The bundle version the Gateway API CRDs state (`v1.5.1`). */
+function gatewayApiBundle(file: string): string {
+  const v = /gateway\.networking\.k8s\.io\/bundle-version: (\S+)/.exec(readFileSync(file, 'utf8'))?.[1];
+  if (!v) throw new Error(`${file} states no gateway.networking.k8s.io/bundle-version`);
+  return v;
+}
+
 function main(): number {
   const args = process.argv.slice(2).filter((a) => a !== '--check');
   let files = args;
   let label = args.map((f) => relative(root, f)).join(', ');
   if (!files.length) {
-    const bin = execFileSync('bash', [join(root, 'test/harness/provision.sh'), 'istio-crds'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const bin = execFileSync(
+      'bash',
+      [join(root, 'test/harness/provision.sh'), 'istio-crds', 'gateway-api-crds'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
       .trim()
       .split('\n')
       .pop()!;
-    files = [join(bin, 'istio-crds.yaml')];
-    label = "Istio 1.30's crd-all.gen.yaml";
+    files = [join(bin, 'istio-crds.yaml'), join(bin, 'gateway-api-crds.yaml')];
+    label = `Istio 1.30's crd-all.gen.yaml and the Gateway API ${gatewayApiBundle(files[1]!)} CRDs (standard channel)`;
   }
   const text = render(files, label);
   const shown = relative(process.cwd(), OUT);

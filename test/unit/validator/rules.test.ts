@@ -63,6 +63,13 @@ const httpRoute = (name: string, parent: string, backendRefs: object[]): KubeObj
   metadata: { name, namespace: 'default' },
   spec: { parentRefs: [{ group: '', kind: 'Service', name: parent, port: 9080 }], rules: [{ backendRefs }] },
 });
+const gatewayApiMatch = (path: object, backendRef: object): KubeObject => ({
+  ...httpRoute('reviews', 'reviews', []),
+  spec: {
+    parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9080 }],
+    rules: [{ matches: [{ path }], backendRefs: [backendRef] }],
+  },
+});
 const gatewayApiCrd = (version: string): KubeObject => ({
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
@@ -1347,6 +1354,91 @@ const CASES: Case[] = [
         spec: { selector: { app: 'reviews', version: 'v1' }, ports: [{ name: 'http', port: 9080 }] },
       },
       httpRoute('reviews', 'reviews', [{ name: 'reviews-v1', port: 9080 }]),
+    ],
+  },
+  // The Gateway API v1.5.1 CRD schemas (standard channel), as the apiserver checks them.
+  ...(
+    [
+      ['spec.rules[0].backendRefs[0].weight: must be >= 0 (got -1)', { weight: -1 }, {}],
+      [
+        'spec.rules[0].matches[0].path.type: must be one of Exact, PathPrefix, RegularExpression (got "Prefix")',
+        {},
+        { type: 'Prefix' },
+      ],
+    ] as const
+  ).map(([message, ref, path]) => ({
+    code: 'MESH001',
+    bad: [
+      gatewayApiMatch({ type: 'PathPrefix', value: '/', ...path }, { name: 'reviews', port: 9080, ...ref }),
+    ],
+    message,
+    good: [gatewayApiMatch({ type: 'PathPrefix', value: '/' }, { name: 'reviews', port: 9080, weight: 1 })],
+  })),
+  {
+    code: 'MESH001',
+    bad: [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GRPCRoute',
+        metadata: { name: 'ratings', namespace: 'default' },
+        spec: { parentRefs: [{ group: '', kind: 'Service', name: 'ratings' }], rules: [{ backendRef: [] }] },
+      },
+    ],
+    message: 'spec.rules[0]: unknown field "backendRef"',
+    good: [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GRPCRoute',
+        metadata: { name: 'ratings', namespace: 'default' },
+        spec: {
+          parentRefs: [{ group: '', kind: 'Service', name: 'ratings' }],
+          rules: [{ backendRefs: [{ name: 'ratings', port: 9080 }] }],
+        },
+      },
+    ],
+  },
+  {
+    code: 'MESH001',
+    bad: [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1alpha2',
+        kind: 'HTTPRoute',
+        metadata: { name: 'reviews', namespace: 'default' },
+        spec: {},
+      },
+    ],
+    message:
+      'apiVersion: gateway.networking.k8s.io/v1alpha2 does not serve HTTPRoute: use gateway.networking.k8s.io/v1 or gateway.networking.k8s.io/v1beta1',
+    good: [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'reviews', namespace: 'default' },
+        spec: {},
+      },
+    ],
+  },
+  {
+    code: 'MESH001',
+    bad: [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'waypoint', namespace: 'default' },
+        spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008 }] },
+      },
+    ],
+    message: 'spec.listeners[0]: missing required field "protocol"',
+    good: [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'waypoint', namespace: 'default' },
+        spec: {
+          gatewayClassName: 'istio-waypoint',
+          listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }],
+        },
+      },
     ],
   },
   {
