@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { makeCerts, type Certs } from './certs.js';
+import { fakeNode, fakeNodeName, INITIAL_FAKE_NODES } from './fake-nodes.js';
 import { freePort, HarnessError, startProcess, stopAll, tail, waitReady, type Managed } from './processes.js';
 
 export interface ControlPlaneEndpoints {
@@ -21,7 +22,7 @@ export interface ControlPlaneEndpoints {
   readonly prometheusUrl: string;
   /** Prometheus reads scrape targets from `*.json` files here (file_sd). */
   readonly prometheusTargetsDir: string;
-  /** Names of the kwok-managed fake nodes. */
+  /** Names of the kwok-managed fake nodes it starts with (`ensurePodCapacity` in fake-nodes.ts adds more). */
   readonly nodes: readonly string[];
 }
 
@@ -29,7 +30,7 @@ export interface ControlPlane extends ControlPlaneEndpoints {
   stop(): Promise<void>;
 }
 
-const FAKE_NODES = ['kwok-node-0', 'kwok-node-1', 'kwok-node-2'];
+const FAKE_NODES = Array.from({ length: INITIAL_FAKE_NODES }, (_, i) => fakeNodeName(i));
 
 function writeKubeconfig(file: string, server: string, certs: Certs): void {
   const yaml = `apiVersion: v1
@@ -276,19 +277,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       ),
     );
     for (const name of FAKE_NODES) {
-      const res = await api('POST', '/api/v1/nodes', {
-        apiVersion: 'v1',
-        kind: 'Node',
-        metadata: {
-          name,
-          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-          labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', type: 'kwok' },
-        },
-        status: {
-          allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
-          capacity: { cpu: '32', memory: '256Gi', pods: '110' },
-        },
-      });
+      const res = await api('POST', '/api/v1/nodes', fakeNode(name));
       if (res.status !== 201)
         throw new HarnessError('kwok', `creating node ${name}: ${res.body}`, 'read the log');
     }

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addScrapeTarget, cluster, runTool, testNamespace } from '../harness/cluster.js';
+import { ensurePodCapacity, fakeNodeName, PODS_PER_FAKE_NODE } from '../harness/fake-nodes.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kc: k8s.KubeConfig;
@@ -146,6 +147,43 @@ describe('controllers, scheduler and kwok', () => {
       expect(pod.spec?.nodeName).toMatch(/^kwok-node-/);
       expect(pod.status?.phase).toBe('Running');
     }
+  });
+
+  test('adds a fake node on demand when the pods asked for do not fit, and runs a pod on it', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const fake = (await core.listNode()).items.filter(
+      (n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake',
+    );
+    const running = (
+      await core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })
+    ).items.length;
+    // Ask for exactly one node's worth of pods more than the fake nodes hold now.
+    const extra = (fake.length + 1) * PODS_PER_FAKE_NODE - running;
+    const got = await ensurePodCapacity(kc, extra);
+    expect(got.nodes).toBeGreaterThanOrEqual(fake.length + 1);
+    const name = fakeNodeName(fake.length);
+    const node = await core.readNode({ name });
+    expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(node.status?.allocatable?.pods).toBe(String(PODS_PER_FAKE_NODE));
+
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'on-new-node' },
+        spec: {
+          nodeSelector: { 'kubernetes.io/hostname': name },
+          containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
+        },
+      },
+    });
+    let phase: string | undefined;
+    for (let i = 0; i < 120 && phase !== 'Running'; i++) {
+      phase = (await core.readNamespacedPod({ name: 'on-new-node', namespace: ns.name })).status?.phase;
+      if (phase !== 'Running') await sleep(500);
+    }
+    expect(phase).toBe('Running');
+    const pod = await core.readNamespacedPod({ name: 'on-new-node', namespace: ns.name });
+    expect(pod.spec?.nodeName).toBe(name);
   });
 });
 
