@@ -40,6 +40,10 @@ function fix(node: JsonSchema, path: string): JsonSchema {
   const out: JsonSchema = { ...node };
   delete out.$schema;
   if (out.additionalProperties === false) delete out.additionalProperties;
+  // A node the apiserver keeps as it is (x-kubernetes-preserve-unknown-fields) needs no item schema.
+  if (out['x-kubernetes-preserve-unknown-fields'] === true && typeof out.additionalProperties === 'object') {
+    if (Object.keys(out.additionalProperties).length === 0) delete out.additionalProperties;
+  }
   if (out.type === 'integer') {
     if (out.minimum === -Number.MAX_SAFE_INTEGER) delete out.minimum;
     if (out.maximum === Number.MAX_SAFE_INTEGER) delete out.maximum;

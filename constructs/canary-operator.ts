@@ -80,7 +80,8 @@ export class CanaryOperator extends Construct {
         {
           apiGroups: ['networking.istio.io'],
           resources: ['virtualservices'],
-          verbs: ['get', 'list', 'watch', 'patch'],
+          // create: a release with a template owns its VirtualService (docs/releases.md, GitOps)
+          verbs: ['get', 'list', 'watch', 'create', 'patch'],
         },
         {
           apiGroups: ['networking.istio.io'],

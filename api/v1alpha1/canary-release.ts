@@ -202,11 +202,70 @@ export const CanaryVersion = Version.extend({
 /** The canary version. */
 export type CanaryVersion = z.infer<typeof CanaryVersion>;
 
+/** Marks a schema node whose content the apiserver keeps as it is (an Istio object's spec). */
+const PRESERVE_UNKNOWN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
+
+/**
+ * The VirtualService the operator writes for a release that owns it: what GitOps carries instead
+ * of the VirtualService itself (see docs/releases.md, GitOps).
+ */
+export const VirtualServiceTemplate = z
+  .strictObject({
+    metadata: z
+      .strictObject({
+        labels: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe('Labels of the VirtualService. Default: none.'),
+        annotations: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe('Annotations of the VirtualService. Default: none.'),
+      })
+      .optional()
+      .describe('Labels and annotations of the VirtualService. Default: none.'),
+    spec: z
+      .record(z.string(), z.unknown())
+      .meta(PRESERVE_UNKNOWN)
+      .describe(
+        'The VirtualService spec (networking.istio.io/v1), as Istio reads it; its HTTP route named by virtualService.route starts at the weights given here.',
+      ),
+  })
+  .describe(
+    'The VirtualService as you want it. When set, the operator owns the VirtualService: it creates it, keeps it equal to this template, and keeps its own state of the driven route (the stable and canary weights, mirror, fault, and the header routes it added) across changes of the template. Leave the VirtualService itself out of what GitOps applies. Default: none (you own the VirtualService and the operator changes only its own parts of it).',
+  );
+/** The VirtualService a release owns, as written in the CanaryRelease. */
+export type VirtualServiceTemplate = z.infer<typeof VirtualServiceTemplate>;
+
+/** The problems of a template with the route it must hold (zod only: the spec is schemaless to the apiserver). */
+function templateProblems(ref: { route: string; template?: VirtualServiceTemplate }): string[] {
+  const spec = ref.template?.spec;
+  if (!spec) return [];
+  const out: string[] = [];
+  const hosts = spec.hosts;
+  if (!Array.isArray(hosts) || hosts.length === 0 || !hosts.every((h) => typeof h === 'string' && h !== ''))
+    out.push('hosts must list at least one host, as in a VirtualService');
+  const http = spec.http;
+  const names = Array.isArray(http)
+    ? http.map((r) => (r && typeof r === 'object' ? (r as { name?: unknown }).name : undefined))
+    : [];
+  if (!names.includes(ref.route))
+    out.push(
+      `http has no route named "${ref.route}" (virtualService.route); it has ${
+        names
+          .filter((n) => typeof n === 'string')
+          .map((n) => `"${String(n)}"`)
+          .join(', ') || 'none'
+      }`,
+    );
+  return out;
+}
+
 /** Which route of which VirtualService the release drives. */
 export const RouteRef = z
   .strictObject({
     name: dnsName('virtualService.name').describe(
-      'Name of the VirtualService, in the same namespace. You own it: the operator changes only the weights of the named route and the header, mirror and fault routes it adds.',
+      'Name of the VirtualService, in the same namespace. Without a template you own it: the operator changes only the weights of the named route and the header, mirror and fault routes it adds.',
     ),
     route: z
       .string()
@@ -215,6 +274,11 @@ export const RouteRef = z
       .describe(
         'Name of the HTTP route in the VirtualService (spec.http[].name) whose stable/canary weights are shifted.',
       ),
+    template: VirtualServiceTemplate.optional(),
+  })
+  .superRefine((ref, ctx) => {
+    for (const message of templateProblems(ref))
+      ctx.addIssue({ code: 'custom', message, path: ['template', 'spec'] });
   })
   .describe('The VirtualService route the release drives.');
 /** The VirtualService route a release drives. */
@@ -861,6 +925,12 @@ export function parseSpec(input: unknown): SpecResult {
 export const RESUME_ANNOTATION = `${GROUP}/resume`;
 /** Annotation that aborts (rolls back) a release: value `<generation>`. */
 export const ABORT_ANNOTATION = `${GROUP}/abort`;
+/**
+ * On a VirtualService a release owns (`virtualService.template`): `<release>/<digest>`, the
+ * CanaryRelease that writes it and the digest of the template it last wrote. The operator writes
+ * the template again only when the digest changes.
+ */
+export const TEMPLATE_ANNOTATION = `${GROUP}/template`;
 
 /** Commands a user (or the CLI) gives a running release through annotations. */
 export interface Commands {

@@ -33,10 +33,26 @@ export type CanaryVersion = {
     revision?: string | undefined;
 };
 
+/** The VirtualService a release owns, as written in the CanaryRelease. */
+export type VirtualServiceTemplate = {
+    spec: Record<string, unknown>;
+    metadata?: {
+        labels?: Record<string, string> | undefined;
+        annotations?: Record<string, string> | undefined;
+    } | undefined;
+};
+
 /** The VirtualService route a release drives. */
 export type RouteRef = {
     name: string;
     route: string;
+    template?: {
+        spec: Record<string, unknown>;
+        metadata?: {
+            labels?: Record<string, string> | undefined;
+            annotations?: Record<string, string> | undefined;
+        } | undefined;
+    } | undefined;
 };
 
 /** How a header value is matched. */
@@ -219,6 +235,13 @@ export type CanaryReleaseSpec = {
     virtualService: {
         name: string;
         route: string;
+        template?: {
+            spec: Record<string, unknown>;
+            metadata?: {
+                labels?: Record<string, string> | undefined;
+                annotations?: Record<string, string> | undefined;
+            } | undefined;
+        } | undefined;
     };
     analysis: {
         interval: string;
@@ -315,6 +338,13 @@ export type CanaryReleaseSpecInput = {
     virtualService: {
         name: string;
         route: string;
+        template?: {
+            spec: Record<string, unknown>;
+            metadata?: {
+                labels?: Record<string, string> | undefined;
+                annotations?: Record<string, string> | undefined;
+            } | undefined;
+        } | undefined;
     };
     steps?: {
         setWeight?: number | undefined;
@@ -529,6 +559,13 @@ export type CanaryRelease = {
         virtualService: {
             name: string;
             route: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         };
         analysis: {
             interval: string;
@@ -688,6 +725,13 @@ export type CanaryReleaseInput = {
         virtualService: {
             name: string;
             route: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         };
         steps?: {
             setWeight?: number | undefined;
@@ -851,6 +895,13 @@ export type SpecResult = {
         virtualService: {
             name: string;
             route: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         };
         analysis: {
             interval: string;

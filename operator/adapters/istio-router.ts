@@ -8,10 +8,21 @@
  * the names of the routes it addresses by index. A VirtualService changed since it was read is
  * refused (409, or 422 for a failed test), reported as `Conflict`, and the caller re-observes and
  * decides again.
+ *
+ * A release with a `virtualService.template` owns its VirtualService: `getRoutes` first creates
+ * it from the template, or writes a changed template into it (carrying the release's own state
+ * over, {@link ownedVirtualServiceSpec}). The VirtualService records the digest of the template
+ * it holds, so an unchanged template is never written again: a GitOps tool re-applying the
+ * CanaryRelease causes no write, and nobody else's edit of the VirtualService is undone.
  */
+import { createHash } from 'node:crypto';
+import { canonical } from '../../api/canonical-json.js';
+import { TEMPLATE_ANNOTATION } from '../../api/v1alpha1/canary-release.js';
+import { pointerKey, resourceVersionPrecondition, type JsonPatchOp } from '../core/json-patch.js';
 import { err, ok, type Result } from '../core/result.js';
 import {
   observeRoutes,
+  ownedVirtualServiceSpec,
   routePatch,
   type RouteAction,
   type RouteMissing,
@@ -48,19 +59,58 @@ export type RouterError = KubeError | RouteMissing;
 export class IstioRouter {
   constructor(private readonly client: KubeClient) {}
 
-  /** Reads the VirtualService fresh and observes the driven route. */
+  /**
+   * Reads the VirtualService fresh and observes the driven route; for a release that owns it,
+   * first brings it to the template (`Conflict` if it changed between the read and the write).
+   */
   async getRoutes(t: RouteTarget): Promise<Result<RouteSnapshot, KubeError>> {
     const res = await this.client.get<VirtualServiceObject>(VIRTUAL_SERVICES, this.ref(t));
-    if (!res.ok) {
-      if (res.error.kind === 'NotFound')
-        return ok({ observation: observeRoutes(t, undefined), resourceVersion: '' });
-      return res;
-    }
+    if (!res.ok && res.error.kind !== 'NotFound') return res;
+    const live = res.ok ? res.value : undefined;
+    const synced = t.template ? await this.syncTemplate(t, t.template, live) : ok(live);
+    if (!synced.ok) return synced;
+    const vs = synced.value;
+    if (!vs) return ok({ observation: observeRoutes(t, undefined), resourceVersion: '' });
     return ok({
-      observation: observeRoutes(t, res.value),
-      resourceVersion: res.value.metadata.resourceVersion ?? '',
-      virtualService: res.value,
+      observation: observeRoutes(t, vs),
+      resourceVersion: vs.metadata.resourceVersion ?? '',
+      virtualService: vs,
     });
+  }
+
+  /** Creates the VirtualService a release owns, or writes its changed template into it. */
+  private async syncTemplate(
+    t: RouteTarget,
+    template: NonNullable<RouteTarget['template']>,
+    live: VirtualServiceObject | undefined,
+  ): Promise<Result<VirtualServiceObject | undefined, KubeError>> {
+    const mark = `${t.release}/${templateDigest(template)}`;
+    if (live?.metadata.annotations?.[TEMPLATE_ANNOTATION] === mark) return ok(live);
+    const spec = ownedVirtualServiceSpec(t, template.spec, live);
+    const labels = template.metadata?.labels ?? {};
+    const annotations = { ...template.metadata?.annotations, [TEMPLATE_ANNOTATION]: mark };
+    if (!live) {
+      return this.client.create<VirtualServiceObject>(VIRTUAL_SERVICES, t.namespace, {
+        apiVersion: `${VIRTUAL_SERVICES.group}/${VIRTUAL_SERVICES.version}`,
+        kind: 'VirtualService',
+        metadata: { name: t.virtualService, namespace: t.namespace, labels, annotations },
+        spec,
+      });
+    }
+    const ops: JsonPatchOp[] = [resourceVersionPrecondition(live.metadata.resourceVersion ?? '')];
+    const meta = live.metadata as { labels?: Record<string, string>; annotations?: Record<string, string> };
+    for (const [field, wanted] of [
+      ['labels', labels],
+      ['annotations', annotations],
+    ] as const) {
+      if (Object.keys(wanted).length === 0) continue;
+      if (!meta[field]) ops.push({ op: 'add', path: `/metadata/${field}`, value: wanted });
+      else
+        for (const [k, v] of Object.entries(wanted))
+          ops.push({ op: 'add', path: `/metadata/${field}/${pointerKey(k)}`, value: v });
+    }
+    ops.push({ op: 'add', path: '/spec', value: spec });
+    return this.client.jsonPatch<VirtualServiceObject>(VIRTUAL_SERVICES, this.ref(t), ops);
   }
 
   /**
@@ -96,4 +146,9 @@ export class IstioRouter {
   private ref(t: RouteTarget): ObjectRef {
     return { namespace: t.namespace, name: t.virtualService };
   }
+}
+
+/** A short digest of a template: equal templates, whatever their key order, give equal digests. */
+export function templateDigest(template: unknown): string {
+  return createHash('sha256').update(canonical(template)).digest('hex').slice(0, 16);
 }

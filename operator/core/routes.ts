@@ -79,6 +79,17 @@ export interface RouteTarget {
   readonly service: string;
   readonly stableSubset: string;
   readonly canarySubset: string;
+  /**
+   * The VirtualService as the CanaryRelease's `virtualService.template` gives it, when the release
+   * owns the VirtualService (see {@link ownedVirtualServiceSpec}).
+   */
+  readonly template?: { readonly spec: VirtualServiceSpec; readonly metadata?: TemplateMetadata };
+}
+
+/** Labels and annotations a template gives its VirtualService. */
+export interface TemplateMetadata {
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** A generated type with its own fields writable: the patch is computed on a copy of the routes read. */
@@ -446,4 +457,57 @@ function fieldChanges(base: string, was: HttpRoute, now: HttpRoute): JsonPatchOp
     else out.push({ op: 'add', path, value: b });
   }
   return out;
+}
+
+/**
+ * The spec of a VirtualService the release owns (pure): the template's, with the release's own
+ * state carried over from the `live` VirtualService, so that a new template (a GitOps change of
+ * the user's routes) never undoes what the release has done:
+ * - of the managed route, the weights of the stable and canary destinations (a destination the
+ *   template lacks is added, as {@link routePatch} adds it), the mirror to the canary, and the fault;
+ * - the release's header routes, just before the managed route.
+ * Every other route and field is the template's. Without a live VirtualService, or when it has no
+ * managed route, the template as it is: the release starts from the template's weights.
+ */
+export function ownedVirtualServiceSpec(
+  t: RouteTarget,
+  template: VirtualServiceSpec,
+  live: VirtualServiceLike | undefined,
+): VirtualServiceSpec {
+  const http: HttpRoute[] = (template.http ?? []).map((r) => structuredClone(r));
+  const i = http.findIndex((r) => r.name === t.route);
+  const liveHttp = live?.spec?.http ?? [];
+  const was = liveHttp.find((r) => r.name === t.route);
+  if (i < 0 || !was) return { ...template, http };
+  const managed = http[i]!;
+  // 1. the weights of stable and canary, as the release left them
+  const liveDests = was.route ?? [];
+  const liveWeights = destinationWeights(liveDests);
+  const dests = (managed.route ??= []);
+  for (const subset of [t.stableSubset, t.canarySubset]) {
+    const j = liveDests.findIndex((d) => subsetOf(d) === subset);
+    if (j < 0) continue;
+    const d = dests.find((x) => subsetOf(x) === subset);
+    if (d) d.weight = liveWeights[j]!;
+    else {
+      const host = dests.find((x) => x.destination?.host)?.destination?.host ?? t.service;
+      dests.push({ destination: { host, subset }, weight: liveWeights[j]! });
+    }
+  }
+  // 2. the mirror to the canary and the fault, as the release left them
+  delete managed.fault;
+  if (managed.mirror?.subset === t.canarySubset) {
+    delete managed.mirror;
+    delete managed.mirrorPercentage;
+  }
+  if (was.mirror?.subset === t.canarySubset) {
+    managed.mirror = structuredClone(was.mirror);
+    if (was.mirrorPercentage) managed.mirrorPercentage = structuredClone(was.mirrorPercentage);
+  }
+  if (was.fault) managed.fault = structuredClone(was.fault);
+  // 3. the header routes of the release, before the managed route
+  const names = new Set(http.map((r) => r.name));
+  const headers = liveHttp.filter((r) => isHeaderRouteOf(t, r) && !names.has(r.name));
+  http.splice(i, 0, ...headers.map((r) => structuredClone(r)));
+  return { ...template, http };
 }

@@ -24,7 +24,7 @@ import { Reason, isRunningPhase } from '../../api/v1alpha1/constants.js';
 import type { RouteSnapshot } from '../adapters/istio-router.js';
 import { releaseSubject, type CanaryReleaseObject, type ObjectRef } from '../adapters/kubernetes.js';
 import { analysisDue, decide, type Action, type Observations, type Readiness } from '../core/index.js';
-import { isRouteAction, type RouteTarget } from '../core/routes.js';
+import { isRouteAction, type RouteTarget, type VirtualServiceSpec } from '../core/routes.js';
 import { sameStatus } from '../core/status.js';
 import { observeMetrics } from './analysis-metrics.js';
 import { sleep, type Clock } from './clock.js';
@@ -95,6 +95,17 @@ export function routeTarget(obj: CanaryReleaseObject, spec: CanaryReleaseSpec): 
     service: spec.service,
     stableSubset: spec.stable.subset,
     canarySubset: spec.canary.subset,
+    ...(spec.virtualService.template
+      ? {
+          template: {
+            // schemaless to the apiserver; Istio's own validation judges it when it is written
+            spec: spec.virtualService.template.spec as VirtualServiceSpec,
+            ...(spec.virtualService.template.metadata
+              ? { metadata: spec.virtualService.template.metadata }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

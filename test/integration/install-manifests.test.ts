@@ -29,7 +29,8 @@ const PERMISSIONS: Record<Scope, Record<string, string>> = {
   'watched namespace': {
     [`${GROUP}/${PLURAL}`]: 'get list watch',
     [`${GROUP}/${PLURAL}/status`]: 'get patch update',
-    'networking.istio.io/virtualservices': 'get list watch patch',
+    // create: a release with a template owns its VirtualService
+    'networking.istio.io/virtualservices': 'get list watch create patch',
     'networking.istio.io/destinationrules': 'get list watch',
     'apps/deployments': 'get list watch',
     // scale-down of the losing version (and its undoing): replicas only, never the pod template

@@ -3,8 +3,11 @@
  * the managed route and the routes it adds, every other route and field of the user's
  * VirtualService stays byte-for-byte as written, and a VirtualService changed since it was read is
  * never overwritten (the write is refused as a Conflict and succeeds after observing again).
+ * A release with a template owns its VirtualService: created from the template, rewritten only
+ * when the template changes, and never losing the release's weights and routes when it does.
  */
-import { IstioRouter, type RouteSnapshot } from '../../operator/adapters/istio-router.js';
+import { TEMPLATE_ANNOTATION } from '../../api/v1alpha1/canary-release.js';
+import { IstioRouter, templateDigest, type RouteSnapshot } from '../../operator/adapters/istio-router.js';
 import type { RouteAction, RouteTarget } from '../../operator/core/routes.js';
 import { KubeClient, VIRTUAL_SERVICES, type KubeObject } from '../../operator/adapters/kubernetes.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
@@ -283,5 +286,56 @@ describe('IstioRouter on the real apiserver', () => {
     const res = await router.apply(t, snap, [{ type: 'SetRoutes', stableWeight: 50, canaryWeight: 50 }]);
     expect(!res.ok && res.error.kind).toBe('RouteNotFound');
     expect((await read('other')).metadata.resourceVersion).toBe(rv);
+  });
+
+  test('a release with a template owns its VirtualService: creates it, writes it again only when the template changes, and keeps its own weights and routes then', async () => {
+    const spec = virtualService('owned').spec;
+    const template = { metadata: { labels: { app: 'reviews' } }, spec };
+    const t: RouteTarget = { ...target('owned'), template };
+    const mark = `reviews-rel/${templateDigest(template)}`;
+
+    // 1. created from the template, marked with its digest
+    const first = must(await router.getRoutes(t));
+    expect(first.observation).toMatchObject({ found: true, stableWeight: 100, canaryWeight: 0 });
+    let vs = await read('owned');
+    expect(vs.spec).toStrictEqual(spec);
+    expect(vs.metadata).toMatchObject({
+      labels: { app: 'reviews' },
+      annotations: { [TEMPLATE_ANNOTATION]: mark },
+    });
+
+    // 2. the release's steps
+    must(
+      await apply(t, [
+        { type: 'SetRoutes', stableWeight: 70, canaryWeight: 30 },
+        { type: 'AddHeaderRoute', name: 'beta', headers: { 'x-beta': { exact: '1' } } },
+      ]),
+    );
+    const rv = (await read('owned')).metadata.resourceVersion;
+
+    // 3. the same template again (a GitOps re-apply of the CanaryRelease): no write at all
+    for (let i = 0; i < 3; i++) must(await router.getRoutes(t));
+    expect((await read('owned')).metadata.resourceVersion).toBe(rv);
+
+    // 4. a changed template (the user's new timeout and a route less): written once, the release's state kept
+    const changed = {
+      ...template,
+      spec: { ...spec, http: [{ ...userRoutes.managed, timeout: '9s' }, userRoutes.after] },
+    };
+    const t2 = { ...t, template: changed };
+    const after = must(await router.getRoutes(t2));
+    expect(after.observation).toMatchObject({
+      found: true,
+      stableWeight: 70,
+      canaryWeight: 30,
+      headerRoutes: ['beta'],
+    });
+    vs = await read('owned');
+    expect(httpOf(vs).map((r) => r.name)).toStrictEqual(['reviews-rel-beta', 'primary', 'fallback']);
+    expect(httpOf(vs)[1]).toMatchObject({ timeout: '9s' });
+    expect(vs.metadata.annotations?.[TEMPLATE_ANNOTATION]).toBe(`reviews-rel/${templateDigest(changed)}`);
+    const rv2 = vs.metadata.resourceVersion;
+    must(await router.getRoutes(t2));
+    expect((await read('owned')).metadata.resourceVersion).toBe(rv2);
   });
 });

@@ -37,18 +37,7 @@ export function gatewayOf(m: MeshModel, ref: string, vsNs: string) {
   return m.gateways.find((g) => g.namespace === ns && g.name === name);
 }
 
-/** JSON with sorted keys at every level, so equal matches compare equal. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
+export { canonical } from '../../../api/canonical-json.js';
 
 export function drTls(dr: DestinationRule): { mode: TlsMode; where: string }[] {
   const out: { mode: TlsMode; where: string }[] = [];

@@ -178,6 +178,34 @@ describe('parseSpec', () => {
   });
 });
 
+describe('virtualService.template', () => {
+  const template = {
+    metadata: { labels: { app: 'reviews' } },
+    spec: { hosts: ['reviews'], http: [{ name: 'primary', route: [{ destination: { host: 'reviews' } }] }] },
+  };
+
+  test('a template is kept as written, spec and all', () => {
+    const r = parseSpec({ ...base, virtualService: { ...base.virtualService, template } });
+    expect(r.ok && r.spec.virtualService).toStrictEqual({ name: 'reviews', route: 'primary', template });
+  });
+
+  test('fails if the template has no route of virtualService.route, or no hosts', () => {
+    expect(
+      problems({
+        ...base,
+        virtualService: {
+          name: 'reviews',
+          route: 'primary',
+          template: { spec: { http: [{ name: 'main' }] } },
+        },
+      }),
+    ).toStrictEqual([
+      '.spec.virtualService.template.spec: hosts must list at least one host, as in a VirtualService (received {"http":[{"name":"main"}]})',
+      '.spec.virtualService.template.spec: http has no route named "primary" (virtualService.route); it has "main" (received {"http":[{"name":"main"}]})',
+    ]);
+  });
+});
+
 describe('control annotations', () => {
   test('resume and abort are read with the generation they are for', () => {
     expect(

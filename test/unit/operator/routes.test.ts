@@ -5,13 +5,16 @@
  * patch applies to the object it was made from, the result reads back as exactly the routes
  * asked for, weights stay integers in [0,100] summing to 100, and every route and field the user
  * owns is left as it was. (The same patches against the real apiserver: the integration test
- * `operator-router.test.ts`.)
+ * `operator-router.test.ts`.) For a release that owns its VirtualService
+ * (`ownedVirtualServiceSpec`): a template written over the live object keeps what the release did
+ * and takes everything else from the template.
  */
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import type { JsonPatchOp } from '../../../operator/core/json-patch.js';
 import {
   observeRoutes,
+  ownedVirtualServiceSpec,
   routePatch,
   type HttpRoute,
   type RouteAction,
@@ -630,6 +633,121 @@ describe('routePatch properties', () => {
         // a mirror to another subset than the canary's is the user's
         if (was.mirror?.subset !== 'v2' && !actions.some((a) => a.type === 'SetMirror' && a.percentage > 0))
           expect([now.mirror, now.mirrorPercentage]).toStrictEqual([was.mirror, was.mirrorPercentage]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('ownedVirtualServiceSpec', () => {
+  const template = vsOf([
+    {
+      name: 'jason',
+      match: [{ headers: { 'end-user': { exact: 'jason' } } }],
+      route: [{ destination: { host: 'reviews', subset: 'v1' } }],
+    },
+    {
+      name: 'primary',
+      timeout: '3s',
+      route: [
+        { destination: { host: 'reviews', subset: 'v1' }, weight: 100 },
+        { destination: { host: 'reviews', subset: 'v2' }, weight: 0 },
+      ],
+    },
+  ]).spec;
+
+  test('without a live VirtualService it is the template as it is', () => {
+    expect(ownedVirtualServiceSpec(t, template, undefined)).toStrictEqual(template);
+  });
+
+  test('a changed template keeps the weights, header routes, mirror and fault the release set, and takes the rest from the template', () => {
+    const live = patched({ ...vsOf([]), spec: template }, [
+      { type: 'SetRoutes', stableWeight: 60, canaryWeight: 40 },
+      { type: 'AddHeaderRoute', name: 'beta', headers: { 'x-beta': { exact: '1' } } },
+      { type: 'SetMirror', percentage: 20 },
+      { type: 'SetFault', fault: { abort: { httpStatus: 503, percentage: 10 } } },
+    ]);
+    // the user's Git change: a new timeout, and the header route of jason gone
+    const next = { ...template, http: [{ ...template.http![1]!, timeout: '5s' }] };
+    expect(ownedVirtualServiceSpec(t, next, live)).toStrictEqual({
+      hosts: ['reviews'],
+      http: [
+        {
+          name: 'rel-beta',
+          timeout: '3s',
+          match: [{ headers: { 'x-beta': { exact: '1' } } }],
+          route: [{ destination: { host: 'reviews', subset: 'v2' } }],
+          fault: { abort: { httpStatus: 503, percentage: { value: 10 } } },
+        },
+        {
+          name: 'primary',
+          timeout: '5s',
+          route: [
+            { destination: { host: 'reviews', subset: 'v1' }, weight: 60 },
+            { destination: { host: 'reviews', subset: 'v2' }, weight: 40 },
+          ],
+          mirror: { host: 'reviews', subset: 'v2' },
+          mirrorPercentage: { value: 20 },
+        },
+      ],
+    });
+  });
+
+  test('the next release’s template (v2 stable, v3 canary) starts where the promotion left the traffic; the old version leaves the route', () => {
+    const live = vsOf([
+      {
+        name: 'primary',
+        route: [
+          { destination: { host: 'reviews', subset: 'v1' }, weight: 0 },
+          { destination: { host: 'reviews', subset: 'v2' }, weight: 100 },
+        ],
+      },
+    ]);
+    const next = vsOf([
+      {
+        name: 'primary',
+        route: [
+          { destination: { host: 'reviews', subset: 'v2' }, weight: 100 },
+          { destination: { host: 'reviews', subset: 'v3' }, weight: 0 },
+        ],
+      },
+    ]).spec;
+    const t3 = { ...t, stableSubset: 'v2', canarySubset: 'v3' };
+    expect(ownedVirtualServiceSpec(t3, next, live)).toStrictEqual(next);
+  });
+
+  const userChange = fc.constantFrom<(s: VirtualServiceSpec) => VirtualServiceSpec>(
+    (s) => s,
+    (s) => ({ ...s, http: s.http!.map((r) => (r.name === 'primary' ? { ...r, timeout: '9s' } : r)) }),
+    (s) => ({ ...s, http: s.http!.filter((r) => r.name === 'primary') }),
+    (s) => ({ ...s, hosts: ['reviews', 'reviews.shop.svc.cluster.local'] }),
+  );
+  const state = (o: RouteObservation) =>
+    o.found
+      ? {
+          stableWeight: o.stableWeight,
+          canaryWeight: o.canaryWeight,
+          mirrorPercentage: o.mirrorPercentage,
+          headerRoutes: [...o.headerRoutes].sort(),
+          fault: o.fault,
+        }
+      : o;
+
+  test('properties: the release’s state survives any template change, the user’s routes are the template’s, and writing it again changes nothing', () => {
+    fc.assert(
+      fc.property(virtualService, fc.array(action, { maxLength: 6 }), userChange, (vs, actions, change) => {
+        const live = patched(vs, actions);
+        const next = change(vs.spec);
+        const owned = ownedVirtualServiceSpec(t, next, live);
+        expect(state(observeRoutes(t, { spec: owned }))).toStrictEqual(state(observeRoutes(t, live)));
+        expect(owned.http!.filter((r) => !ours(r))).toStrictEqual(next.http!.filter((r) => !ours(r)));
+        expect({ ...owned, http: undefined }).toStrictEqual({ ...next, http: undefined });
+        expect(ownedVirtualServiceSpec(t, next, { spec: owned })).toStrictEqual(owned);
+        // weights stay integers summing to 100 once the release has set them
+        if (actions.some((a) => a.type === 'SetRoutes')) {
+          const route = owned.http!.find((r) => r.name === 'primary')!.route!;
+          expect(route.reduce((sum, d) => sum + d.weight!, 0)).toBe(100);
+        }
       }),
       { numRuns: 300 },
     );
