@@ -5,23 +5,24 @@ import { z } from 'zod';
 import * as gatewayapi from '../imports/gateway.networking.k8s.io.js';
 import * as networking from '../imports/networking.istio.io.js';
 import { gatewayApiRefusals, renderGatewayApiRule, versionServiceName } from './gateway-api-routes.js';
-import { Mesh } from './mesh.js';
 import { recordCall, type CallOptions } from './calls.js';
-import type {
-  AppProtocol,
-  ICallee,
-  IMeshPeer,
-  IReleasable,
-  ISidecarAware,
-  IWorkload,
-  WorkloadPort,
-} from './peer.js';
+import type { AppProtocol, ICallee, IMeshPeer, IReleasable, IWorkload, WorkloadPort } from './peer.js';
 import { renderHttpRoute, httpRouteSchema, type HttpRouteOptions } from './routing.js';
 import { renderTrafficPolicy, trafficPolicySchema, type TrafficPolicy } from './traffic-policy.js';
 import { CanaryRelease, type CanaryReleaseProps } from './canary-release.js';
-import { checkProps, dnsLabel, duration, MeshPropsError, portNumber, type PropIssue } from './validation.js';
+import {
+  checkProps,
+  childPath,
+  dnsLabel,
+  duration,
+  MeshPropsError,
+  portNumber,
+  type PropIssue,
+} from './validation.js';
 import {
   checkWorkloadPod,
+  MeshWorkload,
+  workloadIdentityFields,
   renderDeployment,
   workloadPodFields,
   type Probe,
@@ -146,14 +147,12 @@ const portSchema = z.strictObject({
 const appSchema = z
   .strictObject({
     ...workloadPodFields,
-    name: dnsLabel,
     versions: z.array(versionSchema).min(1, 'an App needs at least one version').default(['v1']),
     port: portNumber.optional(),
     targetPort: portNumber.optional(),
     protocol: protocolSchema.optional(),
     ports: z.array(portSchema).min(1, 'an App has at least one port').optional(),
-    namespace: dnsLabel.optional(),
-    serviceAccountName: dnsLabel.optional(),
+    ...workloadIdentityFields,
     trafficPolicy: trafficPolicySchema.optional(),
     rateLimit: rateLimitSchema.optional(),
     stable: dnsLabel.optional(),
@@ -228,20 +227,13 @@ export interface HttpRoute {
  * (GRPCRoute for gRPC) whose parent is the Service and whose backends are one Service per version
  * (`<name>-<version>`), and DestinationRules carry only traffic policies, per version Service.
  */
-export class App extends Construct implements ICallee, IReleasable, ISidecarAware {
-  readonly name: string;
-  readonly namespace: string;
-  readonly serviceAccountName: string;
-  readonly principal: string;
-  readonly selector: Readonly<Record<string, string>>;
+export class App extends MeshWorkload implements ICallee, IReleasable {
   /** The primary (first) Service port. */
   readonly port: number;
   /** The protocol of the primary port. */
   readonly protocol: AppProtocol;
   /** Every Service port, the primary first. */
   readonly ports: readonly WorkloadPort[];
-  /** Whether the pods are in the mesh (the sidecar, or ambient capture). */
-  readonly sidecar: boolean;
   /** Version (subset) names, in declaration order (a version {@link App.release} adds comes last). */
   get versions(): readonly string[] {
     return this._versions;
@@ -249,10 +241,7 @@ export class App extends Construct implements ICallee, IReleasable, ISidecarAwar
   /** Short host name of the Service (`reviews`); use {@link App.fqdn} across namespaces. */
   readonly host: string;
   readonly fqdn: string;
-  readonly mesh: Mesh;
   readonly service: kplus.Service;
-  /** The ServiceAccount, unless the App shares one another workload creates. */
-  readonly serviceAccount: kplus.IServiceAccount;
   /** Deployments by version name (deployed versions only). */
   get deployments(): Readonly<Record<string, kplus.Deployment>> {
     return this._deployments;
@@ -288,18 +277,11 @@ export class App extends Construct implements ICallee, IReleasable, ISidecarAwar
   private readonly versionServices: Record<string, kplus.Service> = {};
 
   constructor(scope: Construct, id: string, props: AppProps = {}) {
-    super(scope, id);
-    const p = checkProps(this, appSchema, { ...props, name: props.name ?? id });
-    this.mesh = Mesh.of(this);
-    this.name = p.name;
-    this.namespace = p.namespace ?? this.mesh.namespace;
-    this.serviceAccountName = p.serviceAccountName ?? this.name;
-    this.principal = this.mesh.principalOf(this.namespace, this.serviceAccountName);
-    this.selector = { app: this.name };
+    const p = checkProps(childPath(scope, id), appSchema, { ...props, name: props.name ?? id });
+    super(scope, id, p);
     this.ports = servicePorts(p);
     this.port = this.ports[0]!.port;
     this.protocol = this.ports[0]!.protocol;
-    this.sidecar = p.sidecar;
     this.host = this.name;
     this.fqdn = `${this.name}.${this.namespace}.svc.cluster.local`;
     const versions = p.versions.map((v) => (typeof v === 'string' ? { name: v } : v));
@@ -315,19 +297,11 @@ export class App extends Construct implements ICallee, IReleasable, ISidecarAwar
       ]);
     }
     this.stable = p.stable ?? this._versions[0]!;
-    this.mesh._registerWorkload(this, p.shareServiceAccount);
     const metadata = (name: string, labels: Record<string, string> = {}) => ({
       name,
       namespace: this.namespace,
       labels: { app: this.name, ...labels },
     });
-
-    this.serviceAccount = p.shareServiceAccount
-      ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', this.serviceAccountName)
-      : new kplus.ServiceAccount(this, 'ServiceAccount', {
-          metadata: metadata(this.serviceAccountName, { account: this.name }),
-          automountToken: false,
-        });
 
     // Ambient without a managed namespace: the Service names its waypoint itself.
     const waypoint = this.mesh.waypointName;

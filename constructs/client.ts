@@ -1,12 +1,18 @@
-import * as kplus from 'cdk8s-plus-28';
+import type * as kplus from 'cdk8s-plus-28';
 import type { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { z } from 'zod';
 import { recordCall, type CallOptions } from './calls.js';
-import { Mesh } from './mesh.js';
-import type { IMeshPeer, ISidecarAware, IVersionedWorkload, IWorkload } from './peer.js';
-import { checkProps, dnsLabel } from './validation.js';
-import { checkWorkloadPod, renderDeployment, workloadPodFields, type WorkloadPodProps } from './workload.js';
+import type { IMeshPeer, IWorkload } from './peer.js';
+import { checkProps, childPath } from './validation.js';
+import {
+  checkWorkloadPod,
+  MeshWorkload,
+  renderDeployment,
+  workloadIdentityFields,
+  workloadPodFields,
+  type WorkloadPodProps,
+} from './workload.js';
 
 export interface ClientProps extends WorkloadPodProps {
   /** Name of the workload (its Deployment and `app` label). @default - the construct id */
@@ -20,10 +26,8 @@ export interface ClientProps extends WorkloadPodProps {
 const clientSchema = z
   .strictObject({
     ...workloadPodFields,
+    ...workloadIdentityFields,
     image: z.string().min(1),
-    name: dnsLabel,
-    namespace: dnsLabel.optional(),
-    serviceAccountName: dnsLabel.optional(),
   })
   .superRefine((p, ctx) => {
     checkWorkloadPod(p, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
@@ -42,43 +46,16 @@ const clientSchema = z
  * `app: <name>`. Emits a ServiceAccount and a Deployment (Pod Security `restricted`), and a
  * HorizontalPodAutoscaler with `autoscaling`.
  */
-export class Client extends Construct implements IMeshPeer, IVersionedWorkload, ISidecarAware {
-  readonly name: string;
-  readonly namespace: string;
-  readonly serviceAccountName: string;
-  readonly principal: string;
-  readonly selector: Readonly<Record<string, string>>;
-  readonly sidecar: boolean;
+export class Client extends MeshWorkload {
   /** A Client has no versions to route between: its pods are labelled `app` only. */
   readonly versions: readonly string[] = [];
   readonly deployedVersions: readonly string[] = [];
-  readonly mesh: Mesh;
-  readonly serviceAccount: kplus.IServiceAccount;
   readonly deployment: kplus.Deployment;
   readonly autoscaler: k8s.KubeHorizontalPodAutoscalerV2 | undefined;
 
   constructor(scope: Construct, id: string, props: ClientProps) {
-    super(scope, id);
-    const p = checkProps(this, clientSchema, { ...props, name: props.name ?? id });
-    this.mesh = Mesh.of(this);
-    this.name = p.name;
-    this.namespace = p.namespace ?? this.mesh.namespace;
-    this.serviceAccountName = p.serviceAccountName ?? this.name;
-    this.principal = this.mesh.principalOf(this.namespace, this.serviceAccountName);
-    this.selector = { app: this.name };
-    this.sidecar = p.sidecar;
-    this.mesh._registerWorkload(this, p.shareServiceAccount);
-
-    this.serviceAccount = p.shareServiceAccount
-      ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', this.serviceAccountName)
-      : new kplus.ServiceAccount(this, 'ServiceAccount', {
-          metadata: {
-            name: this.serviceAccountName,
-            namespace: this.namespace,
-            labels: { app: this.name, account: this.name },
-          },
-          automountToken: false,
-        });
+    const p = checkProps(childPath(scope, id), clientSchema, { ...props, name: props.name ?? id });
+    super(scope, id, p);
     const { deployment, autoscaler } = renderDeployment(this, 'Resource', p, {
       name: this.name,
       namespace: this.namespace,

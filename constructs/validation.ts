@@ -33,7 +33,7 @@ export class MeshPropsError extends Error {
  * @internal
  */
 export function checkProps<S extends z.ZodType>(
-  scope: IConstruct,
+  scope: Pick<IConstruct, 'node'> | { readonly node: { readonly path: string } },
   schema: S,
   props: unknown,
   field = '',
@@ -42,6 +42,15 @@ export function checkProps<S extends z.ZodType>(
   if (res.success) return res.data;
   const issues = describeIssues(res.error.issues, props, field);
   throw new MeshPropsError(scope.node.path, issues);
+}
+
+/**
+ * Where a construct with `id` under `scope` will be, before it exists: for checking a construct's
+ * props before its constructor may touch `this` (a subclass's, ahead of `super`).
+ * @internal
+ */
+export function childPath(scope: IConstruct, id: string): { readonly node: { readonly path: string } } {
+  return { node: { path: scope.node.path ? `${scope.node.path}/${id}` : id } };
 }
 
 /** Kubernetes DNS-1123 label: what names of Services, namespaces and subsets must be. @internal */

@@ -1,15 +1,19 @@
 /**
- * What a workload's pods are: the props an App and a Client share (image, resources, probes, user
- * and group ids, pod labels and annotations, autoscaling) and the one function that renders them as
- * a Deployment (through cdk8s-plus, Pod Security `restricted`) and its HorizontalPodAutoscaler.
+ * What an App and a Client share: their identity (name, namespace, ServiceAccount, SPIFFE
+ * principal, registration in the Mesh), set up once by {@link MeshWorkload}; the props of their
+ * pods (image, resources, probes, user and group ids, pod labels and annotations, autoscaling); and
+ * the one function that renders those as a Deployment (through cdk8s-plus, Pod Security
+ * `restricted`) and its HorizontalPodAutoscaler.
  */
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { z } from 'zod';
+import { Mesh } from './mesh.js';
+import type { IMeshPeer, ISidecarAware, IVersionedWorkload } from './peer.js';
 import { RESTRICTED_CONTAINER } from './pod-security.js';
-import { duration, portNumber } from './validation.js';
+import { dnsLabel, duration, portNumber } from './validation.js';
 
 /** CPU and memory as Kubernetes quantities (`'100m'`, `'0.5'`, `'128Mi'`, `'1Gi'`). */
 export interface ResourceQuantities {
@@ -174,6 +178,13 @@ const probeSchema = z
       });
   });
 const userId = z.number().int('an id is an integer').min(0);
+
+/** @internal the zod fields of a workload's identity: its name, namespace and ServiceAccount. */
+export const workloadIdentityFields = {
+  name: dnsLabel,
+  namespace: dnsLabel.optional(),
+  serviceAccountName: dnsLabel.optional(),
+};
 
 /** @internal the zod fields of {@link WorkloadPodProps}. */
 export const workloadPodFields = {
@@ -417,4 +428,63 @@ export function renderDeployment(
     });
   }
   return { deployment: d, autoscaler };
+}
+
+/** A workload's identity as its props give it, checked (defaults applied). */
+export interface WorkloadIdentityProps {
+  /** Name of the workload (Service, Deployments, `app` label). */
+  readonly name: string;
+  /** Namespace. @default - the mesh's */
+  readonly namespace?: string;
+  /** ServiceAccount. @default - the workload's name */
+  readonly serviceAccountName?: string;
+  /** Use a ServiceAccount an earlier workload of the mesh creates. */
+  readonly shareServiceAccount: boolean;
+  /** Whether the pods get the sidecar. */
+  readonly sidecar: boolean;
+}
+
+/**
+ * A workload of a Mesh with an identity of its own: a name and namespace, a ServiceAccount (created
+ * here, labelled `app` and `account`, token not mounted, unless shared with an earlier workload)
+ * and the SPIFFE principal policies name. The constructor registers it in its Mesh, which refuses
+ * a second workload of the same name or an unannounced shared ServiceAccount. {@link App} and
+ * {@link Client} are the two kinds.
+ */
+export abstract class MeshWorkload extends Construct implements IMeshPeer, IVersionedWorkload, ISidecarAware {
+  readonly name: string;
+  readonly namespace: string;
+  readonly serviceAccountName: string;
+  readonly principal: string;
+  /** Labels common to all its pods: `app: <name>`. */
+  readonly selector: Readonly<Record<string, string>>;
+  /** Whether the pods are in the mesh (the sidecar, or ambient capture). */
+  readonly sidecar: boolean;
+  readonly mesh: Mesh;
+  /** The ServiceAccount, or a reference to the shared one another workload creates. */
+  readonly serviceAccount: kplus.IServiceAccount;
+  abstract readonly versions: readonly string[];
+  abstract readonly deployedVersions: readonly string[];
+
+  protected constructor(scope: Construct, id: string, identity: WorkloadIdentityProps) {
+    super(scope, id);
+    this.mesh = Mesh.of(this);
+    this.name = identity.name;
+    this.namespace = identity.namespace ?? this.mesh.namespace;
+    this.serviceAccountName = identity.serviceAccountName ?? this.name;
+    this.principal = this.mesh.principalOf(this.namespace, this.serviceAccountName);
+    this.selector = { app: this.name };
+    this.sidecar = identity.sidecar;
+    this.mesh._registerWorkload(this, identity.shareServiceAccount);
+    this.serviceAccount = identity.shareServiceAccount
+      ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', this.serviceAccountName)
+      : new kplus.ServiceAccount(this, 'ServiceAccount', {
+          metadata: {
+            name: this.serviceAccountName,
+            namespace: this.namespace,
+            labels: { app: this.name, account: this.name },
+          },
+          automountToken: false,
+        });
+  }
 }

@@ -232,6 +232,56 @@ describe('Client', () => {
   });
 });
 
+describe('identity: one setup for App and Client (MeshWorkload)', () => {
+  test('the same ServiceAccount, principal and selector for both kinds; a shared ServiceAccount is one principal', () => {
+    const mesh = newMesh();
+    const app = new App(mesh, 'cart', { image: 'registry/cart:1', namespace: 'shop' });
+    const lg = new Client(mesh, 'loadgenerator', { image: 'registry/lg:1', namespace: 'shop' });
+    const job = new Client(mesh, 'job', {
+      image: 'registry/job:1',
+      namespace: 'shop',
+      serviceAccountName: 'loadgenerator',
+      shareServiceAccount: true,
+    });
+    const sas = ofKind(synth(mesh), 'ServiceAccount');
+    expect(
+      sas.map((o) => [
+        o.metadata,
+        (o as { automountServiceAccountToken?: boolean }).automountServiceAccountToken,
+      ]),
+    ).toStrictEqual([
+      [{ name: 'cart', namespace: 'shop', labels: { app: 'cart', account: 'cart' } }, false],
+      [
+        {
+          name: 'loadgenerator',
+          namespace: 'shop',
+          labels: { app: 'loadgenerator', account: 'loadgenerator' },
+        },
+        false,
+      ],
+    ]);
+    expect([app, lg, job].map((w) => [w.principal, w.selector, w.mesh === mesh])).toStrictEqual([
+      ['cluster.local/ns/shop/sa/cart', { app: 'cart' }, true],
+      ['cluster.local/ns/shop/sa/loadgenerator', { app: 'loadgenerator' }, true],
+      ['cluster.local/ns/shop/sa/loadgenerator', { app: 'job' }, true],
+    ]);
+    expect(mesh.workloads).toStrictEqual([app, lg, job]);
+  });
+
+  test("fails if a Client takes an App's name or ServiceAccount unannounced, or names a bad namespace", () => {
+    const mesh = newMesh();
+    new App(mesh, 'cart', { image: 'registry/cart:1' });
+    expect(errorOf(() => new Client(mesh, 'cart-client', { name: 'cart', image: 'x' })).message).toBe(
+      'bookinfo/cart-client: a workload named cart already exists in namespace default (bookinfo/cart); names of Services and Deployments must be unique: give one of them another name',
+    );
+    expect(
+      errorOf(() => new Client(mesh, 'lg', { image: 'x', serviceAccountName: 'cart' })).message,
+    ).toContain('ServiceAccount default/cart is already the identity of bookinfo/cart');
+    const bad = errorOf(() => new Client(mesh, 'lg2', { image: 'x', namespace: 'Shop' })) as MeshPropsError;
+    expect([bad.path, bad.issues.map((i) => i.field)]).toStrictEqual(['bookinfo/lg2', ['namespace']]);
+  });
+});
+
 describe('several named ports', () => {
   test('each port named after its protocol, suffixed when two share one; the container exposes every target port', () => {
     const { app, objs } = build({
