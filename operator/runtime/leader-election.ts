@@ -119,6 +119,7 @@ export class LeaderElector {
   private leader = false;
   private lastRenew = 0;
   private current: LeaseObject | undefined;
+  private inflight: Promise<boolean> | undefined;
   private readonly stopSignal = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly clock: Clock;
@@ -211,7 +212,7 @@ export class LeaderElector {
     while (!signal.aborted) {
       let ok = false;
       try {
-        ok = await this.tryAcquireOrRenew();
+        ok = await this.tryWithinRenewDeadline();
       } catch (e) {
         this.opts.onError?.(`leader election: ${(e as Error).message}`);
       }
@@ -235,6 +236,35 @@ export class LeaderElector {
         ? this.retryPeriodMs
         : this.retryPeriodMs * (1 + Math.random() * (JITTER_FACTOR - 1));
       await sleep(this.clock, wait, signal);
+    }
+  }
+
+  /**
+   * One try; a leader's try counts only if it ends before the renew deadline (client-go bounds the
+   * renewal by a context with that timeout). A request that hangs (the apiserver waiting on a
+   * stopped etcd, a network that drops packets) must not keep a replica acting past the deadline
+   * while another may take the Lease over: the try is left to finish in the background, and this
+   * replica stops acting until a later try renews.
+   */
+  private async tryWithinRenewDeadline(): Promise<boolean> {
+    // One try at a time: a try still hanging from before is waited on again, never doubled.
+    const attempt = (this.inflight ??= this.tryAcquireOrRenew().finally(() => (this.inflight = undefined)));
+    if (!this.leader) return attempt;
+    attempt.catch(() => undefined); // a late failure is reported by the next try
+    let timer: unknown;
+    const left = this.lastRenew + this.renewDeadlineMs - this.clock.now();
+    const expired = new Promise<boolean>((resolve) => {
+      timer = this.clock.setTimer(() => {
+        this.opts.onError?.(
+          `renewing Lease ${this.opts.namespace}/${this.opts.name} took past the renew deadline (${this.renewDeadlineMs} ms)`,
+        );
+        resolve(false);
+      }, left);
+    });
+    try {
+      return await Promise.race([attempt, expired]);
+    } finally {
+      this.clock.clearTimer(timer);
     }
   }
 

@@ -11,7 +11,16 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { makeCerts, type Certs } from './certs.js';
 import { fakeNode, fakeNodeName, INITIAL_FAKE_NODES } from './fake-nodes.js';
-import { freePort, HarnessError, startProcess, stopAll, tail, waitReady, type Managed } from './processes.js';
+import {
+  freePort,
+  HarnessError,
+  RestartablePart,
+  startProcess,
+  stopAll,
+  tail,
+  waitReady,
+  type Managed,
+} from './processes.js';
 
 export interface ControlPlaneEndpoints {
   /** Temp dir holding certificates, data and the logs of every process. */
@@ -27,6 +36,23 @@ export interface ControlPlaneEndpoints {
 }
 
 export interface ControlPlane extends ControlPlaneEndpoints {
+  stop(): Promise<void>;
+}
+
+/**
+ * etcd and kube-apiserver alone (no controllers, no nodes, no Prometheus): enough for tests of
+ * the operator that restart one of the two. Each is a {@link RestartablePart}: stopped and started
+ * again on the same ports and the same etcd data dir.
+ */
+export interface ApiCore {
+  readonly kubeconfig: string;
+  readonly apiserverUrl: string;
+  readonly etcdUrl: string;
+  readonly etcd: RestartablePart;
+  readonly apiserver: RestartablePart;
+  /** Admin requests to the apiserver. */
+  readonly api: AdminRequest;
+  /** Stops both (apiserver first); the caller removes the work dir. */
   stop(): Promise<void>;
 }
 
@@ -147,49 +173,43 @@ export interface StartOptions {
   readonly log?: (line: string) => void;
 }
 
-export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
+/**
+ * Starts etcd and kube-apiserver (RBAC on, a client-certificate admin kubeconfig) in `workDir`,
+ * each restartable on the same ports and data. `startControlPlane` starts the rest around them.
+ */
+export async function startApiCore(opts: StartOptions & { readonly certs?: Certs }): Promise<ApiCore> {
   const { bin, workDir } = opts;
   const log = opts.log ?? (() => undefined);
   const logDir = join(workDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const procs: Managed[] = [];
-  let prometheus: PrometheusInstance | undefined;
-  const stop = async () => {
-    await prometheus?.stop();
-    await stopAll(procs);
-    rmSync(workDir, { recursive: true, force: true });
-  };
+  const certs = opts.certs ?? makeCerts(join(workDir, 'pki'));
+  const [etcdPort, peerPort, apiPort] = await Promise.all(Array.from({ length: 3 }, freePort));
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  const etcd = await RestartablePart.start(
+    'etcd',
+    join(bin, 'etcd'),
+    [
+      '--name=test',
+      `--data-dir=${join(workDir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=test=http://127.0.0.1:${peerPort}`,
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ],
+    logDir,
+    () => httpOk(`${etcdUrl}/health`),
+    { timeoutMs: 30_000, port: etcdPort },
+  );
+  log(`etcd ready on ${etcdUrl}`);
 
+  const server = `https://127.0.0.1:${apiPort}`;
+  const api = adminRequest(server, certs);
+  let apiserver: RestartablePart;
   try {
-    const t0 = Date.now();
-    const certs = makeCerts(join(workDir, 'pki'));
-
-    const [etcdPort, peerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
-      Array.from({ length: 6 }, freePort),
-    );
-    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-    const etcd = startProcess(
-      'etcd',
-      join(bin, 'etcd'),
-      [
-        '--name=test',
-        `--data-dir=${join(workDir, 'etcd')}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-        `--initial-cluster=test=http://127.0.0.1:${peerPort}`,
-        '--unsafe-no-fsync',
-        '--log-level=warn',
-      ],
-      logDir,
-    );
-    procs.push(etcd);
-    await waitReady(etcd, () => httpOk(`${etcdUrl}/health`), { timeoutMs: 30_000, port: etcdPort });
-    log(`etcd ready on ${etcdUrl}`);
-
-    const server = `https://127.0.0.1:${apiPort}`;
-    const apiserver = startProcess(
+    apiserver = await RestartablePart.start(
       'kube-apiserver',
       join(bin, 'kube-apiserver'),
       [
@@ -211,17 +231,54 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         '--v=1',
       ],
       logDir,
+      async () => (await api('GET', '/readyz')).status === 200,
+      { timeoutMs: 90_000, port: apiPort },
     );
-    procs.push(apiserver);
-    const api = adminRequest(server, certs);
-    await waitReady(apiserver, async () => (await api('GET', '/readyz')).status === 200, {
-      timeoutMs: 90_000,
-      port: apiPort,
-    });
-    log(`kube-apiserver ready on ${server}`);
+  } catch (e) {
+    await etcd.stop();
+    throw e;
+  }
+  log(`kube-apiserver ready on ${server}`);
 
-    const kubeconfig = join(workDir, 'admin.kubeconfig');
-    writeKubeconfig(kubeconfig, server, certs);
+  const kubeconfig = join(workDir, 'admin.kubeconfig');
+  writeKubeconfig(kubeconfig, server, certs);
+  return {
+    kubeconfig,
+    apiserverUrl: server,
+    etcdUrl,
+    etcd,
+    apiserver,
+    api,
+    stop: async () => {
+      await apiserver.stop();
+      await etcd.stop();
+    },
+  };
+}
+
+export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
+  const { bin, workDir } = opts;
+  const log = opts.log ?? (() => undefined);
+  const logDir = join(workDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const procs: Managed[] = [];
+  const parts: RestartablePart[] = [];
+  let prometheus: PrometheusInstance | undefined;
+  const stop = async () => {
+    await prometheus?.stop();
+    await stopAll(procs);
+    for (const part of [...parts].reverse()) await part.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  };
+
+  try {
+    const t0 = Date.now();
+    const certs = makeCerts(join(workDir, 'pki'));
+
+    const core = await startApiCore({ bin, workDir, log, certs });
+    parts.push(core.etcd, core.apiserver);
+    const { api, kubeconfig } = core;
+    const [kcmPort, schedPort, kwokPort] = await Promise.all(Array.from({ length: 3 }, freePort));
 
     procs.push(
       startProcess(
@@ -314,7 +371,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       ).length;
       const sa = await api('GET', '/api/v1/namespaces/default/serviceaccounts/default');
       if (ready === FAKE_NODES.length && sa.status === 200) break;
-      const stuck = procs.find((p) => p.exited);
+      const stuck = [...parts.map((p) => p.process), ...procs].find((p) => p.exited);
       if (stuck || Date.now() > deadline) {
         const p = stuck ?? procs.find((x) => x.name === 'kwok')!;
         throw new HarnessError(
@@ -335,7 +392,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     return {
       workDir,
       kubeconfig,
-      apiserverUrl: server,
+      apiserverUrl: core.apiserverUrl,
       prometheusUrl: prometheus.url,
       prometheusTargetsDir: prometheus.targetsDir,
       nodes: FAKE_NODES,
@@ -347,11 +404,19 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   }
 }
 
-async function installCrds(api: AdminRequest, files: string[]): Promise<void> {
+/**
+ * Installs the CRDs in `files` (only those `only` keeps, when given) and waits until every served
+ * version lists.
+ */
+export async function installCrds(
+  api: AdminRequest,
+  files: string[],
+  only: (name: string) => boolean = () => true,
+): Promise<void> {
   const docs = files.flatMap((file) => {
     const found = parseAllDocuments(readFileSync(file, 'utf8'))
       .map((d) => d.toJS() as Crd | null)
-      .filter((d): d is Crd => d?.kind === 'CustomResourceDefinition');
+      .filter((d): d is Crd => d?.kind === 'CustomResourceDefinition' && only(d.metadata.name));
     if (found.length === 0)
       throw new HarnessError('crds', `no CRDs in ${file}`, 'rerun test/harness/provision.sh');
     return found;

@@ -3,7 +3,7 @@
  * files, readiness polling, and errors that name the part, the cause and what to do.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -78,14 +78,17 @@ export function startProcess(name: string, bin: string, args: string[], logDir: 
 
 /** Stops processes in reverse start order: SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopAll(procs: Managed[], graceMs = 5000): Promise<void> {
-  for (const p of [...procs].reverse()) {
-    if (p.exited || p.child.exitCode !== null) continue;
-    const gone = new Promise<void>((r) => p.child.once('exit', () => r()));
-    p.child.kill('SIGTERM');
-    const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
-    await gone;
-    clearTimeout(timer);
-  }
+  for (const p of [...procs].reverse()) await stopProcess(p, 'SIGTERM', graceMs);
+}
+
+/** Sends `signal` to a running process, SIGKILL after `graceMs`, and waits for it to exit. */
+export async function stopProcess(p: Managed, signal: NodeJS.Signals, graceMs = 5000): Promise<void> {
+  if (p.exited || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => p.child.once('exit', () => r()));
+  p.child.kill(signal);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,4 +130,85 @@ export async function waitReady(
     `read ${p.logFile}; the machine may be overloaded`,
     tail(p.logFile),
   );
+}
+
+/**
+ * A part that can be stopped and started again with the same binary, arguments (so the same ports
+ * and data dir) and readiness probe, as a restarted kube-apiserver or etcd would be. Its log file
+ * is appended to, one `--- restart N ---` line between runs.
+ */
+export class RestartablePart {
+  private proc: Managed;
+  /** Completed restarts. */
+  restarts = 0;
+
+  private constructor(
+    readonly name: string,
+    private readonly bin: string,
+    private readonly args: string[],
+    private readonly logDir: string,
+    private readonly probe: () => Promise<boolean>,
+    private readonly ready: { timeoutMs: number; port?: number },
+  ) {
+    this.proc = startProcess(name, bin, args, logDir);
+  }
+
+  /** Starts the part and waits until `probe` says it is ready. */
+  static async start(
+    name: string,
+    bin: string,
+    args: string[],
+    logDir: string,
+    probe: () => Promise<boolean>,
+    ready: { timeoutMs: number; port?: number },
+  ): Promise<RestartablePart> {
+    const part = new RestartablePart(name, bin, args, logDir, probe, ready);
+    try {
+      await waitReady(part.proc, probe, ready);
+    } catch (e) {
+      await part.stop('SIGKILL');
+      throw e;
+    }
+    return part;
+  }
+
+  /** The process of the current run. */
+  get process(): Managed {
+    return this.proc;
+  }
+
+  get running(): boolean {
+    return !this.proc.exited && this.proc.child.exitCode === null && this.proc.child.signalCode === null;
+  }
+
+  /** Stops the current run: `signal` (SIGTERM: graceful; SIGKILL: a crash), SIGKILL after `graceMs`. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
+    await stopProcess(this.proc, signal, graceMs);
+  }
+
+  /** Starts a stopped part again on the same ports and data; resolves when it is ready. */
+  async start(): Promise<void> {
+    if (this.running) throw new HarnessError(this.name, 'start() while it runs', 'stop() it first');
+    this.restarts++;
+    appendFileSync(this.proc.logFile, `--- restart ${this.restarts} ---\n`);
+    this.proc = startProcess(this.name, this.bin, this.args, this.logDir);
+    try {
+      await waitReady(this.proc, this.probe, this.ready);
+    } catch (e) {
+      await this.stop('SIGKILL');
+      throw e;
+    }
+  }
+
+  /**
+   * Stops the part, keeps it down for `downMs`, starts it again and waits until it is ready.
+   * Returns how long it was unavailable (stop to ready).
+   */
+  async restart(opts: { signal?: NodeJS.Signals; downMs?: number } = {}): Promise<number> {
+    const t0 = Date.now();
+    await this.stop(opts.signal);
+    if (opts.downMs) await sleep(opts.downMs);
+    await this.start();
+    return Date.now() - t0;
+  }
 }

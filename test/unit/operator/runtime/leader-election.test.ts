@@ -219,6 +219,48 @@ describe('LeaderElector on a manual clock', () => {
     await a.stop();
   });
 
+  test('a leader whose renewal hangs (the apiserver waiting on etcd) stops acting at the renew deadline, with one request out, and leads again once it answers', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryLeases();
+    const errors: string[] = [];
+    const a = new LeaderElector({
+      client: store.client,
+      namespace: 'ns',
+      name: 'lease',
+      identity: 'a',
+      clock,
+      onError: (m) => errors.push(m),
+    });
+    a.start();
+    await clock.advance(100);
+    expect(a.isLeader).toBe(true);
+    const real = store.client.get;
+    let release: () => void = () => undefined;
+    let hung = 0;
+    (store.client as { get: unknown }).get = (t: ResourceType, ref: ObjectRef) => {
+      hung++;
+      return new Promise((r) => (release = () => r(real(t, ref))));
+    };
+    let t = 0;
+    while (a.isLeader && t < 20_000) {
+      await clock.advance(500);
+      t += 500;
+    }
+    expect(a.isLeader).toBe(false);
+    // the renewal after the last good one hangs from up to one retry period later; the deadline
+    // counts from the last good renewal
+    expect(t).toBeGreaterThanOrEqual(10_000 - 2_000);
+    expect(t).toBeLessThanOrEqual(10_000);
+    for (let i = 0; i < 10; i++) await clock.advance(2_000);
+    expect(hung).toBe(1); // waited on again at every retry, never sent twice
+    expect(errors).toContain('renewing Lease ns/lease took past the renew deadline (10000 ms)');
+    (store.client as { get: unknown }).get = real;
+    release();
+    await clock.advance(2_500);
+    expect(a.isLeader).toBe(true);
+    await a.stop();
+  });
+
   test('fails if the renew deadline is not shorter than the lease duration', () => {
     expect(
       () =>
