@@ -45,6 +45,8 @@ export interface AuthzResult {
   readonly rule?: number;
   /** Why, in one sentence. */
   readonly reason: string;
+  /** Ambient mode: where the decision is made (`ztunnel`, `waypoint ns/name`). @default - the callee's sidecar */
+  readonly enforcedBy?: string;
 }
 
 /** Istio's string match of AuthorizationPolicy fields: exact, `prefix*`, `*suffix`, `*` (non-empty). */
@@ -178,7 +180,19 @@ export function authorize(model: MeshModel, workload: Workload, r: AuthzRequest)
   if (!workload.sidecar && !workload.ambient) {
     return { decision: 'ALLOW', reason: `${workload.name} has no sidecar: no policy is enforced` };
   }
-  const policies = policiesFor(model, workload);
+  return evaluatePolicies(policiesFor(model, workload), r);
+}
+
+/**
+ * Evaluates `policies` (those that apply at one enforcement point) for request `r`, in Istio's
+ * order. With `r.protocol` `tcp` the HTTP-only fields are handled as ztunnel and Istio's TCP filter
+ * handle them; `l4` names why the request is L4 there (a TCP port, or ztunnel).
+ */
+export function evaluatePolicies(
+  policies: readonly AuthorizationPolicy[],
+  r: AuthzRequest,
+  l4 = 'on this TCP port',
+): AuthzResult {
   const by = (a: string) => policies.filter((p) => p.action === a);
   const custom = firstMatch(by('CUSTOM'), r);
   if (custom) {
@@ -215,12 +229,12 @@ export function authorize(model: MeshModel, workload: Workload, r: AuthzRequest)
     policy: id(empty ?? allows[0]!),
     reason: `no rule of the ALLOW policies (${allows.map(id).join(', ')}) matches${
       r.principal === undefined ? ' (the hop is not mTLS, so the caller has no principal)' : ''
-    }${tcpDropped(allows, r)}`,
+    }${tcpDropped(allows, r, l4)}`,
   };
 }
 
 /** Why ALLOW rules did not count on a TCP connection, when that is why. */
-function tcpDropped(allows: readonly AuthorizationPolicy[], r: AuthzRequest): string {
+function tcpDropped(allows: readonly AuthorizationPolicy[], r: AuthzRequest, l4: string): string {
   if (r.protocol !== 'tcp') return '';
   const dropped = allows.flatMap((p) =>
     p.rules.flatMap((rule, i) => {
@@ -229,6 +243,6 @@ function tcpDropped(allows: readonly AuthorizationPolicy[], r: AuthzRequest): st
     }),
   );
   return dropped.length
-    ? `; on this TCP port Istio drops the ALLOW rules with HTTP-only fields: ${dropped.join('; ')}`
+    ? `; ${l4} Istio drops the ALLOW rules with HTTP-only fields: ${dropped.join('; ')}`
     : '';
 }

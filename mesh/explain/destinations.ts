@@ -12,7 +12,8 @@ import {
   selects,
   workloadsOf,
 } from '../model/query.js';
-import type { HttpRoute, Labels, MeshModel } from '../model/types.js';
+import type { HttpRoute, Labels, MeshModel, Service } from '../model/types.js';
+import { authorizeAmbient } from './ambient.js';
 import { authorize } from './authz.js';
 import { hopTls } from './tls.js';
 import type { Caller, ExplainedDestination } from './types.js';
@@ -30,6 +31,13 @@ export interface DestinationRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** `tcp` for a connection to a TCP port. @default 'http' */
   readonly protocol?: 'http' | 'tcp';
+  /** The path the callee receives when a route rewrites it (what its policies see). @default - `path` */
+  readonly upstreamPath?: string;
+  /**
+   * The Service the caller addressed: in ambient mode its waypoint, and the policies attached to
+   * it, serve the request whichever backend the route picks. @default - each destination's own
+   */
+  readonly addressed?: Service;
 }
 
 /**
@@ -116,15 +124,21 @@ export function explainDestinations(
     const server = ws[0]!;
     const cport = containerPortOf(svc, port);
     const tls = hopTls(model, caller, server, dr, t.subset, port ?? svc.ports[0]?.port, cport);
-    const authorization = authorize(model, server, {
+    const authzRequest = {
       ...(tls.mutual ? { principal: caller.principal, sourceNamespace: caller.namespace } : {}),
       method,
-      path,
+      path: request.upstreamPath ?? path,
       host: request.authority,
       ...(cport !== undefined ? { port: cport } : {}),
       headers,
       ...(request.protocol ? { protocol: request.protocol } : {}),
-    });
-    return { ...common, tls, authorization };
+    };
+    if (server.ambient)
+      return {
+        ...common,
+        tls,
+        ...authorizeAmbient(model, caller, request.addressed ?? svc, server, authzRequest),
+      };
+    return { ...common, tls, authorization: authorize(model, server, authzRequest) };
   });
 }

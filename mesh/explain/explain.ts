@@ -5,9 +5,18 @@
  * mode of the hop, and the authorization decision.
  */
 import { protocolOfHost, resolveHost, selects } from '../model/query.js';
-import type { HttpRoute, MeshModel, TcpRoute, VirtualService } from '../model/types.js';
+import type { GatewayApiRoute, HttpRoute, MeshModel, TcpRoute, VirtualService } from '../model/types.js';
 import { resolveCaller } from './caller.js';
 import { explainDestinations } from './destinations.js';
+import {
+  gatewayApiEffects,
+  ingressCaller,
+  ingressRoutes,
+  meshRouteApplier,
+  serviceOf,
+  serviceRoutes,
+} from './gateway-api.js';
+import { chooseGatewayApiRule } from './gateway-api-route.js';
 import { chooseRule, chooseVirtualService } from './route.js';
 import type { Caller, ExplainedFault, ExplainOptions, ExplainRequest, Explanation } from './types.js';
 
@@ -96,6 +105,38 @@ export function explain(
   const clientNs =
     caller.namespace ?? model.services.find((s) => s.name === request.host)?.namespace ?? 'default';
 
+  // 2a. From the ingress: a Gateway API Gateway of class istio with a listener for the host routes
+  //     the request by the HTTPRoutes attached to it.
+  const k8sIngress = caller.ingress ? ingressRoutes(model, request.host, request.port) : undefined;
+  if (k8sIngress) {
+    const gw = `${k8sIngress.gateway.namespace}/${k8sIngress.gateway.name}`;
+    const ingress = ingressCaller(
+      model,
+      caller,
+      k8sIngress.gateway,
+      options.ingressServiceAccount !== undefined,
+    );
+    const method = (request.method ?? 'GET').toUpperCase();
+    return explainGatewayApi(model, ingress, k8sIngress.routes, {
+      req: {
+        from: request.from ?? 'outside',
+        host: request.host,
+        method,
+        path: rawPath,
+        headers,
+        ...(request.port !== undefined ? { port: request.port } : {}),
+      },
+      host: request.host,
+      gateway: gw,
+      parent: `Gateway ${gw}`,
+      appliedBy: `the ingress gateway (Gateway ${gw})`,
+      protocol: { name: 'HTTP', tcp: false },
+      match: { method, path, query, headers },
+      clientNs: k8sIngress.gateway.namespace,
+      notes,
+    });
+  }
+
   // 2. The VirtualService that serves the host, and the protocol of the port called: a TCP port
   //    takes a connection, not an HTTP request (the ingress gateway's servers speak HTTP).
   const chosen = chooseVirtualService(model, caller, request.host, request.port, clientNs, notes);
@@ -133,6 +174,26 @@ export function explain(
   if (protocol.tcp) return explainTcp(model, caller, chosen.vs, { req, host, clientNs, protocol, notes });
   const { gateway, vs } = chosen;
 
+  // 2b. No VirtualService: the HTTPRoutes/GRPCRoutes whose parent is the Service called (GAMMA),
+  //     applied by the caller's sidecar or by the Service's waypoint.
+  const addressed = serviceOf(model, host);
+  if (!vs && !caller.ingress && addressed) {
+    const routes = serviceRoutes(model, addressed, request.port ?? addressed.ports[0]?.port);
+    const appliedBy = routes.length ? meshRouteApplier(model, caller, addressed) : undefined;
+    if (appliedBy)
+      return explainGatewayApi(model, caller, routes, {
+        req,
+        host,
+        gateway: undefined,
+        parent: `Service ${addressed.namespace}/${addressed.name}`,
+        appliedBy,
+        protocol,
+        match: { method, path, query, headers },
+        clientNs,
+        notes,
+      });
+  }
+
   // 3. Its first http rule that matches.
   let rule: ReturnType<typeof chooseRule> = undefined;
   if (vs) {
@@ -169,7 +230,15 @@ export function explain(
     model,
     caller,
     rule?.route,
-    { host, authority: request.host, port: request.port, method, path, headers },
+    {
+      host,
+      authority: request.host,
+      port: request.port,
+      method,
+      path,
+      headers,
+      ...(addressed ? { addressed } : {}),
+    },
     vsNs,
     clientNs,
   );
@@ -256,6 +325,86 @@ function explainTcp(
       : {}),
     noRoute: false,
     destinations,
+    ...(primary?.tls ? { tls: primary.tls } : {}),
+    ...(primary?.authorization ? { authorization: primary.authorization } : {}),
+    notes: c.notes,
+  };
+}
+
+/**
+ * A request routed by Gateway API routes (all attached to one parent): the rule that serves it,
+ * its backends with their shares, mTLS and authorization, and what its filters do.
+ */
+function explainGatewayApi(
+  model: MeshModel,
+  caller: Caller,
+  routes: readonly GatewayApiRoute[],
+  c: {
+    req: Explanation['request'];
+    host: string;
+    gateway: string | undefined;
+    parent: string;
+    appliedBy: string;
+    protocol: Explanation['protocol'];
+    match: { method: string; path: string; query: Record<string, string>; headers: Record<string, string> };
+    clientNs: string;
+    notes: string[];
+  },
+): Explanation {
+  const base = {
+    request: c.req,
+    caller,
+    host: c.host,
+    protocol: c.protocol,
+    ...(c.gateway ? { gateway: c.gateway } : {}),
+  };
+  const chosen = chooseGatewayApiRule(routes, c.match);
+  if (!chosen) {
+    c.notes.push(
+      routes.length
+        ? `no rule of ${routes.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(', ')} matches: 404`
+        : `no HTTPRoute attached to ${c.parent} serves ${c.host}: 404`,
+    );
+    return { ...base, noRoute: true, destinations: [], notes: c.notes };
+  }
+  const { route, rule } = chosen;
+  const effects = gatewayApiEffects(model, chosen, c.match.path, c.notes);
+  const addressed = c.gateway ? undefined : serviceOf(model, c.host);
+  const destinations = explainDestinations(
+    model,
+    caller,
+    effects.route,
+    {
+      host: c.host,
+      authority: effects.partial.rewrites?.hostname ?? c.req.host,
+      port: c.req.port,
+      method: c.match.method,
+      path: c.match.path,
+      headers: c.match.headers,
+      ...(effects.upstreamPath !== undefined ? { upstreamPath: effects.upstreamPath } : {}),
+      ...(addressed ? { addressed } : {}),
+    },
+    route.namespace,
+    c.clientNs,
+  );
+  const primary = [...destinations].sort((a, b) => b.probability - a.probability)[0];
+  return {
+    ...base,
+    gatewayApiRoute: {
+      kind: route.kind,
+      name: `${route.namespace}/${route.name}`,
+      where: route.where,
+      parent: c.parent,
+      appliedBy: c.appliedBy,
+    },
+    route: {
+      index: chosen.ruleIndex,
+      ...(typeof rule.name === 'string' ? { name: rule.name } : {}),
+      ...(chosen.matchIndex !== undefined ? { match: chosen.matchIndex } : {}),
+    },
+    noRoute: false,
+    destinations,
+    ...effects.partial,
     ...(primary?.tls ? { tls: primary.tls } : {}),
     ...(primary?.authorization ? { authorization: primary.authorization } : {}),
     notes: c.notes,

@@ -1,5 +1,5 @@
 /** The explanation as text: what `cdk8s-mesh explain` prints. */
-import type { Explanation } from './types.js';
+import type { Explanation, HeaderChanges } from './types.js';
 
 /** A share in [0, 1] as a percentage with one decimal: `33.3%`. */
 export const percent = (p: number) => `${Math.round(p * 1000) / 10}%`;
@@ -20,12 +20,17 @@ export function formatExplanation(e: Explanation): string {
   const lines = [requestLine(e)];
   if (e.gateway) lines.push(`  gateway:         ${e.gateway}`);
   lines.push(`  host:            ${e.host}`);
-  lines.push(
-    `  VirtualService:  ${e.virtualService ? `${e.virtualService} (${e.virtualServiceWhere})` : 'none (default route to the Service)'}`,
-  );
+  const g = e.gatewayApiRoute;
+  if (g) {
+    lines.push(`  ${`${g.kind}:`.padEnd(16)} ${g.name} (${g.where})`);
+    lines.push(`  parent:          ${g.parent}, applied by ${g.appliedBy}`);
+  } else
+    lines.push(
+      `  VirtualService:  ${e.virtualService ? `${e.virtualService} (${e.virtualServiceWhere})` : 'none (default route to the Service)'}`,
+    );
   if (e.route)
     lines.push(
-      `  rule:            ${e.route.kind ?? 'http'}[${e.route.index}]${e.route.name ? ` '${e.route.name}'` : ''}${e.route.match !== undefined ? ` match[${e.route.match}]` : ' (no match: catch-all)'}`,
+      `  rule:            ${g ? 'rules' : (e.route.kind ?? 'http')}[${e.route.index}]${e.route.name ? ` '${e.route.name}'` : ''}${e.route.match !== undefined ? ` ${g ? 'matches' : 'match'}[${e.route.match}]` : ' (no match: catch-all)'}`,
     );
   if (e.noRoute) lines.push('  result:          404 no route');
   for (const d of e.destinations) {
@@ -43,8 +48,14 @@ export function formatExplanation(e: Explanation): string {
       lines.push(
         `      mTLS:        client ${d.tls.client} (${d.tls.clientDecidedBy}), server ${d.tls.server} (${d.tls.serverDecidedBy})${d.tls.ok ? '' : ' → connection fails'}`,
       );
+    if (d.waypoint)
+      lines.push(
+        `      waypoint:    ${d.waypoint.name} (${d.waypoint.boundBy}): ${d.waypoint.authorization.decision}: ${d.waypoint.authorization.reason}`,
+      );
     if (d.authorization)
-      lines.push(`      authz:       ${d.authorization.decision}: ${d.authorization.reason}`);
+      lines.push(
+        `      authz:       ${d.authorization.decision}${d.authorization.enforcedBy ? ` at ${d.authorization.enforcedBy}` : ''}: ${d.authorization.reason}`,
+      );
   }
   if (e.fault?.delay)
     lines.push(`  fault delay:     ${e.fault.delay.fixedDelay} on ${e.fault.delay.percentage}% of requests`);
@@ -60,6 +71,25 @@ export function formatExplanation(e: Explanation): string {
   if (e.mirror)
     lines.push(
       `  mirror:          ${e.mirror.percentage}% to ${e.mirror.host}${e.mirror.subset ? ` subset ${e.mirror.subset}` : ''}`,
+    );
+  const rw = e.rewrites;
+  const changes = (what: string, h: HeaderChanges | undefined) =>
+    h
+      ? [
+          `  ${what}: ${[
+            ...Object.entries(h.set ?? {}).map(([k, v]) => `set ${k}: ${v}`),
+            ...Object.entries(h.add ?? {}).map(([k, v]) => `add ${k}: ${v}`),
+            ...(h.remove ?? []).map((k) => `remove ${k}`),
+          ].join(', ')}`,
+        ]
+      : [];
+  lines.push(
+    ...changes('request headers:', rw?.requestHeaders),
+    ...changes('response headers:', rw?.responseHeaders),
+  );
+  if (rw?.path !== undefined || rw?.hostname !== undefined)
+    lines.push(
+      `  rewrite:         ${[rw.hostname !== undefined ? `host ${rw.hostname}` : '', rw.path !== undefined ? `path ${rw.path}` : ''].filter(Boolean).join(', ')}`,
     );
   if (e.directResponse) lines.push(`  direct response: ${e.directResponse}`);
   if (e.redirect)

@@ -2,7 +2,8 @@
  * Which route applies: the VirtualService that serves the host (bound to the mesh, or to a
  * Gateway that selects the ingress gateway), then its first `http` rule that matches.
  */
-import { hostMatches, indexOf, resolveHost, selects } from '../model/query.js';
+import { hostMatches, indexOf, lookupHost, resolveHost, selects } from '../model/query.js';
+import { waypointOnPath } from './ambient.js';
 import type { Gateway, HttpRoute, MeshModel, VirtualService } from '../model/types.js';
 import { gatewayRef, keepsAnyRule, matchHolds, type MatchContext } from './http-match.js';
 import type { Caller, Explanation } from './types.js';
@@ -56,12 +57,20 @@ export function chooseVirtualService(
   let host: string;
   let gateway = 'mesh';
   let candidates: VirtualService[];
-  if (!caller.ingress && !caller.sidecar) {
+  const ambientWaypoint = (() => {
+    if (!caller.ambient) return undefined;
+    const reg = lookupHost(model, resolveHost(requestHost, clientNs, model.clusterDomain));
+    return reg?.type === 'service' ? waypointOnPath(model, caller, reg.service) : undefined;
+  })();
+  if (!caller.ingress && !caller.sidecar && !ambientWaypoint) {
     // No proxy on the caller's side: the connection goes to the Service's ClusterIP and kube-proxy
-    // picks any of its pods; no VirtualService applies (what `explain --hops` walks).
+    // picks any of its pods (ztunnel, for an ambient caller, is L4 and picks one as well); no
+    // VirtualService applies (what `explain --hops` walks).
     host = resolveHost(requestHost, clientNs, model.clusterDomain);
     notes.push(
-      `${caller.description} has no sidecar: no VirtualService, subset, fault, timeout, retry or mirror applies; kube-proxy picks any pod of the Service`,
+      caller.ambient
+        ? `${caller.description} is captured by ztunnel, which is L4, and ${host} has no waypoint: no VirtualService, HTTPRoute, subset, fault, timeout, retry or mirror applies; ztunnel picks any pod of the Service`
+        : `${caller.description} has no sidecar: no VirtualService, subset, fault, timeout, retry or mirror applies; kube-proxy picks any pod of the Service`,
     );
     return { host, gateway, vs: undefined, noRoute: false };
   }

@@ -63,7 +63,23 @@ export interface ExplainedDestination {
   readonly workloads: readonly string[];
   /** Undefined when the destination has no workload (or is outside the mesh). */
   readonly tls?: HopTls;
+  /**
+   * The decision that holds for the request: the sidecar's; in ambient mode the waypoint's when it
+   * denies, else the callee's ztunnel's.
+   */
   readonly authorization?: AuthzResult;
+  /**
+   * Ambient mode: the waypoint the request passes on its way to the destination (`namespace/name`,
+   * and which label bound it), and the decision of the policies attached to it (`targetRefs`: the
+   * Service or the waypoint Gateway), evaluated with the caller's identity. The callee's ztunnel
+   * then sees the waypoint's identity (`authorization`).
+   */
+  readonly waypoint?: {
+    readonly name: string;
+    readonly boundBy: string;
+    readonly principal: string;
+    readonly authorization: AuthzResult;
+  };
   /** Why the destination cannot serve, if it cannot (unknown host or subset, no workload). */
   readonly problem?: string;
   /**
@@ -79,6 +95,13 @@ export interface ExplainedDestination {
   };
 }
 
+/** Header changes of a route filter: set (replace), add (append), remove. */
+export interface HeaderChanges {
+  readonly set?: Readonly<Record<string, string>>;
+  readonly add?: Readonly<Record<string, string>>;
+  readonly remove?: readonly string[];
+}
+
 export interface ExplainedFault {
   readonly delay?: { readonly fixedDelay: string; readonly percentage: number };
   readonly abort?: { readonly httpStatus: number; readonly percentage: number };
@@ -91,6 +114,27 @@ export interface Explanation {
   readonly host: string;
   /** `namespace/name` of the Gateway (from ingress). */
   readonly gateway?: string;
+  /**
+   * The HTTPRoute or GRPCRoute that routed the request instead of a VirtualService: which, where,
+   * its parent (a Service: the mesh, GAMMA; a Gateway: ingress) and who applied it (the caller's
+   * sidecar, the Service's waypoint, or the ingress gateway).
+   */
+  readonly gatewayApiRoute?: {
+    readonly kind: 'HTTPRoute' | 'GRPCRoute';
+    /** `namespace/name`. */
+    readonly name: string;
+    readonly where: string;
+    readonly parent: string;
+    readonly appliedBy: string;
+  };
+  /** What the route's filters change on the way (Gateway API `RequestHeaderModifier`, `ResponseHeaderModifier`, `URLRewrite`). */
+  readonly rewrites?: {
+    readonly requestHeaders?: HeaderChanges;
+    readonly responseHeaders?: HeaderChanges;
+    readonly hostname?: string;
+    /** The path the backend receives. */
+    readonly path?: string;
+  };
   /** `namespace/name` of the matched VirtualService; undefined when none applies (default routing). */
   readonly virtualService?: string;
   /** Where the VirtualService came from. */

@@ -4,8 +4,16 @@
  * waypoints), the bundle version of installed Gateway API CRDs, whether a pod is captured by
  * ztunnel, and AuthorizationPolicy `targetRefs`.
  */
-import type { GatewayApiRoute, K8sGateway, KubeObject, Labels, PolicyTargetRef } from './types.js';
-import type { Entry } from './types.js';
+import type {
+  Entry,
+  GatewayApiRoute,
+  K8sGateway,
+  KubeObject,
+  Labels,
+  MeshModel,
+  PolicyTargetRef,
+  Service,
+} from './types.js';
 import { arr, isObj, num, obj, str, type Json } from './json.js';
 
 /** The API group of the Kubernetes Gateway API. */
@@ -19,9 +27,14 @@ export const MIN_GATEWAY_API = { major: 1, minor: 5 } as const;
 
 /** An HTTPRoute or GRPCRoute: its parents and the Services its rules send to. */
 export function readGatewayApiRoute(e: Entry, spec: Json): GatewayApiRoute {
+  const created = e.raw.metadata && str((e.raw.metadata as Json).creationTimestamp);
   return {
     ...e,
     kind: e.kind as GatewayApiRoute['kind'],
+    hostnames: arr(spec.hostnames).flatMap((h) => (typeof h === 'string' ? [h] : [])),
+    ...(created ? { creationTimestamp: created } : {}),
+    // The object passed the CRD schema (mesh/model/schema) before the model reads it.
+    rules: arr(spec.rules).filter(isObj) as unknown as GatewayApiRoute['rules'],
     parentRefs: arr(spec.parentRefs).map((p) => {
       const o = obj(p);
       return {
@@ -51,7 +64,20 @@ export function readGatewayApiRoute(e: Entry, spec: Json): GatewayApiRoute {
 }
 
 export function readK8sGateway(e: Entry, spec: Json): K8sGateway {
-  return { ...e, kind: 'Gateway', gatewayClassName: str(spec.gatewayClassName) ?? '' };
+  return {
+    ...e,
+    kind: 'Gateway',
+    gatewayClassName: str(spec.gatewayClassName) ?? '',
+    listeners: arr(spec.listeners).map((l) => {
+      const o = obj(l);
+      return {
+        name: str(o.name) ?? '',
+        port: num(o.port) ?? 0,
+        protocol: str(o.protocol) ?? '',
+        ...(str(o.hostname) !== undefined ? { hostname: str(o.hostname) } : {}),
+      };
+    }),
+  };
 }
 
 /** `targetRefs` (or the older single `targetRef`) of a policy. */
@@ -83,4 +109,64 @@ export function gatewayApiCrdVersion(object: KubeObject): string | undefined {
   const spec = obj(object.spec);
   if (str(spec.group) !== GATEWAY_API_GROUP) return undefined;
   return object.metadata?.annotations?.['gateway.networking.k8s.io/bundle-version'] ?? '(no bundle-version)';
+}
+
+/** The label that sends a Service's (or a namespace's) traffic through a waypoint. */
+export const USE_WAYPOINT = 'istio.io/use-waypoint';
+/** The label naming the waypoint's namespace when it is not the Service's. */
+export const USE_WAYPOINT_NAMESPACE = 'istio.io/use-waypoint-namespace';
+/** The label that makes the ingress gateway send a Service's traffic through its waypoint too. */
+export const INGRESS_USE_WAYPOINT = 'istio.io/ingress-use-waypoint';
+
+/** The waypoint a Service's traffic passes, as Istio's ambient index finds it. */
+export interface WaypointBinding {
+  /** The waypoint Gateway (class istio-waypoint). */
+  readonly gateway: K8sGateway;
+  /** Which label chose it: the Service's or its namespace's. */
+  readonly boundBy: string;
+  /** Whether traffic from the ingress gateway passes it too (`istio.io/ingress-use-waypoint`). */
+  readonly forIngress: boolean;
+}
+
+/**
+ * The waypoint of `service`: its `istio.io/use-waypoint` label, else its namespace's (`none` opts
+ * out), naming a Gateway of class istio-waypoint in the Service's namespace or the one
+ * `istio.io/use-waypoint-namespace` names. Undefined when there is none, or when the label names a
+ * Gateway the model does not have (Istio then sends the traffic nowhere it can route; the
+ * validator reports the missing waypoint).
+ */
+export function waypointFor(model: MeshModel, service: Service): WaypointBinding | undefined {
+  const ns = model.namespaces.find((n) => n.name === service.namespace);
+  const own = service.labels[USE_WAYPOINT];
+  const labels = own !== undefined ? service.labels : ns?.labels;
+  const name = labels?.[USE_WAYPOINT];
+  if (name === undefined || name === 'none' || name === '') return undefined;
+  const wpNs = labels?.[USE_WAYPOINT_NAMESPACE] ?? service.namespace;
+  const gateway = model.k8sGateways.find(
+    (g) => g.name === name && g.namespace === wpNs && g.gatewayClassName === WAYPOINT_CLASS,
+  );
+  if (!gateway) return undefined;
+  const ingress = service.labels[INGRESS_USE_WAYPOINT] ?? ns?.labels[INGRESS_USE_WAYPOINT];
+  return {
+    gateway,
+    boundBy:
+      own !== undefined ? `Service ${service.namespace}/${service.name}` : `namespace ${service.namespace}`,
+    forIngress: ingress === 'true',
+  };
+}
+
+/** Whether a policy's `targetRefs` attach it to `service` or to its waypoint (what the waypoint enforces). */
+export function targetsServiceOrWaypoint(
+  refs: readonly PolicyTargetRef[] | undefined,
+  service: Service,
+  waypoint: K8sGateway | undefined,
+): boolean {
+  return (refs ?? []).some(
+    (r) =>
+      (r.group === '' && r.kind === 'Service' && r.name === service.name) ||
+      (waypoint !== undefined &&
+        r.group === GATEWAY_API_GROUP &&
+        r.kind === 'Gateway' &&
+        r.name === waypoint.name),
+  );
 }

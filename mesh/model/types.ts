@@ -3,6 +3,7 @@
  * YAML files, a live cluster). The validator and the request simulator read only this.
  */
 
+import type * as gatewayapi from '../../imports/gateway.networking.k8s.io.js';
 import type * as networking from '../../imports/networking.istio.io.js';
 import type * as security from '../../imports/security.istio.io.js';
 import type * as telemetry from '../../imports/telemetry.istio.io.js';
@@ -365,9 +366,21 @@ export interface UndeployedSubset {
   readonly subset: string;
 }
 
+/** A rule of an HTTPRoute, as written (the object passed the CRD schema). */
+export type HttpRouteRule = Wire<gatewayapi.HttpRouteSpecRules>;
+
+/** A rule of a GRPCRoute, as written (the object passed the CRD schema). */
+export type GrpcRouteRule = Wire<gatewayapi.GrpcRouteSpecRules>;
+
 /** An HTTPRoute or GRPCRoute of the Gateway API. */
 export interface GatewayApiRoute extends Entry {
   readonly kind: 'HTTPRoute' | 'GRPCRoute';
+  /** `spec.hostnames`, empty when absent (any host). */
+  readonly hostnames: readonly string[];
+  /** `metadata.creationTimestamp`, when the object has one (the older route wins a tie). */
+  readonly creationTimestamp?: string;
+  /** `spec.rules` as written (a GRPCRoute's are {@link GrpcRouteRule}s). */
+  readonly rules: readonly (HttpRouteRule | GrpcRouteRule)[];
   readonly parentRefs: readonly {
     readonly group: string;
     readonly kind: string;
@@ -388,6 +401,11 @@ export interface GatewayApiRoute extends Entry {
 export interface K8sGateway extends Entry {
   readonly kind: 'Gateway';
   readonly gatewayClassName: string;
+  /** `spec.listeners`: name, port, protocol and hostname. */
+  readonly listeners: readonly Pick<
+    Wire<gatewayapi.GatewaySpecListeners>,
+    'name' | 'port' | 'protocol' | 'hostname'
+  >[];
 }
 
 /** A Gateway API CRD in the input, with the bundle version it states. */
