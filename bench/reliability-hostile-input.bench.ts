@@ -19,7 +19,7 @@ const quantile = (xs: number[], q: number) =>
 const anchor: number[] = [];
 for (let i = 0; i < 50; i++) {
   const t = performance.now();
-  survive(baseMesh());
+  await survive(baseMesh());
   anchor.push(performance.now() - t);
 }
 
@@ -32,7 +32,7 @@ const samples = fc.sample(hostileMesh(), { numRuns: runs, seed: 16 });
 for (const objects of samples) {
   const t = performance.now();
   try {
-    const r = survive(objects);
+    const r = await survive(objects);
     findings += r.findings;
     invalid += r.invalid;
   } catch (e) {

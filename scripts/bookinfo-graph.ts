@@ -14,7 +14,7 @@ import { bookinfo, SCENARIOS } from '../examples/bookinfo/bookinfo.js';
 export const GRAPH_FILE = join(dirname(fileURLToPath(import.meta.url)), '../docs/bookinfo-graph.svg');
 
 /** The SVG of the Bookinfo pictured in docs/explain.md. */
-export function bookinfoGraph(): string {
+export async function bookinfoGraph(): Promise<string> {
   process.env.CDK8S_MESH_WARNINGS ??= 'off';
   const b = bookinfo(new CdkApp({ outdir: '/nonexistent' }), 'bookinfo');
   SCENARIOS['zero-trust-call-graph'].build(b);
@@ -38,6 +38,6 @@ export function bookinfoGraph(): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  writeFileSync(GRAPH_FILE, bookinfoGraph());
+  writeFileSync(GRAPH_FILE, await bookinfoGraph());
   console.log(`wrote ${GRAPH_FILE}`);
 }

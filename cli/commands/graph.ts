@@ -16,7 +16,9 @@ export async function run({ args, values, io }: CommandContext): Promise<number>
   reportProblems(io, problems);
   const invalid = reportInvalid(io, model);
   const title = typeof values.title === 'string' ? values.title : undefined;
-  const svg = meshGraphSvg(model, { title: title ?? (args.map((p) => basename(p)).join(', ') || 'cluster') });
+  const svg = await meshGraphSvg(model, {
+    title: title ?? (args.map((p) => basename(p)).join(', ') || 'cluster'),
+  });
   const out = typeof values.out === 'string' ? values.out : undefined;
   if (out !== undefined) {
     try {

@@ -73,11 +73,11 @@ describe('a call to a host outside the cluster', () => {
     }
   });
 
-  test('the graph draws an external service as its own box', () => {
-    const svg = meshGraphSvg(model(payments));
+  test('the graph draws an external service as its own box', async () => {
+    const svg = await meshGraphSvg(model(payments));
     expect(svg).toContain('>api.payments.example.com</text>');
     expect(svg).toContain('>ServiceEntry default/payments</text>');
     expect(svg).toContain('>HTTPS 443</text>');
-    expect(meshGraphSvg(model())).not.toContain('ServiceEntry');
+    expect(await meshGraphSvg(model())).not.toContain('ServiceEntry');
   });
 });

@@ -148,8 +148,8 @@ describe('reachability', () => {
 });
 
 describe('graph', () => {
-  test('draws services, versions with their route shares, calls with methods and mTLS, the ingress routes', () => {
-    const svg = meshGraphSvg(model('zero-trust-call-graph'), { title: 'zt' });
+  test('draws services, versions with their route shares, calls with methods and mTLS, the ingress routes', async () => {
+    const svg = await meshGraphSvg(model('zero-trust-call-graph'), { title: 'zt' });
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     for (const s of ['productpage', 'reviews', 'ratings', 'details', 'ingress gateway', 'mTLS STRICT'])
@@ -157,20 +157,20 @@ describe('graph', () => {
     expect(svg).toContain('>GET · mTLS</text>');
     expect(svg).toContain('>/productpage +3 paths</text>');
     expect(svg).toContain('<tspan font-weight="bold">v2-mysql</tspan> no pods');
-    const split = meshGraphSvg(model('reviews-80-20'));
+    const split = await meshGraphSvg(model('reviews-80-20'));
     expect(split).toContain('>80%</text>');
     expect(split).toContain('>20%</text>');
-    expect(meshGraphSvg(model('jason-delay'))).toContain('fault: delay 7s (end-user=jason)');
+    expect(await meshGraphSvg(model('jason-delay'))).toContain('fault: delay 7s (end-user=jason)');
   });
 
-  test('is the same bytes for the same model, and escapes what it writes', () => {
-    expect(meshGraphSvg(model('gateway'))).toBe(meshGraphSvg(model('gateway')));
-    expect(meshGraphSvg(model('platform'), { title: 'a < b & "c"' })).toContain(
+  test('is the same bytes for the same model, and escapes what it writes', async () => {
+    expect(await meshGraphSvg(model('gateway'))).toBe(await meshGraphSvg(model('gateway')));
+    expect(await meshGraphSvg(model('platform'), { title: 'a < b & "c"' })).toContain(
       'a &lt; b &amp; &quot;c&quot;',
     );
   });
 
-  test('the picture in docs/explain.md (docs/bookinfo-graph.svg) is current: npx tsx scripts/bookinfo-graph.ts', () => {
-    expect(readFileSync(GRAPH_FILE, 'utf8')).toBe(bookinfoGraph());
+  test('the picture in docs/explain.md (docs/bookinfo-graph.svg) is current: npx tsx scripts/bookinfo-graph.ts', async () => {
+    expect(readFileSync(GRAPH_FILE, 'utf8')).toBe(await bookinfoGraph());
   });
 });

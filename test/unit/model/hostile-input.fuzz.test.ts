@@ -9,12 +9,12 @@ import fc from 'fast-check';
 import { hostileMesh, HOSTILE_RUNS, survive } from './hostile-input.js';
 
 describe('hostile input', () => {
-  test(`${HOSTILE_RUNS.test} generated meshes with broken objects: findings, never an exception`, () => {
+  test(`${HOSTILE_RUNS.test} generated meshes with broken objects: findings, never an exception`, async () => {
     const started = performance.now();
     let invalid = 0;
-    fc.assert(
-      fc.property(hostileMesh(), (objects) => {
-        invalid += survive(objects).invalid;
+    await fc.assert(
+      fc.asyncProperty(hostileMesh(), async (objects) => {
+        invalid += (await survive(objects)).invalid;
       }),
       { numRuns: HOSTILE_RUNS.test, seed: 16 },
     );

@@ -89,7 +89,7 @@ export function hostileMesh(): fc.Arbitrary<KubeObject[]> {
 }
 
 /** One run of every command on `objects`; throws only on what must not happen. */
-export function survive(objects: KubeObject[]): { findings: number; invalid: number } {
+export async function survive(objects: KubeObject[]): Promise<{ findings: number; invalid: number }> {
   const model = buildModel(
     objects.map((object, i) => ({ object, origin: { file: 'fuzz.yaml', line: i * 10 + 1 } })),
   );
@@ -112,6 +112,6 @@ export function survive(objects: KubeObject[]): { findings: number; invalid: num
     }
   }
   reachability(model);
-  meshGraphSvg(model, { title: 'fuzz' });
+  await meshGraphSvg(model, { title: 'fuzz' });
   return { findings: findings.length, invalid: model.invalid.length };
 }
