@@ -55,6 +55,17 @@ export interface RouteSnapshot {
 /** Why the router could not carry out its actions. */
 export type RouterError = KubeError | RouteMissing;
 
+/** What the router knows of `t`'s route from the VirtualService `vs` as read (undefined: it does not exist). */
+export function routeSnapshot(t: RouteTarget, vs: VirtualServiceObject | undefined): RouteSnapshot {
+  return vs
+    ? {
+        observation: observeRoutes(t, vs),
+        resourceVersion: vs.metadata.resourceVersion ?? '',
+        virtualService: vs,
+      }
+    : { observation: observeRoutes(t, undefined), resourceVersion: '' };
+}
+
 /** The Istio traffic router of one apiserver. */
 export class IstioRouter {
   constructor(private readonly client: KubeClient) {}
@@ -66,16 +77,21 @@ export class IstioRouter {
   async getRoutes(t: RouteTarget): Promise<Result<RouteSnapshot, KubeError>> {
     const res = await this.client.get<VirtualServiceObject>(VIRTUAL_SERVICES, this.ref(t));
     if (!res.ok && res.error.kind !== 'NotFound') return res;
-    const live = res.ok ? res.value : undefined;
+    return this.observe(t, res.ok ? res.value : undefined);
+  }
+
+  /**
+   * Observes the driven route in the VirtualService `live` as read (from the apiserver or a
+   * cache; undefined: it does not exist); for a release that owns it, first brings it to the
+   * template (`Conflict` if it changed since `live` was read).
+   */
+  async observe(
+    t: RouteTarget,
+    live: VirtualServiceObject | undefined,
+  ): Promise<Result<RouteSnapshot, KubeError>> {
     const synced = t.template ? await this.syncTemplate(t, t.template, live) : ok(live);
     if (!synced.ok) return synced;
-    const vs = synced.value;
-    if (!vs) return ok({ observation: observeRoutes(t, undefined), resourceVersion: '' });
-    return ok({
-      observation: observeRoutes(t, vs),
-      resourceVersion: vs.metadata.resourceVersion ?? '',
-      virtualService: vs,
-    });
+    return ok(routeSnapshot(t, synced.value));
   }
 
   /** Creates the VirtualService a release owns, or writes its changed template into it. */
@@ -136,11 +152,7 @@ export class IstioRouter {
       return ok(snapshot);
     const res = await this.client.jsonPatch<VirtualServiceObject>(VIRTUAL_SERVICES, this.ref(t), patch.value);
     if (!res.ok) return res;
-    return ok({
-      observation: observeRoutes(t, res.value),
-      resourceVersion: res.value.metadata.resourceVersion ?? '',
-      virtualService: res.value,
-    });
+    return ok(routeSnapshot(t, res.value));
   }
 
   private ref(t: RouteTarget): ObjectRef {

@@ -294,7 +294,10 @@ export class KubernetesAdapter {
     this.fieldManager = opts.fieldManager ?? 'cdk8s-mesh-operator';
   }
 
-  /** Reads a CanaryRelease fresh from the apiserver (never from a cache: its status is the state). */
+  /**
+   * Reads a CanaryRelease from the apiserver (the runtime's `CachedStore` reads the informer's
+   * cache instead when it holds at least the version this process last wrote or read).
+   */
   getRelease(ref: ObjectRef): Promise<Result<CanaryReleaseObject, KubeError>> {
     return this.client.get<CanaryReleaseObject>(CANARY_RELEASES, ref);
   }
@@ -378,12 +381,7 @@ export class KubernetesAdapter {
   /** Readiness of a Deployment: rolled out (observed, updated) and all desired replicas available. */
   async readiness(ref: ObjectRef): Promise<Result<Readiness, KubeError>> {
     const res = await this.client.get(DEPLOYMENTS, ref);
-    if (!res.ok) {
-      if (res.error.kind === 'NotFound') {
-        return ok({ ready: false, message: `Deployment ${ref.namespace}/${ref.name} does not exist` });
-      }
-      return res;
-    }
+    if (!res.ok) return res.error.kind === 'NotFound' ? ok(readinessOf(ref, undefined)) : res;
     return ok(deploymentReadiness(res.value));
   }
 }
@@ -396,6 +394,63 @@ export function releaseSubject(obj: CanaryReleaseObject): EventSubject {
     namespace: obj.metadata.namespace ?? 'default',
     name: obj.metadata.name,
     ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
+  };
+}
+
+/** Readiness of the Deployment `ref`, read as `d` (undefined: it does not exist). */
+export function readinessOf(ref: ObjectRef, d: KubeObject | undefined): Readiness {
+  return d
+    ? deploymentReadiness(d)
+    : { ready: false, message: `Deployment ${ref.namespace}/${ref.name} does not exist` };
+}
+
+/** The last-applied annotation `kubectl apply` writes: a second copy of the whole object. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * An object as an informer's cache keeps it: without `managedFields` and the last-applied
+ * annotation, which the operator never reads and which are most of a small object's size.
+ */
+export function withoutBookkeeping(o: KubeObject): KubeObject {
+  const {
+    managedFields: _m,
+    annotations,
+    ...metadata
+  } = o.metadata as ObjectMeta & {
+    managedFields?: unknown;
+  };
+  const kept = annotations && LAST_APPLIED in annotations ? { ...annotations } : annotations;
+  if (kept && kept !== annotations) delete (kept as Record<string, string>)[LAST_APPLIED];
+  return { ...o, metadata: { ...metadata, ...(kept ? { annotations: kept } : {}) } };
+}
+
+/**
+ * A Deployment as the operator's cache keeps it: what {@link deploymentReadiness} reads and
+ * nothing else (not the pod template, conditions or managedFields).
+ */
+export function deploymentSummary(d: KubeObject): KubeObject {
+  const spec = (d.spec ?? {}) as { replicas?: number; paused?: boolean };
+  const st = (d.status ?? {}) as Record<string, unknown>;
+  const m = d.metadata;
+  return {
+    apiVersion: d.apiVersion,
+    kind: d.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      ...(m.uid !== undefined ? { uid: m.uid } : {}),
+      ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m.generation !== undefined ? { generation: m.generation } : {}),
+    },
+    spec: {
+      ...(spec.replicas !== undefined ? { replicas: spec.replicas } : {}),
+      ...(spec.paused !== undefined ? { paused: spec.paused } : {}),
+    },
+    status: Object.fromEntries(
+      ['observedGeneration', 'replicas', 'updatedReplicas', 'availableReplicas']
+        .filter((k) => st[k] !== undefined)
+        .map((k) => [k, st[k]]),
+    ),
   };
 }
 

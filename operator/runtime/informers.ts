@@ -4,7 +4,8 @@
  * resourceVersion it saw and lists again only when the server says that version is gone (410).
  * What is added here: a watch that fails (apiserver restarting, network) is restarted with an
  * exponential backoff instead of staying down, `synced` tells when the first list has landed, and
- * errors after `stop()` are not reported.
+ * errors after `stop()` are not reported, and a `transform` keeps only what the operator reads of
+ * each object (the list's items and every watch event pass through it before the cache holds them).
  */
 import * as k8s from '@kubernetes/client-node';
 import type { KubeObject, ResourceType } from '../adapters/kubernetes.js';
@@ -19,6 +20,11 @@ export interface InformerOptions {
   readonly onError?: (message: string) => void;
   /** @default systemClock */
   readonly clock?: Clock;
+  /**
+   * What the cache keeps of each object (e.g. without `managedFields`); it must keep
+   * `metadata.name`, `namespace` and `resourceVersion`. @default - the whole object
+   */
+  readonly transform?: (obj: KubeObject) => KubeObject;
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -46,15 +52,32 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.clock = opts.clock ?? systemClock;
     const api = opts.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     const { group, version, plural } = opts.type;
-    const list = async () =>
-      (opts.namespace
-        ? await api.listNamespacedCustomObject({ group, version, plural, namespace: opts.namespace })
-        : await api.listClusterCustomObject({
-            group,
-            version,
-            plural,
-          })) as k8s.KubernetesListObject<k8s.KubernetesObject>;
-    this.inner = k8s.makeInformer(opts.kubeConfig, collectionPath(opts.type, opts.namespace), list);
+    const transform = opts.transform;
+    const slim = (o: k8s.KubernetesObject): k8s.KubernetesObject =>
+      transform && o?.metadata ? (transform(o as KubeObject) as k8s.KubernetesObject) : o;
+    const list = async () => {
+      const res = (
+        opts.namespace
+          ? await api.listNamespacedCustomObject({ group, version, plural, namespace: opts.namespace })
+          : await api.listClusterCustomObject({ group, version, plural })
+      ) as k8s.KubernetesListObject<k8s.KubernetesObject>;
+      return transform ? { ...res, items: res.items.map(slim) } : res;
+    };
+    // client-node's makeInformer with a watch whose events pass through `transform` first.
+    const watch = new k8s.Watch(opts.kubeConfig);
+    const slimWatch = transform
+      ? ({
+          watch: (path, query, callback, done) =>
+            watch.watch(
+              path,
+              query,
+              (phase, obj, raw) =>
+                callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : slim(obj), raw),
+              done,
+            ),
+        } as Pick<k8s.Watch, 'watch'> as k8s.Watch)
+      : watch;
+    this.inner = new k8s.ListWatch(collectionPath(opts.type, opts.namespace), slimWatch, list, false);
     const emit = (event: InformerEvent) => (obj: k8s.KubernetesObject) => {
       this.failures = 0;
       for (const l of this.listeners) l(event, obj as unknown as T);

@@ -18,6 +18,7 @@ export class OperatorMetrics {
   readonly leader: Gauge;
   readonly queueDepth: Gauge;
   readonly watchRestarts: Counter<'resource'>;
+  readonly cacheReads: Counter<'resource' | 'result'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -89,6 +90,12 @@ export class OperatorMetrics {
       name: 'canary_operator_watch_restarts_total',
       help: 'Watches restarted after a failure, by resource.',
       labelNames: ['resource'],
+      registers,
+    });
+    this.cacheReads = new Counter({
+      name: 'canary_operator_cache_reads_total',
+      help: 'Reads of one object by resource and result: hit (from the informer cache) or miss (a GET, because the cache had not caught up with a version this process wrote or read, or the read had to be fresh).',
+      labelNames: ['resource', 'result'],
       registers,
     });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });

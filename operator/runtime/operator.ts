@@ -13,12 +13,17 @@ import { IstioRouter } from '../adapters/istio-router.js';
 import {
   CANARY_RELEASES,
   DEPLOYMENTS,
+  deploymentSummary,
   DESTINATION_RULES,
   KubernetesAdapter,
   VIRTUAL_SERVICES,
+  withoutBookkeeping,
   type CanaryReleaseObject,
   type KubeObject,
+  type ResourceType,
 } from '../adapters/kubernetes.js';
+import { ok } from '../core/result.js';
+import { CachedRouter, CachedStore } from './cached-reads.js';
 import { PrometheusProvider } from '../adapters/prometheus.js';
 import { systemClock, type Clock } from './clock.js';
 import { Informer } from './informers.js';
@@ -113,9 +118,40 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
     url: opts.prometheusUrl,
     timeoutMs: opts.prometheusTimeoutMs ?? 5000,
   });
+  // The caches hold only what the operator reads: no managedFields, and of a Deployment only
+  // what its readiness is judged on.
+  const informer = <T extends KubeObject>(
+    type: ResourceType,
+    transform: (o: KubeObject) => KubeObject = withoutBookkeeping,
+  ) =>
+    new Informer<T>({
+      kubeConfig: opts.kubeConfig,
+      type,
+      namespace: opts.namespace,
+      clock,
+      transform,
+      onError: (m) => {
+        metrics.watchRestarts.inc({ resource: type.plural });
+        log.warn(m);
+      },
+    });
+  const releases = informer<CanaryReleaseObject>(CANARY_RELEASES);
+  const virtualServices = informer(VIRTUAL_SERVICES);
+  const destinationRules = informer(DESTINATION_RULES);
+  const deployments = informer(DEPLOYMENTS, deploymentSummary);
+  const informers = [releases, virtualServices, destinationRules, deployments];
+
   const reconciler = new Reconciler({
-    kube,
-    router,
+    kube: new CachedStore(kube, {
+      releases,
+      deployments,
+      metrics,
+      getDeployment: async (ref) => {
+        const res = await kube.client.get(DEPLOYMENTS, ref);
+        return res.ok || res.error.kind !== 'NotFound' ? res : ok(undefined);
+      },
+    }),
+    router: new CachedRouter(router, virtualServices, metrics),
     prometheus,
     clock,
     log,
@@ -136,23 +172,6 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
       }),
   });
   queue.pause(); // until this replica leads
-
-  const informer = <T extends KubeObject>(type: typeof CANARY_RELEASES) =>
-    new Informer<T>({
-      kubeConfig: opts.kubeConfig,
-      type,
-      namespace: opts.namespace,
-      clock,
-      onError: (m) => {
-        metrics.watchRestarts.inc({ resource: type.plural });
-        log.warn(m);
-      },
-    });
-  const releases = informer<CanaryReleaseObject>(CANARY_RELEASES);
-  const virtualServices = informer(VIRTUAL_SERVICES);
-  const destinationRules = informer(DESTINATION_RULES);
-  const deployments = informer(DEPLOYMENTS);
-  const informers = [releases, virtualServices, destinationRules, deployments];
 
   const seen = new Map<string, string>();
   const enqueue = (key: string) => {

@@ -19,10 +19,16 @@ import type { Result } from '../core/result.js';
 import type { RouteAction, RouteTarget } from '../core/routes.js';
 import type { Readiness } from '../core/types.js';
 
+/** How a read may be served. */
+export interface ReadOptions {
+  /** Ask the apiserver, not a cache (after a write was refused as a Conflict). @default false */
+  readonly fresh?: boolean;
+}
+
 /** Reads and writes the routes of a release (Flagger's router: `getRoutes`, and `apply` for `setRoutes`). */
 export interface TrafficRouter {
-  /** Reads the route fresh; a missing VirtualService or route is an observation, not an error. */
-  getRoutes(t: RouteTarget): Promise<Result<RouteSnapshot, KubeError>>;
+  /** Reads the route; a missing VirtualService or route is an observation, not an error. */
+  getRoutes(t: RouteTarget, opts?: ReadOptions): Promise<Result<RouteSnapshot, KubeError>>;
   /** Carries out `actions` in one write against the route as it was in `snapshot`; `Conflict` if it changed since. */
   apply(
     t: RouteTarget,
@@ -34,10 +40,10 @@ export interface TrafficRouter {
 /** The metrics provider as the analysis uses it: custom queries and the built-in metrics. */
 export type AnalysisMetrics = Pick<MetricsProvider, 'query' | 'builtin'>;
 
-/** Reads a CanaryRelease and the readiness (and replicas) of its Deployments, fresh. */
+/** Reads a CanaryRelease and the readiness (and replicas) of its Deployments. */
 export interface ReleaseReader {
-  getRelease(ref: ObjectRef): Promise<Result<CanaryReleaseObject, KubeError>>;
-  readiness(ref: ObjectRef): Promise<Result<Readiness, KubeError>>;
+  getRelease(ref: ObjectRef, opts?: ReadOptions): Promise<Result<CanaryReleaseObject, KubeError>>;
+  readiness(ref: ObjectRef, opts?: ReadOptions): Promise<Result<Readiness, KubeError>>;
 }
 
 /** Sets the replicas of a Deployment of a release (scale-down of the losing version, and its undoing). */

@@ -1,5 +1,5 @@
 /**
- * One reconcile of one CanaryRelease: read the CR fresh → parseSpec → observe (the route through
+ * One reconcile of one CanaryRelease: read the CR → parseSpec → observe (the route through
  * the traffic router, the canary Deployment's readiness, Prometheus) → `decide` → carry out the
  * route actions in one VirtualService patch → only if that worked, write the whole status in one
  * patch (skipped when unchanged) → Deployment scales → Events → webhook notifications → requeue
@@ -162,7 +162,9 @@ export class Reconciler {
         writes.inc({ result: 'conflict' });
         log.info(`${object} changed since it was read: observing again`, { conflicts: conflicts + 1 });
       };
-      const got = await kube.getRelease(ref);
+      // After a refused write, read everything from the apiserver rather than a cache.
+      const read = { fresh: conflicts > 0 };
+      const got = await kube.getRelease(ref, read);
       if (!got.ok) {
         if (got.error.kind === 'NotFound') return undefined;
         throw new ReconcileError(got.error.message, 'ReadFailed');
@@ -196,15 +198,20 @@ export class Reconciler {
           analysisDue(spec, obj.status, now);
         if (analysing) metrics.analyses.inc();
         const readDeployment = (name: string | undefined) =>
-          name ? kube.readiness({ namespace: ref.namespace, name }) : Promise.resolve(undefined);
+          name ? kube.readiness({ namespace: ref.namespace, name }, read) : Promise.resolve(undefined);
         const [snap, ready, stableRead, measured] = await Promise.all([
-          router.getRoutes(target),
+          router.getRoutes(target, read),
           readDeployment(spec.canary.deployment),
           readDeployment(spec.stable.deployment),
           analysing
             ? observeMetrics(this.deps.prometheus, spec, ref.namespace, prev.step)
             : Promise.resolve({}),
         ]);
+        if (!snap.ok && snap.error.kind === 'Conflict') {
+          // An owned VirtualService changed while its template was written into it.
+          refused('VirtualService', metrics.routeWrites);
+          continue;
+        }
         if (!snap.ok) throw new ReconcileError(snap.error.message, 'RouteReadFailed');
         if (ready && !ready.ok) throw new ReconcileError(ready.error.message, 'ReadinessReadFailed');
         if (stableRead && !stableRead.ok)

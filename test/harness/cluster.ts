@@ -12,6 +12,7 @@ export const ENV = {
   kubeconfig: 'CDK8S_MESH_KUBECONFIG',
   prometheusUrl: 'CDK8S_MESH_PROMETHEUS_URL',
   prometheusTargets: 'CDK8S_MESH_PROMETHEUS_TARGETS',
+  auditLog: 'CDK8S_MESH_AUDIT_LOG',
   bin: 'CDK8S_MESH_BIN',
   workDir: 'CDK8S_MESH_WORKDIR',
 } as const;
@@ -32,6 +33,10 @@ export const cluster = {
   },
   get prometheusUrl(): string {
     return need(ENV.prometheusUrl);
+  },
+  /** The apiserver's audit log (see `AUDIT_POLICY` in control-plane.ts and ./audit.ts). */
+  get auditLogPath(): string {
+    return need(ENV.auditLog);
   },
   get bin(): string {
     return need(ENV.bin);

@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { GROUP } from '../../api/v1alpha1/canary-release.js';
 import { makeCerts, type Certs } from './certs.js';
 import { fakeNode, fakeNodeName, INITIAL_FAKE_NODES } from './fake-nodes.js';
 import {
@@ -31,6 +32,12 @@ export interface ControlPlaneEndpoints {
   readonly prometheusUrl: string;
   /** Prometheus reads scrape targets from `*.json` files here (file_sd). */
   readonly prometheusTargetsDir: string;
+  /**
+   * The apiserver's audit log (JSON lines, level Metadata): get, create, update, patch and delete
+   * of CanaryReleases, Istio networking objects and Deployments, so tests count the requests a
+   * client made on the server side.
+   */
+  readonly auditLog: string;
   /** Names of the kwok-managed fake nodes it starts with (`ensurePodCapacity` in fake-nodes.ts adds more). */
   readonly nodes: readonly string[];
 }
@@ -47,6 +54,8 @@ export interface ControlPlane extends ControlPlaneEndpoints {
 export interface ApiCore {
   readonly kubeconfig: string;
   readonly apiserverUrl: string;
+  /** The apiserver's audit log (see `AUDIT_POLICY`). */
+  readonly auditLog: string;
   readonly etcdUrl: string;
   readonly etcd: RestartablePart;
   readonly apiserver: RestartablePart;
@@ -57,6 +66,25 @@ export interface ApiCore {
 }
 
 const FAKE_NODES = Array.from({ length: INITIAL_FAKE_NODES }, (_, i) => fakeNodeName(i));
+
+/**
+ * What the apiserver audits: single-object requests (not lists and watches) on the objects the
+ * operator reads and writes, at level Metadata, once per request (at ResponseComplete).
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+    verbs: [get, create, update, patch, delete]
+    resources:
+      - group: ${GROUP}
+      - group: networking.istio.io
+      - group: gateway.networking.k8s.io
+      - group: apps
+        resources: [deployments, deployments/scale]
+  - level: None
+`;
 
 function writeKubeconfig(file: string, server: string, certs: Certs): void {
   const yaml = `apiVersion: v1
@@ -207,6 +235,9 @@ export async function startApiCore(opts: StartOptions & { readonly certs?: Certs
 
   const server = `https://127.0.0.1:${apiPort}`;
   const api = adminRequest(server, certs);
+  const auditLog = join(logDir, 'audit.log');
+  const auditPolicy = join(workDir, 'audit-policy.yaml');
+  writeFileSync(auditPolicy, AUDIT_POLICY);
   let apiserver: RestartablePart;
   try {
     apiserver = await RestartablePart.start(
@@ -228,6 +259,10 @@ export async function startApiCore(opts: StartOptions & { readonly certs?: Certs
         '--authorization-mode=Node,RBAC',
         '--allow-privileged=true',
         '--profiling=false',
+        `--audit-policy-file=${auditPolicy}`,
+        `--audit-log-path=${auditLog}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
         '--v=1',
       ],
       logDir,
@@ -245,6 +280,7 @@ export async function startApiCore(opts: StartOptions & { readonly certs?: Certs
   return {
     kubeconfig,
     apiserverUrl: server,
+    auditLog,
     etcdUrl,
     etcd,
     apiserver,
@@ -395,6 +431,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       apiserverUrl: core.apiserverUrl,
       prometheusUrl: prometheus.url,
       prometheusTargetsDir: prometheus.targetsDir,
+      auditLog: core.auditLog,
       nodes: FAKE_NODES,
       stop,
     };

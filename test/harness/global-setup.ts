@@ -41,6 +41,7 @@ export default async function globalSetup(): Promise<void> {
   process.env[ENV.kubeconfig] = endpoints.kubeconfig;
   process.env[ENV.prometheusUrl] = endpoints.prometheusUrl;
   process.env[ENV.prometheusTargets] = endpoints.prometheusTargetsDir;
+  process.env[ENV.auditLog] = endpoints.auditLog;
   process.env[ENV.bin] = bin;
   process.env[ENV.workDir] = endpoints.workDir;
 }

@@ -5,10 +5,17 @@
  * operator.
  */
 import * as k8s from '@kubernetes/client-node';
-import { CANARY_RELEASES, KubeClient, type KubeObject } from '../../operator/adapters/kubernetes.js';
+import {
+  CANARY_RELEASES,
+  DEPLOYMENTS,
+  deploymentReadiness,
+  deploymentSummary,
+  KubeClient,
+  type KubeObject,
+} from '../../operator/adapters/kubernetes.js';
 import { Informer, type InformerEvent } from '../../operator/runtime/informers.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
-import { canaryRelease, must, waitFor } from './operator-fixtures.js';
+import { canaryRelease, deployment, must, waitFor } from './operator-fixtures.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kc: k8s.KubeConfig;
@@ -72,6 +79,37 @@ test('the cache follows creates, updates and deletes, each told to the listeners
     ['delete', 'before'],
   ]);
   expect(inf.restarts).toBe(0);
+});
+
+test('a transform keeps what the operator reads: a Deployment in the cache is its summary, judged as the whole object', async () => {
+  const client = new KubeClient(kc);
+  must(await client.create(DEPLOYMENTS, ns.name, deployment(ns.name, 'slim', { app: 'slim' }, 2)));
+  const inf = new Informer({
+    kubeConfig: kc,
+    type: DEPLOYMENTS,
+    namespace: ns.name,
+    transform: deploymentSummary,
+  });
+  informers.push(inf);
+  await inf.start();
+  // Through the first list, then through watch events until kwok's pods are available.
+  const cached = await waitFor('the Deployment available in the cache', () => {
+    const d = inf.get(ns.name, 'slim');
+    return (d?.status as { availableReplicas?: number } | undefined)?.availableReplicas === 2 ? d : undefined;
+  });
+  const whole = must(await client.get(DEPLOYMENTS, { namespace: ns.name, name: 'slim' }));
+  expect(whole.metadata).toHaveProperty('managedFields');
+  expect(Object.keys(cached.metadata).sort()).toStrictEqual([
+    'generation',
+    'name',
+    'namespace',
+    'resourceVersion',
+    'uid',
+  ]);
+  expect(cached.spec).toStrictEqual({ replicas: 2 });
+  expect(deploymentReadiness(cached)).toStrictEqual(deploymentReadiness(whole));
+  expect(deploymentReadiness(cached).ready).toBe(true);
+  expect(JSON.stringify(cached).length * 5).toBeLessThan(JSON.stringify(whole).length);
 });
 
 test('a resource that does not exist yet: the failure is reported, retried with backoff, and the informer syncs once it exists', async () => {

@@ -1,12 +1,15 @@
 /**
- * Status writes counted on the apiserver side: a release that holds on missing data is checked
- * every interval, and the apiserver sees its status written once (the first check) and then not
- * again while nothing changes: no MODIFIED watch event, the same resourceVersion.
+ * Requests counted on the apiserver side: a release that holds on missing data is checked every
+ * interval, and the apiserver sees its status written once (the first check) and then not again
+ * while nothing changes (no MODIFIED watch event, the same resourceVersion), and no read either:
+ * the release, its VirtualService and its Deployments come from the informers' caches (the audit
+ * log shows no GET in the namespace while it is checked).
  */
 import * as k8s from '@kubernetes/client-node';
 import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
 import {
   CANARY_RELEASES,
+  DEPLOYMENTS,
   DESTINATION_RULES,
   KubeClient,
   VIRTUAL_SERVICES,
@@ -14,8 +17,17 @@ import {
 } from '../../operator/adapters/kubernetes.js';
 import { startOperator, type OperatorHandle } from '../../operator/runtime/operator.js';
 import { createLogger } from '../../operator/runtime/log.js';
+import { auditEntries, auditMark, countByVerb } from '../harness/audit.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
-import { canaryRelease, must, sleep, subsetRule, userVirtualService, waitFor } from './operator-fixtures.js';
+import {
+  canaryRelease,
+  deployment,
+  must,
+  sleep,
+  subsetRule,
+  userVirtualService,
+  waitFor,
+} from './operator-fixtures.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kc: k8s.KubeConfig;
@@ -37,7 +49,15 @@ async function analysisQueries(h: OperatorHandle): Promise<number> {
   return (await h.metrics.analyses.get()).values.reduce((n, v) => n + v.value, 0);
 }
 
-test('a release holding on missing data is checked every interval and written once', async () => {
+test('a release holding on missing data is checked every interval, written once and read from the caches', async () => {
+  for (const v of ['v1', 'v2'])
+    must(
+      await client.create(
+        DEPLOYMENTS,
+        ns.name,
+        deployment(ns.name, `quiet-${v}`, { app: 'quiet', version: v }),
+      ),
+    );
   must(await client.create(DESTINATION_RULES, ns.name, subsetRule(ns.name, 'quiet', ['v1', 'v2'])));
   must(await client.create(VIRTUAL_SERVICES, ns.name, userVirtualService(ns.name, 'quiet', 'v1')));
   operator = await startOperator({
@@ -61,8 +81,8 @@ test('a release holding on missing data is checked every interval and written on
       ns.name,
       canaryRelease(ns.name, 'quiet-v2', {
         service: 'quiet',
-        stable: { subset: 'v1' },
-        canary: { subset: 'v2' },
+        stable: { subset: 'v1', deployment: 'quiet-v1' },
+        canary: { subset: 'v2', deployment: 'quiet-v2' },
         virtualService: { name: 'quiet', route: 'primary' },
         steps: [{ setWeight: 10 }, { setWeight: 50 }],
         analysis: { interval: '1s', successRate: { min: 99 }, missingData: { policy: 'Hold' } },
@@ -91,8 +111,10 @@ test('a release holding on missing data is checked every interval and written on
     () => undefined,
   );
   const queriesBefore = await analysisQueries(operator);
+  const mark = auditMark();
   await sleep(5_500);
   const queries = (await analysisQueries(operator)) - queriesBefore;
+  const requests = countByVerb(auditEntries(mark, { namespace: ns.name }));
   watch.abort();
 
   const after = must(await client.get(CANARY_RELEASES, ref)) as CanaryReleaseObject;
@@ -100,6 +122,8 @@ test('a release holding on missing data is checked every interval and written on
   expect(queries).toBeGreaterThanOrEqual(4);
   // ...and nothing written: the apiserver sent no MODIFIED event and kept the resourceVersion.
   expect(modified).toStrictEqual([]);
+  // ...and nothing read one object at a time: every check read the informers' caches.
+  expect(requests).toStrictEqual({});
   expect(after.metadata.resourceVersion).toBe(rv);
   expect(after.status).toStrictEqual(held.status);
   expect((after.status as CanaryReleaseStatus).phase).toBe('Progressing');

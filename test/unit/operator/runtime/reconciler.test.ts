@@ -23,6 +23,7 @@ import { OperatorMetrics } from '../../../../operator/runtime/metrics.js';
 import type {
   AnalysisMetrics,
   EventRecorder,
+  ReadOptions,
   ReleaseReader,
   StatusWriter,
   TrafficRouter,
@@ -40,6 +41,12 @@ const spec: CanaryReleaseSpecInput = {
   virtualService: { name: 'reviews', route: 'primary' },
   steps: [{ setWeight: 20 }, { setWeight: 50 }],
   analysis: { interval: '1m', successRate: { min: 99 } },
+};
+
+const withDeployments: CanaryReleaseSpecInput = {
+  ...spec,
+  stable: { subset: 'v1', deployment: 'reviews-v1' },
+  canary: { subset: 'v2', deployment: 'reviews-v2' },
 };
 
 const routeAt = (canaryWeight: number): RouteObservation => ({
@@ -88,11 +95,15 @@ class FakeStore implements ReleaseReader, StatusWriter, EventRecorder {
     private readonly statusResults: KubeError[] = [],
   ) {}
 
-  async getRelease(): Promise<Result<CanaryReleaseObject, KubeError>> {
+  /** Whether each read asked for the apiserver rather than a cache. */
+  readonly fresh: string[] = [];
+  async getRelease(_ref: ObjectRef, opts?: ReadOptions): Promise<Result<CanaryReleaseObject, KubeError>> {
     this.reads++;
+    this.fresh.push(`release ${opts?.fresh === true}`);
     return ok(structuredClone(this.obj));
   }
-  async readiness(): Promise<Result<Readiness, KubeError>> {
+  async readiness(_ref: ObjectRef, opts?: ReadOptions): Promise<Result<Readiness, KubeError>> {
+    this.fresh.push(`deployment ${opts?.fresh === true}`);
     return ok({ ready: true, message: '2/2 available', replicas: 2 });
   }
   readonly scales: { deployment: string; replicas: number }[] = [];
@@ -132,7 +143,9 @@ class FakeRouter implements TrafficRouter {
     private readonly results: RouterError[] = [],
   ) {}
 
-  async getRoutes(): Promise<Result<RouteSnapshot, KubeError>> {
+  readonly fresh: boolean[] = [];
+  async getRoutes(_t: RouteTarget, opts?: ReadOptions): Promise<Result<RouteSnapshot, KubeError>> {
+    this.fresh.push(opts?.fresh === true);
     return ok({ observation: this.observation, resourceVersion: '5' });
   }
   async apply(
@@ -350,6 +363,32 @@ describe('Reconciler with fakes at the edges', () => {
       queries: prometheus.queries,
       events: store.events.map((e) => `${e.type} ${e.reason}`),
     }).toStrictEqual(want);
+  });
+
+  test('after a refused write, the release, its route and its Deployments are read fresh, not from a cache', async () => {
+    const store = new FakeStore(
+      { metadata: { ...ref, generation: 1, resourceVersion: '1' }, spec: withDeployments, status: atStep0 },
+      [conflict],
+    );
+    const router = new FakeRouter(routeAt(20));
+    const r = new Reconciler({
+      kube: store,
+      router,
+      prometheus: new FakeMetrics(100),
+      clock: fixedClock(T0 + 60_000),
+      log: silentLogger,
+      metrics: new OperatorMetrics(),
+    });
+    await r.reconcile(ref);
+    expect(store.fresh.sort()).toStrictEqual([
+      'deployment false',
+      'deployment false',
+      'deployment true',
+      'deployment true',
+      'release false',
+      'release true',
+    ]);
+    expect(router.fresh).toStrictEqual([false, true]);
   });
 
   test('the Warning of a failed route write names the VirtualService and says the status is kept', async () => {
