@@ -1,4 +1,4 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { API_VERSION, KIND, parseSpec } from '../api/v1alpha1/index.js';
 // The zod-free form of the resource's types: this construct's declarations must not load zod's.
@@ -32,6 +32,15 @@ export interface CanaryReleaseProps extends Omit<
   readonly routeName?: string;
   /** Gate progress on the Deployments' readiness. @default true */
   readonly checkReadiness?: boolean;
+  /**
+   * The operator owns the App's VirtualService: it is synthesized into the CanaryRelease
+   * (`virtualService.template`) instead of as an object of its own, and the operator writes it,
+   * keeping the weights it set when a changed template arrives. A GitOps tool re-applying the
+   * manifests then never resets the weights (see docs/releases.md, GitOps). With `false`, the
+   * VirtualService is synthesized as it is and the operator patches its weights in place.
+   * @default true
+   */
+  readonly ownVirtualService?: boolean;
   /** Name of the resource. @default - the App's name */
   readonly name?: string;
 }
@@ -55,6 +64,7 @@ export class CanaryRelease extends Construct {
       revision,
       routeName = 'primary',
       checkReadiness = true,
+      ownVirtualService = true,
       name = app.name,
       ...plan
     } = props;
@@ -107,12 +117,24 @@ export class CanaryRelease extends Construct {
         ],
       });
     }
+    const owned = ownVirtualService ? app.virtualService : undefined;
+    // The App's VirtualService leaves the synthesized objects and travels in the release instead;
+    // rendered at synth time, so routes the App adds later are in it.
+    if (owned) owned.node.scope?.node.tryRemoveChild(owned.node.id);
     this.resource = new ApiObject(this, 'Resource', {
       apiVersion: API_VERSION,
       kind: KIND,
       metadata: { name, namespace: app.namespace, labels: { app: app.name } },
       // The input as written: the apiserver applies the same defaults as the schema.
-      spec: input,
+      spec: owned
+        ? {
+            ...input,
+            virtualService: {
+              ...input.virtualService,
+              template: Lazy.any({ produce: () => virtualServiceTemplate(owned) }),
+            },
+          }
+        : input,
     });
   }
 
@@ -140,4 +162,14 @@ export class CanaryRelease extends Construct {
         ]
       : [];
   }
+}
+
+/** The `virtualService.template` of a VirtualService construct: its labels, annotations and spec. */
+function virtualServiceTemplate(vs: ApiObject): { metadata?: object; spec: unknown } {
+  const o = vs.toJson() as { metadata?: { labels?: object; annotations?: object }; spec: unknown };
+  const metadata = {
+    ...(o.metadata?.labels ? { labels: o.metadata.labels } : {}),
+    ...(o.metadata?.annotations ? { annotations: o.metadata.annotations } : {}),
+  };
+  return { ...(Object.keys(metadata).length ? { metadata } : {}), spec: o.spec };
 }

@@ -1,3 +1,4 @@
+import type { ApiObject } from 'cdk8s';
 /**
  * The small interfaces relationships go through: a mesh peer has an identity (a SPIFFE
  * principal); a workload has pods selected by labels; a releasable workload has versions,
@@ -44,6 +45,8 @@ export interface IReleasable extends IVersionedWorkload {
   readonly routes: readonly HttpRouteOptions[];
   /** Appends an HTTP route to its VirtualService. */
   addRoute(options: HttpRouteOptions): unknown;
+  /** Its VirtualService, once a route exists. */
+  readonly virtualService?: ApiObject | undefined;
 }
 
 /** Istio's protocol names; a Service port is named after its protocol (`http`, `grpc-web`, `tcp-redis`). @see https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/ */

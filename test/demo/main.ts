@@ -202,6 +202,9 @@ async function main(): Promise<void> {
     stable: 'v1',
     canary: 'v3',
     revision: '1.20.3',
+    // The demo applies Bookinfo first and the release later: its VirtualService routes to v1
+    // before the release exists, so it is applied with Bookinfo rather than owned by the release.
+    ownVirtualService: false,
     steps: [
       { headerRoute: { name: 'jason', headers: { 'end-user': { exact: 'jason' } } } },
       { setWeight: 10 },

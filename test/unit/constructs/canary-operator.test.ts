@@ -49,7 +49,7 @@ describe('CanaryOperator', () => {
       {
         apiGroups: ['networking.istio.io'],
         resources: ['virtualservices'],
-        verbs: ['get', 'list', 'watch', 'patch'],
+        verbs: ['get', 'list', 'watch', 'create', 'patch'],
       },
       {
         apiGroups: ['networking.istio.io'],

@@ -1,5 +1,7 @@
 import { Testing } from 'cdk8s';
 import { App, CanaryRelease, Mesh, MeshPropsError } from '../../../constructs/index.js';
+import { buildModel } from '../../../mesh/model/load.js';
+import { validate } from '../../../mesh/validator/validate.js';
 
 interface Obj {
   kind: string;
@@ -20,7 +22,7 @@ function setup(routes?: (reviews: App) => void) {
 const synth = (mesh: Mesh) => Testing.synth(mesh) as Obj[];
 
 describe('CanaryRelease', () => {
-  test('synthesizes the resource and the route it drives (stable 100, canary 0)', () => {
+  test('synthesizes the resource and, as its template, the VirtualService with the route it drives (stable 100, canary 0)', () => {
     const { mesh, reviews } = setup();
     new CanaryRelease(mesh, 'release', {
       app: reviews,
@@ -40,20 +42,75 @@ describe('CanaryRelease', () => {
         service: 'reviews',
         stable: { subset: 'v1', deployment: 'reviews-v1' },
         canary: { subset: 'v3', deployment: 'reviews-v3', revision: 'abc123' },
-        virtualService: { name: 'reviews', route: 'primary' },
+        virtualService: {
+          name: 'reviews',
+          route: 'primary',
+          // the operator owns the VirtualService: GitOps carries it here, not as an object
+          template: {
+            metadata: { labels: { app: 'reviews' } },
+            spec: {
+              hosts: ['reviews'],
+              http: [
+                {
+                  name: 'primary',
+                  route: [
+                    { destination: { host: 'reviews', subset: 'v1' }, weight: 100 },
+                    { destination: { host: 'reviews', subset: 'v3' }, weight: 0 },
+                  ],
+                },
+              ],
+            },
+          },
+        },
         stepWeight: 20,
         maxWeight: 60,
       },
     });
-    const vs = objs.find((o) => o.kind === 'VirtualService' && o.metadata.name === 'reviews')!;
-    expect(vs.spec.http).toStrictEqual([
-      {
-        name: 'primary',
-        route: [
-          { destination: { host: 'reviews', subset: 'v1' }, weight: 100 },
-          { destination: { host: 'reviews', subset: 'v3' }, weight: 0 },
-        ],
-      },
+    expect(objs.filter((o) => o.kind === 'VirtualService')).toStrictEqual([]);
+  });
+
+  test('routes the App adds after the release are in its template; lint of the manifests reads the template as the VirtualService', () => {
+    const { mesh, reviews } = setup();
+    new CanaryRelease(mesh, 'release', {
+      app: reviews,
+      stable: 'v1',
+      canary: 'v3',
+      stepWeight: 50,
+      maxWeight: 50,
+    });
+    reviews.addRoute({ to: [{ subset: 'v2' }] });
+    const cr = synth(mesh).find((o) => o.kind === 'CanaryRelease')!;
+    const template = (cr.spec.virtualService as { template: { spec: { http: { name?: string }[] } } })
+      .template;
+    expect(template.spec.http.map((r) => r.name)).toStrictEqual(['primary', undefined]);
+    // the second route can never match: the validator sees it through the template
+    const objs = synth(mesh);
+    const model = buildModel(
+      objs.map((o) => ({ object: o as never, origin: { file: 'dist/shop.k8s.yaml' } })),
+    );
+    expect(model.virtualServices.map((v) => `${v.namespace}/${v.name}`)).toStrictEqual(['shop/reviews']);
+    expect(validate(model).map((f) => `${f.code} ${f.where}`)).toStrictEqual([
+      'MESH105 dist/shop.k8s.yaml:VirtualService/reviews',
+    ]);
+  });
+
+  test('with ownVirtualService: false the VirtualService is synthesized as it is and the release has no template', () => {
+    const { mesh, reviews } = setup();
+    new CanaryRelease(mesh, 'release', {
+      app: reviews,
+      stable: 'v1',
+      canary: 'v3',
+      stepWeight: 50,
+      maxWeight: 50,
+      ownVirtualService: false,
+    });
+    const objs = synth(mesh);
+    expect(objs.find((o) => o.kind === 'CanaryRelease')!.spec.virtualService).toStrictEqual({
+      name: 'reviews',
+      route: 'primary',
+    });
+    expect(objs.filter((o) => o.kind === 'VirtualService').map((o) => o.metadata.name)).toStrictEqual([
+      'reviews',
     ]);
   });
 
@@ -78,9 +135,12 @@ describe('CanaryRelease', () => {
     });
     expect(release.spec.virtualService).toEqual({ name: 'reviews', route: 'main' });
     expect(release.spec.analysis.interval).toBe('1m'); // the schema's default, applied
-    const vs = synth(mesh).find((o) => o.kind === 'VirtualService')!;
-    expect((vs.spec.http as unknown[]).length).toBe(2);
     const cr = synth(mesh).find((o) => o.kind === 'CanaryRelease')!;
+    expect(
+      (
+        cr.spec.virtualService as { template: { spec: { http: { name?: string }[] } } }
+      ).template.spec.http.map((r) => r.name),
+    ).toStrictEqual([undefined, 'main']);
     expect(cr.spec.stable).toEqual({ subset: 'v1' });
   });
 

@@ -174,3 +174,63 @@ spec: { template: { metadata: { labels: { app: web, version: v2 } } } }
     ]);
   });
 });
+
+describe('a CanaryRelease that owns its VirtualService', () => {
+  const release = (weights: [number, number]) => `
+apiVersion: delivery.cdk8s-mesh.io/v1alpha1
+kind: CanaryRelease
+metadata: { name: reviews, namespace: shop }
+spec:
+  service: reviews
+  stable: { subset: v1 }
+  canary: { subset: v2 }
+  stepWeight: 10
+  maxWeight: 50
+  virtualService:
+    name: reviews
+    route: primary
+    template:
+      metadata: { labels: { app: reviews } }
+      spec:
+        hosts: [reviews]
+        http:
+          - name: primary
+            route:
+              - { destination: { host: reviews, subset: v1 }, weight: ${weights[0]} }
+              - { destination: { host: reviews, subset: v2 }, weight: ${weights[1]} }
+`;
+  const weightsOf = (m: ReturnType<typeof buildModel>) =>
+    m.virtualServices.map(
+      (v) =>
+        `${v.name}: ${v.http
+          .flatMap((r) => r.route ?? [])
+          .map((d) => d.weight)
+          .join('/')}`,
+    );
+
+  test('the manifests’ template is read as the VirtualService it becomes, with its labels', () => {
+    const m = buildModel(parseYamlObjects(release([100, 0]), 'dist/shop.k8s.yaml').objects);
+    expect(weightsOf(m)).toStrictEqual(['reviews: 100/0']);
+    expect(m.virtualServices[0]!.namespace).toBe('shop');
+    expect(m.virtualServices[0]!.labels).toStrictEqual({ app: 'reviews' });
+  });
+
+  test('where the VirtualService itself is there too (a live cluster), it is read, with the weights the release set', () => {
+    const live = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: shop }
+spec:
+  hosts: [reviews]
+  http:
+    - name: primary
+      route:
+        - { destination: { host: reviews, subset: v1 }, weight: 60 }
+        - { destination: { host: reviews, subset: v2 }, weight: 40 }
+`;
+    for (const text of [`${release([100, 0])}---${live}`, `${live}---${release([100, 0])}`]) {
+      const m = buildModel(parseYamlObjects(text, 'cluster').objects);
+      expect(weightsOf(m)).toStrictEqual(['reviews: 60/40']);
+    }
+  });
+});
