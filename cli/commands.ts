@@ -76,7 +76,7 @@ const calls: FlagSpec = {
   name: 'calls',
   type: 'string',
   arg: 'calls.yaml',
-  help: 'the declared call graph: a YAML/JSON list of { from, to, methods?, paths? } (from/to: app or namespace/app; from may be ingress)',
+  help: 'the declared call graph: a YAML/JSON list of { from, to, principal?, methods?, paths? } (from/to: app or namespace/app; from may be ingress); default: the *.calls.yaml files synth wrote among the paths',
 };
 const releaseFlags: readonly FlagSpec[] = [
   {
@@ -102,7 +102,7 @@ const PARSE_ERROR: readonly [number, string] = [
 ];
 
 const INPUT_ABOUT =
-  'Reads YAML/JSON files (several documents each; JSON: an object, an array or a List) and directories (recursively, *.yaml, *.yml, *.json), or a live cluster with --kubeconfig/--context. Relative paths resolve from the directory you run the command in.';
+  'Reads YAML/JSON files (several documents each; JSON: an object, an array or a List) and directories (recursively, *.yaml, *.yml, *.json), or a live cluster with --kubeconfig/--context. A *.calls.yaml file among them is a declared call graph (cdk8s synth writes one per Mesh), not objects. Relative paths resolve from the directory you run the command in.';
 
 const CONTROL_EXITS: readonly (readonly [number, string])[] = [
   [EXIT.ok, 'written, or already written and not yet acted on'],
@@ -129,7 +129,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'lint',
     summary: 'validate a mesh: every rule of `rules`, on files or a cluster (like istioctl analyze)',
     usage: [
-      `${PROGRAM} lint <file|dir>… [-o text|json] [--failure-threshold error|warning|info] [--suppress CODE,…]`,
+      `${PROGRAM} lint <file|dir>… [-o text|json] [--failure-threshold error|warning|info] [--suppress CODE,…] [--calls calls.yaml]`,
       `${PROGRAM} lint --kubeconfig <path> [--context <name>] [-n <ns,…>] [flags]`,
     ],
     about: `Validates the whole mesh and prints each finding with its code, severity, where it is (file:Kind/name:line) and a hint.\n${INPUT_ABOUT}`,
@@ -144,6 +144,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'the lowest severity that makes the exit code 79',
       },
       { name: 'suppress', type: 'string', arg: 'CODE,…', help: 'rule codes not to report (MESH105,IST0130)' },
+      calls,
       help,
     ],
     exits: [
@@ -228,11 +229,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary:
       'who can call whom under the AuthorizationPolicies; with --calls, the declared calls that differ',
     usage: [
-      `${PROGRAM} reachability <file|dir>… [--calls calls.yaml] [-o text|json]`,
-      `${PROGRAM} reachability --kubeconfig <path> [--context <name>] [-n <ns,…>] [--calls calls.yaml] [-o text|json]`,
+      `${PROGRAM} reachability <file|dir>… [--calls calls.yaml] [--list|--matrix] [-o text|json]`,
+      `${PROGRAM} reachability --kubeconfig <path> [--context <name>] [-n <ns,…>] [--calls calls.yaml] [--list|--matrix] [-o text|json]`,
     ],
-    about: `Prints the matrix of callers and callees with what each may call. With --calls, a declared call that the policies deny is MESH506, a principal the policies allow that no declared call uses is MESH507.\n${INPUT_ABOUT}`,
-    flags: [...meshInput, calls, output, help],
+    about: `Prints who may call whom: a matrix of callers and callees, or a list with one line per caller and Service it may reach (port, protocol, what is allowed and the policy that decides), the form it takes when the matrix is wider than the terminal. With a declared call graph, a declared call that the policies deny is MESH506, a principal the policies allow that no declared call uses is MESH507.\n${INPUT_ABOUT}`,
+    flags: [
+      ...meshInput,
+      calls,
+      {
+        name: 'list',
+        type: 'boolean',
+        help: 'one line per caller → Service it may reach (also the denied declared calls); default when the matrix is wider than the terminal',
+      },
+      { name: 'matrix', type: 'boolean', help: 'the matrix, however wide' },
+      output,
+      help,
+    ],
     exits: [
       [EXIT.ok, 'no declared call is denied'],
       TOOL_FAILURE,

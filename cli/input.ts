@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parse, YAMLParseError } from 'yaml';
+import { isCallGraphFile, type CallGraphEntry } from '../mesh/model/call-graph.js';
 import { buildModel } from '../mesh/model/load.js';
 import { principalOf } from '../mesh/model/query.js';
 import type { DeclaredCall, KubeObject, MeshModel, SourcedObject } from '../mesh/model/types.js';
@@ -44,6 +45,8 @@ export interface Input {
   readonly problems: InputProblem[];
   /** Things the user should know that are not problems (a kind the cluster does not serve). */
   readonly notes: string[];
+  /** Declared call graph files found among the paths (`*.calls.yaml`, as synth writes them). */
+  readonly callGraphs?: readonly { readonly file: string; readonly text: string }[];
 }
 
 /** Where the mesh comes from: files, or the cluster of a kubeconfig. */
@@ -178,10 +181,15 @@ function jsonErrorLine(text: string, message: string): number {
 export function readFiles(io: Io, paths: readonly string[], limit = MAX_INPUT_BYTES): Input {
   const objects: SourcedObject[] = [];
   const problems: InputProblem[] = [];
+  const callGraphs: { file: string; text: string }[] = [];
   for (const { path, shown } of collect(io, paths, problems)) {
     const text = readBounded(io, path, shown, limit);
     if (typeof text !== 'string') {
       problems.push(text);
+      continue;
+    }
+    if (isCallGraphFile(path)) {
+      callGraphs.push({ file: shown, text });
       continue;
     }
     if (extname(path) === '.json') {
@@ -199,7 +207,7 @@ export function readFiles(io: Io, paths: readonly string[], limit = MAX_INPUT_BY
     for (const o of parsed.objects) objects.push(o);
     for (const p of parsed.problems) problems.push(p);
   }
-  return { objects, problems, notes: [] };
+  return { objects, problems, notes: [], callGraphs };
 }
 
 /** Reads files and directories, or with `--kubeconfig`/`--context` the cluster. */
@@ -241,14 +249,6 @@ export function reportInvalid(io: Io, model: MeshModel): number {
   return model.invalid.length;
 }
 
-/** One declared call as written in a `--calls` file: `from`/`to` are `app` or `namespace/app`; `from` may be `ingress`. */
-interface CallEntry {
-  readonly from: string;
-  readonly to: string;
-  readonly methods?: readonly string[];
-  readonly paths?: readonly string[];
-}
-
 /**
  * The declared calls of a `--calls` file (a list, or `{ calls: [...] }`), each caller's principal
  * taken from its workloads' ServiceAccount in the model.
@@ -271,9 +271,12 @@ export function readCalls(
   }
   const list = Array.isArray(doc) ? doc : (doc as { calls?: unknown })?.calls;
   if (!Array.isArray(list))
-    throw new CommandError(`${file}: expected a list of { from, to, methods?, paths? }`, EXIT.toolFailure);
+    throw new CommandError(
+      `${file}: expected a list of { from, to, principal?, methods?, paths? } (or calls: [...])`,
+      EXIT.toolFailure,
+    );
   return list.map((raw, i) => {
-    const c = raw as CallEntry;
+    const c = raw as CallGraphEntry;
     if (typeof c?.from !== 'string' || typeof c?.to !== 'string')
       throw new CommandError(
         `${file}: calls[${i}] needs from and to (app or namespace/app)`,
@@ -295,6 +298,13 @@ export function readCalls(
       };
     }
     const [fromNs, from] = split(c.from);
+    // A file synth wrote names the principal: the caller need not be among the files read.
+    if (typeof c.principal === 'string')
+      return {
+        from: { name: from!, namespace: fromNs!, principal: c.principal },
+        to: { name: to!, namespace: toNs! },
+        ...rest,
+      };
     const w = model.workloads.find(
       (x) => x.namespace === fromNs && (x.podLabels.app === from || x.name === from),
     );
@@ -317,14 +327,32 @@ export interface MeshInput {
   readonly notes: readonly string[];
 }
 
-/** The model of the input, with the call graph of `calls` (a file path) when given. */
+/**
+ * The model of the input, with the call graph of `calls` (a file path) when given, else of the
+ * call graph files (`*.calls.yaml`) among the paths, merged.
+ */
 export async function loadMesh(
   io: Io,
   paths: readonly string[],
   o: InputOptions & { readonly calls?: string },
 ): Promise<MeshInput> {
-  const { objects, problems, notes } = await loadInput(io, paths, o);
+  const { objects, problems, notes, callGraphs = [] } = await loadInput(io, paths, o);
   let model = buildModel(objects);
+  if (o.calls === undefined && callGraphs.length) {
+    const ns = model.services[0]?.namespace ?? 'default';
+    const seen = new Set<string>();
+    const calls = callGraphs
+      .flatMap((g) => readCalls(model, g.text, g.file, ns))
+      .filter((c) => {
+        const key = JSON.stringify(c);
+        return !seen.has(key) && Boolean(seen.add(key));
+      });
+    return {
+      model: buildModel(objects, { calls }),
+      problems,
+      notes: [...notes, `declared call graph: ${callGraphs.map((g) => g.file).join(', ')}`],
+    };
+  }
   if (o.calls !== undefined) {
     let st: Stats;
     try {

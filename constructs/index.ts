@@ -1,5 +1,6 @@
 export * from './app.js';
 export * from './calls.js';
+export * from './call-graph-file.js';
 export * from './client.js';
 export * from './external-service.js';
 export * from './canary-operator.js';

@@ -7,7 +7,7 @@ import * as telemetry from '../imports/telemetry.istio.io.js';
 import { explain as explainRequest, type Explanation, type ExplainRequest } from '../mesh/explain/explain.js';
 import { explainPath, type PathRequest, type RequestPath } from '../mesh/explain/path.js';
 import type { ModelOptions } from '../mesh/model/load.js';
-import type { KubeObject, MeshModel, UndeployedSubset } from '../mesh/model/types.js';
+import type { DeclaredCall, KubeObject, MeshModel, UndeployedSubset } from '../mesh/model/types.js';
 import { modelOfScope, validateSynthesized } from './mesh-model.js';
 import {
   markMesh,
@@ -365,14 +365,23 @@ export class Mesh extends Chart implements IMesh {
     return {
       trustDomain: this.trustDomain,
       defaultNamespace: this.namespace,
-      calls: this._calls.map((c) => ({
-        from: { name: c.from.name, namespace: c.from.namespace, principal: c.from.principal },
-        to: { name: c.to.name, namespace: c.to.namespace },
-        ...(c.methods ? { methods: c.methods } : {}),
-        ...(c.paths ? { paths: c.paths } : {}),
-      })),
+      calls: this.callGraph(),
       ...(undeployedSubsets.length ? { undeployedSubsets } : {}),
     };
+  }
+
+  /**
+   * The declared call graph as the model reads it: each call's caller (name, namespace, principal),
+   * callee, and the methods and paths declared (gRPC methods as paths). {@link writeCallGraphs}
+   * writes it next to the synthesized YAML.
+   */
+  callGraph(): DeclaredCall[] {
+    return this._calls.map((c) => ({
+      from: { name: c.from.name, namespace: c.from.namespace, principal: c.from.principal },
+      to: { name: c.to.name, namespace: c.to.namespace },
+      ...(c.methods ? { methods: c.methods } : {}),
+      ...(c.paths ? { paths: c.paths } : {}),
+    }));
   }
 
   /** Where one request goes and whether it is allowed: the request simulator on this mesh. */

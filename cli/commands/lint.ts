@@ -1,11 +1,10 @@
 /** `cdk8s-mesh lint`: the whole-mesh validator over files, directories or a cluster, with istioctl analyze's exit codes. */
-import { buildModel } from '../../mesh/model/load.js';
 import { atLeast, formatFinding, type Severity } from '../../mesh/validator/finding.js';
 import { summarize, validate } from '../../mesh/validator/validate.js';
 import type { CommandContext } from '../io.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit.js';
-import { inputOptions, loadInput, reportProblems } from '../input.js';
+import { inputOptions, loadMesh, reportProblems } from '../input.js';
 
 const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
 
@@ -13,8 +12,11 @@ export async function run({ args, values, io, json }: CommandContext): Promise<n
   const threshold = String(values['failure-threshold']).toLowerCase() as Severity;
   if (!SEVERITIES.includes(threshold))
     throw new UsageError(`--failure-threshold must be error, warning or info (got ${threshold})`);
-  const input = await loadInput(io, args, inputOptions(values));
-  const model = buildModel(input.objects);
+  const input = await loadMesh(io, args, {
+    ...inputOptions(values),
+    ...(typeof values.calls === 'string' ? { calls: values.calls } : {}),
+  });
+  const { model } = input;
   const suppress = String(values.suppress ?? '')
     .split(',')
     .map((s) => s.trim())

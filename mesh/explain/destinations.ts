@@ -12,9 +12,11 @@ import {
   selects,
   workloadsOf,
 } from '../model/query.js';
-import type { HttpRoute, Labels, MeshModel, Service } from '../model/types.js';
+import type { HttpRoute, Labels, MeshModel, Service, Sidecar } from '../model/types.js';
+import type { Registered } from '../model/query.js';
 import { authorizeAmbient } from './ambient.js';
 import { authorize } from './authz.js';
+import { hiddenBySidecar } from './route.js';
 import { hopTls } from './tls.js';
 import type { Caller, ExplainedDestination } from './types.js';
 
@@ -76,6 +78,9 @@ export function explainDestinations(
       probability: weights[i]! / total,
     };
     const reg = lookupHost(model, fqdn);
+    const hiding = reg ? hiddenBySidecar(model, caller, fqdn) : undefined;
+    if (hiding && reg)
+      return notImported(model, caller, hiding, reg, base, { route, port, method, path, headers, request });
     if (!reg && !caller.ingress && caller.sidecar && !fqdn.endsWith(`.svc.${model.clusterDomain}`)) {
       // A host outside the cluster and the registry: the outbound traffic policy decides.
       const { mode, decidedBy } = outboundTrafficPolicyFor(model, caller.namespace, caller.labels);
@@ -141,4 +146,75 @@ export function explainDestinations(
       };
     return { ...common, tls, authorization: authorize(model, server, authzRequest) };
   });
+}
+
+/**
+ * A destination the caller's Sidecar does not import: the proxy has no cluster for it. Named by a
+ * route (of a VirtualService on another host), the route's cluster does not exist (503 NC);
+ * called directly, the outbound traffic policy decides: REGISTRY_ONLY answers 502 from
+ * BlackHoleCluster, ALLOW_ANY passes the connection through as addressed, so a Service's pods get
+ * it in plain text through kube-proxy, without the caller's identity.
+ */
+function notImported(
+  model: MeshModel,
+  caller: Caller,
+  sidecar: Sidecar,
+  reg: NonNullable<Registered>,
+  base: Pick<ExplainedDestination, 'host' | 'subset' | 'port' | 'probability'>,
+  r: {
+    route: HttpRoute | undefined;
+    port: number | undefined;
+    method: string;
+    path: string;
+    headers: Readonly<Record<string, string>>;
+    request: DestinationRequest;
+  },
+): ExplainedDestination {
+  const by = `Sidecar ${sidecar.namespace}/${sidecar.name}`;
+  if (r.route)
+    return {
+      ...base,
+      workloads: [],
+      problem: `${by} does not import ${base.host}: the route's cluster is not in ${caller.description}'s proxy (503 NC)`,
+    };
+  const { mode, decidedBy } = outboundTrafficPolicyFor(model, caller.namespace, caller.labels);
+  const egress = { policy: mode, decidedBy, notImportedBy: by };
+  if (mode !== 'ALLOW_ANY')
+    return {
+      ...base,
+      workloads: [],
+      egress: { result: 'blackhole', ...egress },
+      problem: `${by} does not import ${base.host} and the outbound traffic policy is REGISTRY_ONLY (${decidedBy}): the sidecar sends it to BlackHoleCluster (502)`,
+    };
+  if (reg.type === 'serviceEntry')
+    return { ...base, workloads: [], egress: { result: 'passthrough', ...egress } };
+  // Passed through to the ClusterIP: kube-proxy picks any pod, and the proxy adds no mTLS.
+  const svc = reg.service;
+  const ws = workloadsOf(model, svc);
+  const common = {
+    ...base,
+    workloads: ws.map((w) => w.name),
+    egress: { result: 'passthrough' as const, ...egress },
+  };
+  if (!ws.length) return { ...common, problem: `no workload behind ${base.host} (503 UH)` };
+  const server = ws[0]!;
+  const cport = containerPortOf(svc, r.port);
+  const tls = hopTls(
+    model,
+    { ...caller, sidecar: false },
+    server,
+    undefined,
+    undefined,
+    r.port ?? svc.ports[0]?.port,
+    cport,
+  );
+  const authorization = authorize(model, server, {
+    method: r.method,
+    path: r.path,
+    host: r.request.authority,
+    ...(cport !== undefined ? { port: cport } : {}),
+    headers: r.headers,
+    ...(r.request.protocol ? { protocol: r.request.protocol } : {}),
+  });
+  return { ...common, tls, authorization };
 }

@@ -17,7 +17,7 @@ import {
   serviceRoutes,
 } from './gateway-api.js';
 import { chooseGatewayApiRule } from './gateway-api-route.js';
-import { chooseRule, chooseVirtualService } from './route.js';
+import { chooseRule, chooseVirtualService, hiddenBySidecar } from './route.js';
 import type { Caller, ExplainedFault, ExplainOptions, ExplainRequest, Explanation } from './types.js';
 
 export { resolveCaller } from './caller.js';
@@ -177,7 +177,8 @@ export function explain(
   // 2b. No VirtualService: the HTTPRoutes/GRPCRoutes whose parent is the Service called (GAMMA),
   //     applied by the caller's sidecar or by the Service's waypoint.
   const addressed = serviceOf(model, host);
-  if (!vs && !caller.ingress && addressed) {
+  //     A Service the caller's Sidecar does not import has no routes in its proxy.
+  if (!vs && !caller.ingress && addressed && !hiddenBySidecar(model, caller, host)) {
     const routes = serviceRoutes(model, addressed, request.port ?? addressed.ports[0]?.port);
     const appliedBy = routes.length ? meshRouteApplier(model, caller, addressed) : undefined;
     if (appliedBy)

@@ -42,7 +42,7 @@ export function formatExplanation(e: Explanation): string {
       lines.push(`      egress:      routed to ServiceEntry ${d.egress.serviceEntry} (outside the mesh)`);
     if (d.egress?.result === 'passthrough')
       lines.push(
-        `      egress:      PassthroughCluster: in no ServiceEntry, forwarded as addressed (ALLOW_ANY, ${d.egress.decidedBy})`,
+        `      egress:      PassthroughCluster: ${d.egress.notImportedBy ? `not imported by ${d.egress.notImportedBy}` : 'in no ServiceEntry'}, forwarded as addressed (ALLOW_ANY, ${d.egress.decidedBy})`,
       );
     if (d.tls)
       lines.push(

@@ -10,6 +10,7 @@ import {
   containerPortOf,
   destinationRuleFor,
   indexOf,
+  outboundTrafficPolicyFor,
   policiesFor,
   principalOf,
   protocolOfHost,
@@ -28,6 +29,7 @@ import type {
 import { WAYPOINT_CLASS } from '../model/gateway-api.js';
 import { authorize, type AuthzResult } from './authz.js';
 import { hopTls, type Caller, type HopTls } from './explain.js';
+import { hiddenBySidecar } from './route.js';
 
 const PRINCIPAL = /^([^/*]+)\/ns\/([^/*]+)\/sa\/([^/*]+)$/;
 const id = (e: { namespace: string; name: string }) => `${e.namespace}/${e.name}`;
@@ -75,7 +77,22 @@ export function deniedDeclaredCalls(model: MeshModel): DeniedCall[] {
   for (const c of model.calls ?? []) {
     const svc = ix.servicesByFqdn.get(resolveHost(c.to.name, c.to.namespace, model.clusterDomain));
     if (!svc) continue;
-    const caller = callerOfDeclared(model, c.from);
+    const own = callerOfDeclared(model, c.from);
+    const passage = sidecarPassage(model, own, svc);
+    if (passage && 'blocked' in passage) {
+      const w = workloadsOf(model, svc)[0];
+      if (w)
+        out.push({
+          call: c,
+          service: svc,
+          workload: w,
+          method: '',
+          path: '',
+          result: { decision: 'DENY', reason: passage.blocked },
+        });
+      continue;
+    }
+    const caller = passage ? passage.caller : own;
     const dr = destinationRuleFor(model, svc.fqdn, c.from.namespace);
     const cport = containerPortOf(svc, undefined);
     // A call to a TCP port is a connection: its methods and paths cannot be checked.
@@ -190,6 +207,12 @@ export interface ReachabilityCell {
   readonly findings: readonly ('MESH506' | 'MESH507')[];
   /** The mTLS of the hop (to the callee's first workload). */
   readonly tls?: HopTls;
+  /** The Service port probed (its first). */
+  readonly port?: number;
+  /** That port's protocol as Istio reads it (`HTTP`, `GRPC`, `TCP`, `REDIS`, …; `UNKNOWN` is sniffed as HTTP). */
+  readonly protocol: string;
+  /** Why, in one sentence: the policy and rule that allowed, the one that denied, or why the connection fails. */
+  readonly reason: string;
 }
 
 export interface Reachability {
@@ -348,16 +371,61 @@ export function reachability(model: MeshModel, options: ReachabilityOptions = {}
   };
 }
 
-function evaluate(
+/** Why the connection fails before any policy: the client's TLS against the server's mode. */
+function tlsReason(t: HopTls): string {
+  return `the caller sends ${t.client === 'ISTIO_MUTUAL' ? 'mTLS' : t.client === 'DISABLE' ? 'plain text' : t.client} (${t.clientDecidedBy}) and the server is ${t.server} (${t.serverDecidedBy})`;
+}
+
+/**
+ * What the caller's own proxy does with a Service its Sidecar does not import: nothing, when the
+ * host is imported; else the caller as the callee then sees it (the connection passed through in
+ * plain text, ALLOW_ANY) with why, or why it never leaves (BlackHoleCluster, REGISTRY_ONLY).
+ */
+export function sidecarPassage(
   model: MeshModel,
   caller: Caller,
   svc: Service,
-): Pick<ReachabilityCell, 'access' | 'allowed' | 'policies' | 'tls'> {
+): { readonly caller: Caller; readonly note: string } | { readonly blocked: string } | undefined {
+  const hiding = hiddenBySidecar(model, caller, svc.fqdn);
+  if (!hiding) return undefined;
+  const { mode, decidedBy } = outboundTrafficPolicyFor(model, caller.namespace, caller.labels);
+  const by = `Sidecar ${hiding.namespace}/${hiding.name} does not import ${svc.namespace}/${svc.name}`;
+  return mode === 'ALLOW_ANY'
+    ? {
+        caller: { ...caller, sidecar: false },
+        note: `${by}: passed through in plain text (ALLOW_ANY, ${decidedBy})`,
+      }
+    : { blocked: `${by}: 502 from BlackHoleCluster (REGISTRY_ONLY, ${decidedBy})` };
+}
+
+function evaluate(
+  model: MeshModel,
+  own: Caller,
+  svc: Service,
+): Pick<ReachabilityCell, 'access' | 'allowed' | 'policies' | 'tls' | 'port' | 'protocol' | 'reason'> {
+  const passage = sidecarPassage(model, own, svc);
+  const caller = passage && 'caller' in passage ? passage.caller : own;
+  const because = (reason: string) => (passage && 'note' in passage ? `${passage.note}; ${reason}` : reason);
   const ws = workloadsOf(model, svc);
   const dr = destinationRuleFor(model, svc.fqdn, caller.namespace ?? svc.namespace);
   const cport = containerPortOf(svc, undefined);
   const host = caller.namespace === svc.namespace ? svc.name : svc.fqdn;
-  const tcp = protocolOfHost(model, svc.fqdn, undefined)?.handling === 'tcp';
+  const proto = protocolOfHost(model, svc.fqdn, undefined);
+  const tcp = proto?.handling === 'tcp';
+  const grpc = proto?.name === 'GRPC' || proto?.name === 'GRPC-WEB';
+  const where = {
+    ...(svc.ports[0] ? { port: svc.ports[0].port } : {}),
+    protocol: proto?.name ?? 'UNKNOWN',
+  };
+  if (passage && 'blocked' in passage)
+    return { access: 'no-connection', allowed: [], policies: [], ...where, reason: passage.blocked };
+  // The first reason an allowing and a denying answer gave.
+  let allowReason: string | undefined;
+  let denyReason: string | undefined;
+  const note = (r: AuthzResult) => {
+    if (r.decision === 'ALLOW') allowReason ??= r.reason;
+    else denyReason ??= r.reason;
+  };
   let firstTls: HopTls | undefined;
   const allowedByWorkload: { allowed: Set<string>; total: number }[] = [];
   const policies = new Set<string>();
@@ -381,11 +449,15 @@ function evaluate(
         headers: {},
         protocol: 'tcp',
       });
+      note(r);
       if (r.policy) policies.add(r.policy);
       if (r.decision === 'ALLOW') allowed.add('TCP');
       continue;
     }
-    const { methods, paths, headers } = probes(w.sidecar ? policiesFor(model, w) : []);
+    const probed = probes(w.sidecar ? policiesFor(model, w) : []);
+    // A gRPC call is always a POST: probe the paths only.
+    const { paths, headers } = probed;
+    const methods = grpc ? ['POST'] : probed.methods;
     allowedByWorkload.push({ allowed, total: methods.length * paths.length * headers.length });
     for (const method of methods)
       for (const [path, pattern] of paths)
@@ -398,9 +470,10 @@ function evaluate(
             ...(cport !== undefined ? { port: cport } : {}),
             headers: h,
           });
+          note(r);
           if (r.policy) policies.add(r.policy);
           if (r.decision !== 'ALLOW') continue;
-          const label = `${method === SENTINEL_METHOD ? '*' : method} ${pattern}`;
+          const label = grpc ? pattern : `${method === SENTINEL_METHOD ? '*' : method} ${pattern}`;
           const hk = Object.entries(h)
             .map(([k, v]) => ` [${k}: ${v}]`)
             .join('');
@@ -415,13 +488,34 @@ function evaluate(
       allowed: [],
       policies: [...policies].sort(),
       ...tls,
+      ...where,
+      reason: because(
+        noConnection
+          ? `no connection: ${tlsReason(firstTls!)}`
+          : (denyReason ?? `no workload of ${svc.namespace}/${svc.name} to call`),
+      ),
     };
   }
+  const reason = because(allowReason ?? 'allowed');
   if (allowedByWorkload.every((s) => s.allowed.size === s.total))
-    return { access: 'allow', allowed: [], policies: [...policies].sort(), ...tls };
+    return { access: 'allow', allowed: [], policies: [...policies].sort(), ...tls, ...where, reason };
   // What is allowed on at least one workload of the Service (versions may differ).
   const union = new Set(allowedByWorkload.flatMap((s) => [...s.allowed]));
-  return { access: 'partial', allowed: summarize([...union]), policies: [...policies].sort(), ...tls };
+  return {
+    access: 'partial',
+    allowed: grpc ? summarizePaths([...union]) : summarize([...union]),
+    policies: [...policies].sort(),
+    ...tls,
+    ...where,
+    reason,
+  };
+}
+
+/** gRPC paths allowed, without those a `prefix*` allowed beside them covers (`*`, `/`: every path). */
+function summarizePaths(allowed: string[]): string[] {
+  const patterns = allowed.filter((p) => p !== '*' && p !== '/');
+  const prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
+  return patterns.filter((p) => !prefixes.some((x) => p !== `${x}*` && p.startsWith(x))).sort();
 }
 
 /** `GET /`, `GET *` → `GET`; keeps what a person reads: methods with their paths. */
@@ -468,6 +562,12 @@ export function formatReachability(r: Reachability): string {
   out.push(
     "allow: every request allowed; GET, GET /p*: only those; -: denied; no mTLS: the connection fails (the caller's TLS does not match the server's mode)",
   );
+  return [...out, ...differences(r)].join('\n');
+}
+
+/** The legend of the declared-call marks and the differences with the declared call graph, a line each. */
+function differences(r: Reachability): string[] {
+  const out: string[] = [];
   if (r.hasCallGraph) {
     out.push(
       '*: a declared call (app.calls); !MESH506: declared but denied; !MESH507: allowed by principal, not declared',
@@ -487,7 +587,60 @@ export function formatReachability(r: Reachability): string {
         `  MESH507 ${u.policy.namespace}/${u.policy.name} rules[${u.rule}] allows ${u.principal}, but no declared call from it reaches ${u.callees.join(', ') || 'the selected workloads'}`,
       );
   } else {
-    out.push('No declared call graph (the model was loaded from YAML or a cluster): nothing to compare.');
+    out.push(
+      'No declared call graph (YAML or a cluster, without --calls or a *.calls.yaml file): nothing to compare.',
+    );
   }
-  return out.join('\n');
+  return out;
+}
+
+/**
+ * Who can call whom as a list, readable at any number of services: one line per caller and
+ * Service it may reach (and per declared call the policies deny), with the port and protocol, what
+ * is allowed, and why; then the differences with the declared call graph.
+ */
+export function formatReachabilityList(r: Reachability): string {
+  const short = (to: string) => {
+    const [ns, name] = to.split('/');
+    return r.callers.every((c) => c.namespace === ns || c.ingress) ? name! : to;
+  };
+  const head = ['caller', 'service', 'port', 'protocol', 'why', 'may'];
+  const rows: string[][] = [];
+  let hidden = 0;
+  for (const c of r.callers)
+    for (const cell of r.cells.filter((x) => x.from === c)) {
+      const open = cell.access === 'allow' || cell.access === 'partial';
+      if (!open && !cell.declared && !cell.findings.length) {
+        hidden++;
+        continue;
+      }
+      const may =
+        cell.access === 'partial'
+          ? cell.allowed.join(' ')
+          : cell.access === 'deny'
+            ? 'denied'
+            : SYMBOL[cell.access];
+      rows.push([
+        `${c.name}${c.ingress ? ' (ingress)' : ''}`,
+        short(cell.to),
+        cell.port === undefined ? '-' : String(cell.port),
+        cell.protocol,
+        cell.reason,
+        `${may}${cell.declared ? ' *' : ''}${cell.findings.map((f) => ` !${f}`).join('')}`,
+      ]);
+    }
+  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row
+      .map((s, i) => s.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ''];
+  out.push(
+    `${rows.length} caller/service pair(s) listed; ${hidden} denied or without a connection, and not declared, are not (--matrix shows every pair)`,
+  );
+  out.push(
+    "may: allow (every request), the requests allowed (GET, GET /api/*; gRPC: /pkg.Service/Method), denied, or no mTLS (the caller's TLS does not match the server's mode)",
+  );
+  return [...out, ...differences(r)].join('\n');
 }

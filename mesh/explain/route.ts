@@ -2,9 +2,9 @@
  * Which route applies: the VirtualService that serves the host (bound to the mesh, or to a
  * Gateway that selects the ingress gateway), then its first `http` rule that matches.
  */
-import { hostMatches, indexOf, lookupHost, resolveHost, selects } from '../model/query.js';
+import { hostMatches, indexOf, lookupHost, resolveHost, selects, sidecarHiding } from '../model/query.js';
 import { waypointOnPath } from './ambient.js';
-import type { Gateway, HttpRoute, MeshModel, VirtualService } from '../model/types.js';
+import type { Gateway, HttpRoute, MeshModel, Sidecar, VirtualService } from '../model/types.js';
 import { gatewayRef, keepsAnyRule, matchHolds, type MatchContext } from './http-match.js';
 import type { Caller, Explanation } from './types.js';
 
@@ -112,6 +112,13 @@ export function chooseVirtualService(
     );
   } else {
     host = resolveHost(requestHost, clientNs, model.clusterDomain);
+    const hiding = hiddenBySidecar(model, caller, host);
+    if (hiding) {
+      notes.push(
+        `Sidecar ${hiding.namespace}/${hiding.name} does not import ${host} (egress hosts: ${hiding.egressHosts.join(', ')}): ${caller.description}'s proxy has no VirtualService, subset or route for it, and its outbound traffic policy decides`,
+      );
+      return { host, gateway, vs: undefined, noRoute: false };
+    }
     const byHost = indexOf(model).virtualServicesByHost;
     candidates = [...new Set([...(byHost.get(host) ?? []), ...(byHost.get('*') ?? [])])].filter(
       (vs) =>
@@ -154,6 +161,18 @@ export function chooseVirtualService(
     return { host, noRoute: true };
   }
   return { host, gateway, vs, noRoute: false };
+}
+
+/**
+ * The Sidecar that keeps a registered `host` (Service or ServiceEntry) out of the caller's proxy,
+ * if any: only a caller with its own sidecar (not the ingress gateway, not ztunnel) has one.
+ */
+export function hiddenBySidecar(model: MeshModel, caller: Caller, host: string): Sidecar | undefined {
+  if (caller.ingress || !caller.sidecar || caller.ambient || caller.namespace === undefined) return undefined;
+  const reg = lookupHost(model, host);
+  if (!reg) return undefined;
+  const hostNamespace = reg.type === 'service' ? reg.service.namespace : reg.entry.namespace;
+  return sidecarHiding(model, caller.namespace, caller.labels, host, hostNamespace);
 }
 
 /** The first `http` rule of `vs` that matches, with where it sits; undefined when none does. */

@@ -83,8 +83,8 @@ export interface ExplainedDestination {
   /** Why the destination cannot serve, if it cannot (unknown host or subset, no workload). */
   readonly problem?: string;
   /**
-   * A host outside the cluster: registered by a ServiceEntry (routed to it), or unknown, when the
-   * outbound traffic policy decides: `ALLOW_ANY` passes it through (PassthroughCluster),
+   * A host outside the cluster: registered by a ServiceEntry (routed to it), or unknown (or not
+   * imported by the caller's Sidecar), when the outbound traffic policy decides: `ALLOW_ANY` passes it through (PassthroughCluster),
    * `REGISTRY_ONLY` answers 502 (BlackHoleCluster).
    */
   readonly egress?: {
@@ -92,6 +92,8 @@ export interface ExplainedDestination {
     readonly serviceEntry?: string;
     readonly policy?: OutboundTrafficPolicyMode;
     readonly decidedBy?: string;
+    /** `Sidecar ns/name` when the host is registered but that Sidecar's `egress.hosts` leave it out of the caller's proxy. */
+    readonly notImportedBy?: string;
   };
 }
 

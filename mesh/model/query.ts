@@ -375,3 +375,33 @@ export function outboundTrafficPolicyFor(
     decidedBy: mc.where ? `mesh config ${mc.where}` : "Istio's default",
   };
 }
+
+/**
+ * The Sidecar that keeps `host` (a Service or ServiceEntry host in `hostNamespace`) out of a
+ * proxy's configuration: one configures the proxy (see {@link sidecarFor}) and none of its
+ * `egress[].hosts` (`namespace/dnsName`: `*` any namespace, `.` the workload's own, `~` none;
+ * `*`, `*.suffix` or a name) covers it. Undefined when the host is imported (or no Sidecar, or one
+ * without egress, applies). Such a host is unknown to the proxy: its VirtualServices and subsets do
+ * not apply and the outbound traffic policy decides (PassthroughCluster or BlackHoleCluster).
+ * @see https://istio.io/latest/docs/reference/config/networking/sidecar/#IstioEgressListener
+ */
+export function sidecarHiding(
+  model: MeshModel,
+  namespace: string,
+  labels: Labels,
+  host: string,
+  hostNamespace: string,
+): Sidecar | undefined {
+  const sc = sidecarFor(model, namespace, labels);
+  if (!sc || !sc.egressHosts.length) return undefined;
+  const imported = sc.egressHosts.some((entry) => {
+    const slash = entry.indexOf('/');
+    const ns = slash < 0 ? '*' : entry.slice(0, slash);
+    const dns = slash < 0 ? entry : entry.slice(slash + 1);
+    // `.` is the workload's namespace (a root-namespace Sidecar applies to every namespace).
+    const nsOk =
+      ns === '*' || (ns === '.' ? namespace === hostNamespace : ns !== '~' && ns === hostNamespace);
+    return nsOk && hostMatches(dns, host);
+  });
+  return imported ? undefined : sc;
+}

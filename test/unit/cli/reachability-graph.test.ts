@@ -1,10 +1,12 @@
 /** `cli reachability` and `cli graph` on synthesized Bookinfo YAML, with and without a declared call graph. */
-import { Testing, Yaml } from 'cdk8s';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { App as CdkApp, Testing, Yaml } from 'cdk8s';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT } from '../../../cli/main.js';
-import { cli, tempDirEach } from './helpers.js';
+import { writeCallGraphs } from '../../../constructs/index.js';
+import { cli, cliWith, tempDirEach } from './helpers.js';
 import { buildScenario, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
+import { boutique } from '../../../examples/boutique/boutique.js';
 
 const tmp = tempDirEach('cli-reach-');
 
@@ -25,7 +27,7 @@ describe('cli reachability', () => {
     expect(code).toBe(EXIT.ok);
     expect(out).toContain('productpage                     GET      -            -        GET');
     expect(out).toContain(
-      'No declared call graph (the model was loaded from YAML or a cluster): nothing to compare.',
+      'No declared call graph (YAML or a cluster, without --calls or a *.calls.yaml file): nothing to compare.',
     );
   });
 
@@ -64,6 +66,113 @@ describe('cli reachability', () => {
     const { code, err } = await cli('reachability', scenarioFile('platform'), '--calls', calls);
     expect(code).toBe(EXIT.toolFailure);
     expect(err).toContain('calls[0]: no workload default/nobody in the mesh');
+  });
+});
+
+/** Online Boutique synthesized into a fresh directory with its call graph beside it, as `npm run synth` does. */
+function boutiqueDir(): string {
+  const dir = join(tmp(), 'dist');
+  const app = new CdkApp({ outdir: dir });
+  boutique(app, 'boutique');
+  app.synth();
+  expect(writeCallGraphs(app)).toStrictEqual([join(dir, 'boutique.calls.yaml')]);
+  expect(readdirSync(dir).sort()).toStrictEqual(['boutique.calls.yaml', 'boutique.k8s.yaml']);
+  return dir;
+}
+
+describe('the call graph synth writes next to the YAML', () => {
+  test('reachability on the directory compares with it, no --calls needed: every declared call allowed, no difference', async () => {
+    const { code, out } = await cli('reachability', boutiqueDir(), '--list');
+    expect(code).toBe(EXIT.ok);
+    expect(out).toMatch(
+      /^cartservice +redis-cart +6379 +TCP +ALLOW policy default\/redis-cart-viewer rule 0 matches +allow \*$/m,
+    );
+    expect(out).toMatch(
+      /^checkoutservice +cartservice +7070 +GRPC +ALLOW policy default\/cartservice-viewer rule 1 matches +\/hipstershop\.CartService\/EmptyCart \/hipstershop\.CartService\/GetCart \*$/m,
+    );
+    expect(out).toContain('No difference between the policies and the declared call graph.');
+  });
+
+  test('a call graph that differs from the policies: MESH506 in reachability and in lint, both exit 79', async () => {
+    const dir = boutiqueDir();
+    // A second call graph file in the directory is merged: the load generator never got Redis.
+    writeFileSync(
+      join(dir, 'extra.calls.yaml'),
+      '- { from: default/loadgenerator, to: default/redis-cart }\n',
+    );
+    const reach = await cli('reachability', dir, '--list');
+    expect(reach.code).toBe(79);
+    expect(reach.out).toMatch(
+      /^loadgenerator +redis-cart +6379 +TCP +no rule of the ALLOW policies .* denied \* !MESH506$/m,
+    );
+    const lint = await cli('lint', dir);
+    expect(lint.code).toBe(79);
+    expect(lint.out).toContain('Error [MESH506]');
+    expect(lint.out).toContain('loadgenerator');
+    expect(lint.err).toContain(
+      `Note: declared call graph: ${join(dir, 'boutique.calls.yaml')}, ${join(dir, 'extra.calls.yaml')}`,
+    );
+    // --calls names the graph instead of the files found.
+    const only = file('only.yaml', '- { from: cartservice, to: redis-cart }\n');
+    const explicit = await cli('lint', dir, '--calls', only, '--failure-threshold', 'error');
+    expect(explicit.out).not.toContain('MESH506');
+    expect(explicit.out).toContain('MESH507');
+  });
+});
+
+describe('reachability as a list', () => {
+  test('--list: a line per caller and Service it may reach, with port, protocol, why and what; the denied pairs counted', async () => {
+    const { code, out } = await cli('reachability', scenarioFile('zero-trust-call-graph'), '--list');
+    expect(code).toBe(EXIT.ok);
+    const lines = out.split('\n');
+    expect(lines[0]).toMatch(/^caller +service +port +protocol +why +may$/);
+    expect(lines.slice(2, 6).map((l) => l.split(/ {2,}/))).toStrictEqual([
+      [
+        'istio-ingressgateway (ingress)',
+        'productpage',
+        '9080',
+        'HTTP',
+        'ALLOW policy default/productpage-viewer rule 0 matches',
+        'allow',
+      ],
+      ['productpage', 'details', '9080', 'HTTP', 'ALLOW policy default/details-viewer rule 0 matches', 'GET'],
+      ['productpage', 'reviews', '9080', 'HTTP', 'ALLOW policy default/reviews-viewer rule 0 matches', 'GET'],
+      ['reviews', 'ratings', '9080', 'HTTP', 'ALLOW policy default/ratings-viewer rule 0 matches', 'GET'],
+    ]);
+    expect(lines[7]).toBe(
+      '4 caller/service pair(s) listed; 16 denied or without a connection, and not declared, are not (--matrix shows every pair)',
+    );
+  });
+
+  test('the list when the matrix is wider than the terminal; --matrix keeps the matrix; not both', async () => {
+    const dir = boutiqueDir();
+    const auto = await cliWith({ columns: 120 }, 'reachability', dir);
+    expect(auto.out.split('\n')[0]).toMatch(/^caller +service +port +protocol +why +may$/);
+    const matrix = await cliWith({ columns: 120 }, 'reachability', dir, '--matrix');
+    expect(matrix.out.split('\n')[0]).toMatch(/^caller \\ callee +adservice +cartservice/);
+    const wide = await cliWith({ columns: 2000 }, 'reachability', dir);
+    expect(wide.out).toBe(matrix.out);
+    const both = await cli('reachability', dir, '--list', '--matrix');
+    expect(both.code).toBe(EXIT.toolFailure);
+    expect(both.err).toContain('give --list or --matrix, not both');
+  });
+
+  test('--output json: each cell has its port, protocol and reason', async () => {
+    const { out } = await cli('reachability', boutiqueDir(), '-o', 'json');
+    const j = JSON.parse(out) as { cells: Record<string, unknown>[] };
+    expect(j.cells.find((c) => c.from === 'frontend' && c.to === 'default/adservice')).toMatchObject({
+      access: 'partial',
+      allowed: ['/hipstershop.AdService/GetAds'],
+      port: 9555,
+      protocol: 'GRPC',
+      reason: 'ALLOW policy default/adservice-viewer rule 0 matches',
+      declared: true,
+    });
+    expect(j.cells.find((c) => c.from === 'adservice' && c.to === 'default/frontend')).toMatchObject({
+      access: 'deny',
+      port: 80,
+      protocol: 'HTTP',
+    });
   });
 });
 
