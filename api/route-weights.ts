@@ -15,3 +15,14 @@ export function destinationWeights(destinations: readonly { readonly weight?: nu
   if (destinations.length === 1) return [LONE_DESTINATION_WEIGHT];
   return destinations.map((d) => d.weight ?? 0);
 }
+
+/**
+ * How the Gateway API shares a rule's traffic among its `backendRefs` (HTTPRoute, GRPCRoute):
+ * each gets `weight / sum of weights`, an unset weight counting as 1 and 0 taking none; a rule
+ * whose weights are all 0 sends nothing (the proxy answers 500). Shares in percent, in order.
+ */
+export function backendShares(backendRefs: readonly { readonly weight?: number }[]): number[] {
+  const weights = backendRefs.map((b) => Math.max(0, b.weight ?? 1));
+  const total = weights.reduce((s, w) => s + w, 0);
+  return weights.map((w) => (total > 0 ? (w * 100) / total : 0));
+}

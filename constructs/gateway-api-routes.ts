@@ -11,6 +11,7 @@ import type * as gatewayapi from '../imports/gateway.networking.k8s.io.js';
 import { istioDuration, type HttpMatch, type HttpRouteOptions, type StringMatch } from './routing.js';
 import type { PropIssue } from './validation.js';
 import { HTTP_METHODS } from '../api/http.js';
+import { gatewayValueMatch, re2Literal } from '../api/gateway-match.js';
 
 /** The Service that is one version's backend: `<app>-<version>`. */
 export function versionServiceName(app: string, version: string): string {
@@ -85,17 +86,8 @@ export function gatewayApiRefusals(r: HttpRouteOptions, grpc: boolean): PropIssu
   return out;
 }
 
-/** RE2 escape of a literal (Istio evaluates Gateway API regexes with RE2, full match). */
-function re2Literal(s: string): string {
-  return s.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
-}
-
 /** A header or query value match: Exact or RegularExpression (a prefix as `<literal>.*`). */
-function valueMatch(m: StringMatch): { type: 'Exact' | 'RegularExpression'; value: string } {
-  if ('exact' in m) return { type: 'Exact', value: m.exact };
-  if ('prefix' in m) return { type: 'RegularExpression', value: `${re2Literal(m.prefix)}.*` };
-  return { type: 'RegularExpression', value: m.regex };
-}
+const valueMatch = (m: StringMatch) => gatewayValueMatch(m);
 
 /**
  * A path match. Istio's `prefix` is a string prefix; the Gateway API's `PathPrefix` matches whole

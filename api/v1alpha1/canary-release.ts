@@ -184,6 +184,11 @@ export const Version = z
       .describe(
         'Deployment that runs this version, in the same namespace. When set on the canary, its readiness gates progress (see progressDeadline). Default: readiness is not checked.',
       ),
+    service: dnsLabel('service')
+      .optional()
+      .describe(
+        "Service that is this version's backendRef in the HTTPRoute or GRPCRoute rule (the Gateway API has no subsets: one Service per version). Only with httpRoute or grpcRoute. Default: <service>-<subset>, e.g. reviews-v1, as the constructs synthesize.",
+      ),
   })
   .describe('One version of the service.');
 /** One version of the service (stable or canary). */
@@ -283,6 +288,46 @@ export const RouteRef = z
   .describe('The VirtualService route the release drives.');
 /** The VirtualService route a release drives. */
 export type RouteRef = z.infer<typeof RouteRef>;
+
+/** The name of an HTTPRoute or GRPCRoute rule (the Gateway API's `SectionName`). */
+const RULE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Which rule of which HTTPRoute or GRPCRoute (Gateway API) the release drives. */
+const gatewayRouteRef = (kind: 'HTTPRoute' | 'GRPCRoute', field: string) =>
+  z
+    .strictObject({
+      name: dnsName(`${field}.name`).describe(
+        `Name of the ${kind}, in the same namespace. You own it: the operator changes only the weights of the stable and canary backendRefs of the named rule, its mirror filter to the canary, and the header rules it adds.`,
+      ),
+      rule: z
+        .string()
+        .min(1)
+        .max(253)
+        .regex(RULE_NAME, {
+          error: `${field}.rule must be a rule name: lowercase letters, digits, '-' and '.'`,
+        })
+        .describe(
+          `Name of the rule in the ${kind} (spec.rules[].name) whose stable/canary backendRef weights are shifted.`,
+        ),
+    })
+    .describe(`The ${kind} rule the release drives.`);
+
+/** The HTTPRoute rule a release drives. */
+export const HttpRouteRef = gatewayRouteRef('HTTPRoute', 'httpRoute');
+/** The HTTPRoute rule a release drives. */
+export type HttpRouteRef = z.infer<typeof HttpRouteRef>;
+/** The GRPCRoute rule a release drives. */
+export const GrpcRouteRef = gatewayRouteRef('GRPCRoute', 'grpcRoute');
+/** The GRPCRoute rule a release drives. */
+export type GrpcRouteRef = z.infer<typeof GrpcRouteRef>;
+
+/** The spec fields that name the driven route; exactly one is set. */
+export const ROUTE_FIELDS = ['virtualService', 'httpRoute', 'grpcRoute'] as const;
+
+/** How requests of the service are counted as errors by the built-in success rate. */
+export const RequestProtocol = z.enum(['http', 'grpc']);
+/** Request protocol of the released service. */
+export type RequestProtocol = z.infer<typeof RequestProtocol>;
 
 /** How a header value is matched: exactly one of exact, prefix or regex (as in Istio's StringMatch). */
 export const StringMatch = rules(
@@ -609,9 +654,20 @@ export const CanaryReleaseSpec = rules(
       service: dnsName('service').describe(
         'Host of the service being released, as in the route destinations.',
       ),
+      protocol: RequestProtocol.optional().describe(
+        "How the built-in success rate counts errors. http: a 5xx response is an error. grpc: a response whose grpc-status is not OK (0) is an error too, since gRPC errors answer HTTP 200 (Istio's grpc_response_status). Default: grpc with grpcRoute, http otherwise.",
+      ),
       stable: Version.describe('The version serving traffic now.'),
       canary: CanaryVersion,
-      virtualService: RouteRef,
+      virtualService: RouteRef.optional().describe(
+        'The VirtualService route the release drives. Set exactly one of virtualService, httpRoute, grpcRoute.',
+      ),
+      httpRoute: HttpRouteRef.optional().describe(
+        'The HTTPRoute rule the release drives (Gateway API). Set exactly one of virtualService, httpRoute, grpcRoute.',
+      ),
+      grpcRoute: GrpcRouteRef.optional().describe(
+        'The GRPCRoute rule the release drives (Gateway API). Set exactly one of virtualService, httpRoute, grpcRoute.',
+      ),
       steps: z
         .array(Step)
         .min(1)
@@ -665,6 +721,32 @@ export const CanaryReleaseSpec = rules(
     })
     .describe('The desired release: which route to shift, the plan, and the checks that gate it.'),
   [
+    exactlyOneOf(ROUTE_FIELDS, 'a CanaryRelease'),
+    {
+      cel: 'has(self.virtualService) ? !has(self.stable.service) && !has(self.canary.service) : true',
+      message:
+        'stable.service and canary.service name the backend Services of an httpRoute or grpcRoute rule; a virtualService routes to subsets: drop them',
+      field: '.virtualService',
+      holds: (s) =>
+        s.virtualService === undefined || (s.stable.service === undefined && s.canary.service === undefined),
+    },
+    {
+      cel: '!has(self.stable.service) || !has(self.canary.service) || self.stable.service != self.canary.service',
+      message: 'stable.service and canary.service must differ: each version needs a Service of its own',
+      field: '.canary.service',
+      holds: (s) =>
+        s.stable.service === undefined ||
+        s.canary.service === undefined ||
+        s.stable.service !== s.canary.service,
+    },
+    {
+      cel: 'has(self.virtualService) || !has(self.steps) || self.steps.all(st, !has(st.faultTest))',
+      message:
+        'faultTest steps need a virtualService: the Gateway API has no fault injection field (HTTPRoute and GRPCRoute filters modify headers, redirect, rewrite and mirror); drop the faultTest or drive a VirtualService route',
+      field: '.steps',
+      holds: (s) =>
+        s.virtualService !== undefined || !(s.steps ?? []).some((st) => st.faultTest !== undefined),
+    },
     {
       cel: 'has(self.steps) != has(self.stepWeight)',
       message: 'set either steps or stepWeight (with maxWeight), not both and not neither',
@@ -703,6 +785,67 @@ export const CanaryReleaseSpec = rules(
 export type CanaryReleaseSpec = z.infer<typeof CanaryReleaseSpec>;
 /** The desired release, as written by a user (defaults optional). */
 export type CanaryReleaseSpecInput = z.input<typeof CanaryReleaseSpec>;
+
+/** The kinds of route object a release can drive. */
+export type RouteKind = 'VirtualService' | 'HTTPRoute' | 'GRPCRoute';
+
+/** The route a valid spec drives, whichever field names it. */
+export interface DrivenRoute {
+  readonly kind: RouteKind;
+  /** Name of the VirtualService, HTTPRoute or GRPCRoute. */
+  readonly name: string;
+  /** Name of the driven route: `spec.http[].name` of a VirtualService, `spec.rules[].name` of the others. */
+  readonly route: string;
+  /** The spec field that names it, for messages: `virtualService`, `httpRoute` or `grpcRoute`. */
+  readonly field: 'virtualService' | 'httpRoute' | 'grpcRoute';
+  /** The field of `field` that names the route: `route` or `rule`. */
+  readonly routeField: 'route' | 'rule';
+}
+
+/** The route a valid spec drives (exactly one of its route fields is set). */
+export function drivenRoute(spec: Pick<CanaryReleaseSpec, (typeof ROUTE_FIELDS)[number]>): DrivenRoute {
+  if (spec.httpRoute)
+    return {
+      kind: 'HTTPRoute',
+      name: spec.httpRoute.name,
+      route: spec.httpRoute.rule,
+      field: 'httpRoute',
+      routeField: 'rule',
+    };
+  if (spec.grpcRoute)
+    return {
+      kind: 'GRPCRoute',
+      name: spec.grpcRoute.name,
+      route: spec.grpcRoute.rule,
+      field: 'grpcRoute',
+      routeField: 'rule',
+    };
+  const vs = spec.virtualService!;
+  return {
+    kind: 'VirtualService',
+    name: vs.name,
+    route: vs.route,
+    field: 'virtualService',
+    routeField: 'route',
+  };
+}
+
+/**
+ * The Service that is a version's backendRef on a Gateway API route: the version's `service`, or
+ * `<short service name>-<subset>` (what the constructs synthesize).
+ */
+export function backendServiceOf(
+  spec: Pick<CanaryReleaseSpec, 'service' | 'stable' | 'canary'>,
+  which: 'stable' | 'canary',
+): string {
+  const v = spec[which];
+  return v.service ?? `${spec.service.split('.')[0]!}-${v.subset}`;
+}
+
+/** The request protocol the built-in success rate counts by: the spec's, or grpc for a grpcRoute. */
+export function protocolOf(spec: Pick<CanaryReleaseSpec, 'protocol' | 'grpcRoute'>): RequestProtocol {
+  return spec.protocol ?? (spec.grpcRoute ? 'grpc' : 'http');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Status

@@ -76,7 +76,11 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   /** The VirtualService does not exist: Valid and Progressing False, Warning Event. */
   VirtualServiceNotFound: 'VirtualServiceNotFound',
-  /** The VirtualService has no HTTP route of the spec's name: Valid and Progressing False, Warning Event. */
+  /** The HTTPRoute does not exist: Valid and Progressing False, Warning Event. */
+  HTTPRouteNotFound: 'HTTPRouteNotFound',
+  /** The GRPCRoute does not exist: Valid and Progressing False, Warning Event. */
+  GRPCRouteNotFound: 'GRPCRouteNotFound',
+  /** The VirtualService (HTTPRoute, GRPCRoute) has no route (rule) of the spec's name: Valid and Progressing False, Warning Event. */
   RouteNotFound: 'RouteNotFound',
   /** The stored status did not parse and was reset: Warning Event. */
   StatusReset: 'StatusReset',

@@ -24,12 +24,14 @@ export type Duration = string;
 export type Version = {
     subset: string;
     deployment?: string | undefined;
+    service?: string | undefined;
 };
 
 /** The canary version. */
 export type CanaryVersion = {
     subset: string;
     deployment?: string | undefined;
+    service?: string | undefined;
     revision?: string | undefined;
 };
 
@@ -54,6 +56,21 @@ export type RouteRef = {
         } | undefined;
     } | undefined;
 };
+
+/** The HTTPRoute rule a release drives. */
+export type HttpRouteRef = {
+    name: string;
+    rule: string;
+};
+
+/** The GRPCRoute rule a release drives. */
+export type GrpcRouteRef = {
+    name: string;
+    rule: string;
+};
+
+/** Request protocol of the released service. */
+export type RequestProtocol = "http" | "grpc";
 
 /** How a header value is matched. */
 export type StringMatch = {
@@ -226,22 +243,13 @@ export type CanaryReleaseSpec = {
     stable: {
         subset: string;
         deployment?: string | undefined;
+        service?: string | undefined;
     };
     canary: {
         subset: string;
         deployment?: string | undefined;
+        service?: string | undefined;
         revision?: string | undefined;
-    };
-    virtualService: {
-        name: string;
-        route: string;
-        template?: {
-            spec: Record<string, unknown>;
-            metadata?: {
-                labels?: Record<string, string> | undefined;
-                annotations?: Record<string, string> | undefined;
-            } | undefined;
-        } | undefined;
     };
     analysis: {
         interval: string;
@@ -279,6 +287,26 @@ export type CanaryReleaseSpec = {
         enabled: boolean;
         delay: string;
     };
+    protocol?: "http" | "grpc" | undefined;
+    virtualService?: {
+        name: string;
+        route: string;
+        template?: {
+            spec: Record<string, unknown>;
+            metadata?: {
+                labels?: Record<string, string> | undefined;
+                annotations?: Record<string, string> | undefined;
+            } | undefined;
+        } | undefined;
+    } | undefined;
+    httpRoute?: {
+        name: string;
+        rule: string;
+    } | undefined;
+    grpcRoute?: {
+        name: string;
+        rule: string;
+    } | undefined;
     steps?: {
         setWeight?: number | undefined;
         pause?: {
@@ -329,13 +357,16 @@ export type CanaryReleaseSpecInput = {
     stable: {
         subset: string;
         deployment?: string | undefined;
+        service?: string | undefined;
     };
     canary: {
         subset: string;
         deployment?: string | undefined;
+        service?: string | undefined;
         revision?: string | undefined;
     };
-    virtualService: {
+    protocol?: "http" | "grpc" | undefined;
+    virtualService?: {
         name: string;
         route: string;
         template?: {
@@ -345,7 +376,15 @@ export type CanaryReleaseSpecInput = {
                 annotations?: Record<string, string> | undefined;
             } | undefined;
         } | undefined;
-    };
+    } | undefined;
+    httpRoute?: {
+        name: string;
+        rule: string;
+    } | undefined;
+    grpcRoute?: {
+        name: string;
+        rule: string;
+    } | undefined;
     steps?: {
         setWeight?: number | undefined;
         pause?: {
@@ -425,6 +464,22 @@ export type CanaryReleaseSpecInput = {
         events?: ("Started" | "StepAdvanced" | "WaitingForApproval" | "Promoted" | "RolledBack")[] | undefined;
     }[] | undefined;
 };
+
+/** The kinds of route object a release can drive. */
+export type RouteKind = "HTTPRoute" | "GRPCRoute" | "VirtualService";
+
+/** The route a valid spec drives, whichever field names it. */
+export interface DrivenRoute {
+  readonly kind: RouteKind;
+  /** Name of the VirtualService, HTTPRoute or GRPCRoute. */
+  readonly name: string;
+  /** Name of the driven route: `spec.http[].name` of a VirtualService, `spec.rules[].name` of the others. */
+  readonly route: string;
+  /** The spec field that names it, for messages: `virtualService`, `httpRoute` or `grpcRoute`. */
+  readonly field: 'virtualService' | 'httpRoute' | 'grpcRoute';
+  /** The field of `field` that names the route: `route` or `rule`. */
+  readonly routeField: 'route' | 'rule';
+}
 
 /** Lifecycle phase. */
 export type Phase = "RolledBack" | "Initializing" | "Progressing" | "Paused" | "Succeeded" | "Invalid";
@@ -550,22 +605,13 @@ export type CanaryRelease = {
         stable: {
             subset: string;
             deployment?: string | undefined;
+            service?: string | undefined;
         };
         canary: {
             subset: string;
             deployment?: string | undefined;
+            service?: string | undefined;
             revision?: string | undefined;
-        };
-        virtualService: {
-            name: string;
-            route: string;
-            template?: {
-                spec: Record<string, unknown>;
-                metadata?: {
-                    labels?: Record<string, string> | undefined;
-                    annotations?: Record<string, string> | undefined;
-                } | undefined;
-            } | undefined;
         };
         analysis: {
             interval: string;
@@ -603,6 +649,26 @@ export type CanaryRelease = {
             enabled: boolean;
             delay: string;
         };
+        protocol?: "http" | "grpc" | undefined;
+        virtualService?: {
+            name: string;
+            route: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
+        } | undefined;
+        httpRoute?: {
+            name: string;
+            rule: string;
+        } | undefined;
+        grpcRoute?: {
+            name: string;
+            rule: string;
+        } | undefined;
         steps?: {
             setWeight?: number | undefined;
             pause?: {
@@ -716,13 +782,16 @@ export type CanaryReleaseInput = {
         stable: {
             subset: string;
             deployment?: string | undefined;
+            service?: string | undefined;
         };
         canary: {
             subset: string;
             deployment?: string | undefined;
+            service?: string | undefined;
             revision?: string | undefined;
         };
-        virtualService: {
+        protocol?: "http" | "grpc" | undefined;
+        virtualService?: {
             name: string;
             route: string;
             template?: {
@@ -732,7 +801,15 @@ export type CanaryReleaseInput = {
                     annotations?: Record<string, string> | undefined;
                 } | undefined;
             } | undefined;
-        };
+        } | undefined;
+        httpRoute?: {
+            name: string;
+            rule: string;
+        } | undefined;
+        grpcRoute?: {
+            name: string;
+            rule: string;
+        } | undefined;
         steps?: {
             setWeight?: number | undefined;
             pause?: {
@@ -886,22 +963,13 @@ export type SpecResult = {
         stable: {
             subset: string;
             deployment?: string | undefined;
+            service?: string | undefined;
         };
         canary: {
             subset: string;
             deployment?: string | undefined;
+            service?: string | undefined;
             revision?: string | undefined;
-        };
-        virtualService: {
-            name: string;
-            route: string;
-            template?: {
-                spec: Record<string, unknown>;
-                metadata?: {
-                    labels?: Record<string, string> | undefined;
-                    annotations?: Record<string, string> | undefined;
-                } | undefined;
-            } | undefined;
         };
         analysis: {
             interval: string;
@@ -939,6 +1007,26 @@ export type SpecResult = {
             enabled: boolean;
             delay: string;
         };
+        protocol?: "http" | "grpc" | undefined;
+        virtualService?: {
+            name: string;
+            route: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
+        } | undefined;
+        httpRoute?: {
+            name: string;
+            rule: string;
+        } | undefined;
+        grpcRoute?: {
+            name: string;
+            rule: string;
+        } | undefined;
         steps?: {
             setWeight?: number | undefined;
             pause?: {

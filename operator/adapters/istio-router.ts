@@ -29,6 +29,7 @@ import {
   type RouteTarget,
   type VirtualServiceSpec,
 } from '../core/routes.js';
+import type { RouteUnsupported } from '../core/gateway-routes.js';
 import type { RouteObservation } from '../core/types.js';
 import {
   VIRTUAL_SERVICES,
@@ -52,8 +53,8 @@ export interface RouteSnapshot {
   readonly virtualService?: VirtualServiceObject;
 }
 
-/** Why the router could not carry out its actions. */
-export type RouterError = KubeError | RouteMissing;
+/** Why a router could not carry out its actions. */
+export type RouterError = KubeError | RouteMissing | RouteUnsupported;
 
 /** What the router knows of `t`'s route from the VirtualService `vs` as read (undefined: it does not exist). */
 export function routeSnapshot(t: RouteTarget, vs: VirtualServiceObject | undefined): RouteSnapshot {

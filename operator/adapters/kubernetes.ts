@@ -67,6 +67,16 @@ export const DESTINATION_RULES: ResourceType = {
   version: 'v1',
   plural: 'destinationrules',
 };
+export const HTTP_ROUTES: ResourceType = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  plural: 'httproutes',
+};
+export const GRPC_ROUTES: ResourceType = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  plural: 'grpcroutes',
+};
 export const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments' };
 export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
 export const EVENTS: ResourceType = { group: 'events.k8s.io', version: 'v1', plural: 'events' };

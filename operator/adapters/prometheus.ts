@@ -16,9 +16,12 @@ export type MeshProvider = 'istio';
 /**
  * Built-in metrics, named as in Flagger:
  * - `request-success-rate`: percentage (0–100) of requests that did not answer 5xx;
+ * - `grpc-request-success-rate`: percentage (0–100) of gRPC requests that answered neither 5xx
+ *   nor a gRPC status other than OK (gRPC errors answer HTTP 200 with a `grpc-status`, which
+ *   Istio reports as `grpc_response_status`; Kiali counts gRPC errors the same way);
  * - `request-duration`: 99th percentile of the request duration, in milliseconds.
  */
-export type BuiltinMetric = 'request-success-rate' | 'request-duration';
+export type BuiltinMetric = 'request-success-rate' | 'grpc-request-success-rate' | 'request-duration';
 
 /** Why a query gave no number. Everything but `no-data` means the query failed. */
 export type MetricsErrorKind =
@@ -81,6 +84,11 @@ export const QUERY_TEMPLATES: { readonly [M in MeshProvider]: { readonly [K in B
       'destination_workload="{{ workload }}",response_code!~"5.*"}[{{ interval }}])) / ' +
       'sum(rate(istio_requests_total{reporter="{{ reporter }}",destination_workload_namespace="{{ namespace }}",' +
       'destination_workload="{{ workload }}"}[{{ interval }}])) * 100',
+    'grpc-request-success-rate':
+      'sum(rate(istio_requests_total{reporter="{{ reporter }}",destination_workload_namespace="{{ namespace }}",' +
+      'destination_workload="{{ workload }}",request_protocol="grpc",response_code!~"5.*",grpc_response_status="0"}[{{ interval }}])) / ' +
+      'sum(rate(istio_requests_total{reporter="{{ reporter }}",destination_workload_namespace="{{ namespace }}",' +
+      'destination_workload="{{ workload }}",request_protocol="grpc"}[{{ interval }}])) * 100',
     'request-duration':
       'histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{reporter="{{ reporter }}",' +
       'destination_workload_namespace="{{ namespace }}",destination_workload="{{ workload }}"}[{{ interval }}])) by (le))',

@@ -68,6 +68,8 @@ export function isRouteAction(a: Action): a is RouteAction {
 
 /** Which route of which VirtualService one release drives. */
 export interface RouteTarget {
+  /** The kind of route object (see `gateway-routes.ts` for the others). @default 'VirtualService' */
+  readonly kind?: 'VirtualService';
   readonly namespace: string;
   /** Name of the CanaryRelease: prefix of the routes it adds. */
   readonly release: string;

@@ -27,7 +27,7 @@ export interface MetricObservation {
   readonly stable?: MetricValue;
 }
 
-/** The driven route as read from the VirtualService. */
+/** The driven route as read from the VirtualService, HTTPRoute or GRPCRoute. */
 export type RouteObservation =
   | {
       readonly found: true;
@@ -50,7 +50,11 @@ export type RouteObservation =
   | {
       readonly found: false;
       /** Why: the VirtualService does not exist, or has no HTTP route of that name. */
-      readonly reason: typeof Reason.VirtualServiceNotFound | typeof Reason.RouteNotFound;
+      readonly reason:
+        | typeof Reason.VirtualServiceNotFound
+        | typeof Reason.HTTPRouteNotFound
+        | typeof Reason.GRPCRouteNotFound
+        | typeof Reason.RouteNotFound;
       /** Names of the HTTP routes the VirtualService has, to suggest the fix. */
       readonly available?: readonly string[];
     };

@@ -5,7 +5,7 @@
  * and the provider's `no-data` as NoData, every other failure as QueryFailed.
  */
 import { planSteps, type MetricObservation, type MetricValue } from '../core/index.js';
-import type { CanaryReleaseSpec } from '../../api/v1alpha1/canary-release.js';
+import { protocolOf, type CanaryReleaseSpec } from '../../api/v1alpha1/canary-release.js';
 import { LATENCY_P99, SUCCESS_RATE } from '../../api/v1alpha1/constants.js';
 import type { MetricResult } from '../adapters/prometheus.js';
 import type { AnalysisMetrics } from './ports.js';
@@ -65,6 +65,8 @@ export async function observeMetrics(
     interval: a.interval,
     reporter: ft ? ('source' as const) : ('destination' as const),
   };
+  // gRPC errors answer HTTP 200: on a gRPC service the success rate counts grpc_response_status too.
+  const successRate = protocolOf(spec) === 'grpc' ? 'grpc-request-success-rate' : 'request-success-rate';
   const canary = { ...base, workload: workloadOf(spec, 'canary') };
   const stable = { ...base, workload: workloadOf(spec, 'stable') };
 
@@ -73,8 +75,8 @@ export async function observeMetrics(
   const put = (name: string, side: 'canary' | 'stable', p: Promise<MetricResult>) =>
     jobs.push(p.then((r) => void ((out[name] ??= {})[side] = metricValue(r))));
   if (wantRate) {
-    put(SUCCESS_RATE, 'canary', provider.builtin('request-success-rate', canary));
-    if (wantStable) put(SUCCESS_RATE, 'stable', provider.builtin('request-success-rate', stable));
+    put(SUCCESS_RATE, 'canary', provider.builtin(successRate, canary));
+    if (wantStable) put(SUCCESS_RATE, 'stable', provider.builtin(successRate, stable));
   }
   if (wantLatency) {
     put(LATENCY_P99, 'canary', provider.builtin('request-duration', canary));

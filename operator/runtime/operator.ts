@@ -9,7 +9,9 @@ import type * as k8s from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { GatewayApiRouter } from '../adapters/gateway-api-router.js';
 import { IstioRouter } from '../adapters/istio-router.js';
+import { TrafficRouters } from '../adapters/routers.js';
 import {
   CANARY_RELEASES,
   DEPLOYMENTS,
@@ -113,7 +115,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   const log = (opts.logger ?? createLogger()).with({ operator: identity });
   const metrics = new OperatorMetrics();
   const kube = new KubernetesAdapter(opts.kubeConfig, { instance: identity });
-  const router = new IstioRouter(kube.client);
+  const istioRouter = new IstioRouter(kube.client);
   const prometheus = new PrometheusProvider({
     url: opts.prometheusUrl,
     timeoutMs: opts.prometheusTimeoutMs ?? 5000,
@@ -151,7 +153,11 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
         return res.ok || res.error.kind !== 'NotFound' ? res : ok(undefined);
       },
     }),
-    router: new CachedRouter(router, virtualServices, metrics),
+    // VirtualServices are read from their informer's cache; HTTPRoutes and GRPCRoutes fresh.
+    router: new TrafficRouters(
+      new CachedRouter(istioRouter, virtualServices, metrics),
+      new GatewayApiRouter(kube.client),
+    ),
     prometheus,
     clock,
     log,

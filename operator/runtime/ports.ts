@@ -6,7 +6,8 @@
  * implements them with fakes.
  */
 import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
-import type { RouteSnapshot, RouterError } from '../adapters/istio-router.js';
+import type { RouterError } from '../adapters/istio-router.js';
+import type { TrafficSnapshot, TrafficTarget } from '../adapters/routers.js';
 import type {
   CanaryReleaseObject,
   EventSubject,
@@ -16,7 +17,7 @@ import type {
 } from '../adapters/kubernetes.js';
 import type { MetricsProvider } from '../adapters/prometheus.js';
 import type { Result } from '../core/result.js';
-import type { RouteAction, RouteTarget } from '../core/routes.js';
+import type { RouteAction } from '../core/routes.js';
 import type { Readiness } from '../core/types.js';
 
 /** How a read may be served. */
@@ -25,16 +26,20 @@ export interface ReadOptions {
   readonly fresh?: boolean;
 }
 
-/** Reads and writes the routes of a release (Flagger's router: `getRoutes`, and `apply` for `setRoutes`). */
+/**
+ * Reads and writes the routes of a release (Flagger's router: `getRoutes`, and `apply` for
+ * `setRoutes`): a VirtualService route (`IstioRouter`) or an HTTPRoute/GRPCRoute rule
+ * (`GatewayApiRouter`), both behind `TrafficRouters`.
+ */
 export interface TrafficRouter {
-  /** Reads the route; a missing VirtualService or route is an observation, not an error. */
-  getRoutes(t: RouteTarget, opts?: ReadOptions): Promise<Result<RouteSnapshot, KubeError>>;
+  /** Reads the route; a missing route object or route is an observation, not an error. */
+  getRoutes(t: TrafficTarget, opts?: ReadOptions): Promise<Result<TrafficSnapshot, KubeError>>;
   /** Carries out `actions` in one write against the route as it was in `snapshot`; `Conflict` if it changed since. */
   apply(
-    t: RouteTarget,
-    snapshot: RouteSnapshot,
+    t: TrafficTarget,
+    snapshot: TrafficSnapshot,
     actions: readonly RouteAction[],
-  ): Promise<Result<RouteSnapshot, RouterError>>;
+  ): Promise<Result<TrafficSnapshot, RouterError>>;
 }
 
 /** The metrics provider as the analysis uses it: custom queries and the built-in metrics. */

@@ -15,16 +15,18 @@
  * the Invalid phase, a condition and an Event, and no route action.
  */
 import {
+  backendServiceOf,
+  drivenRoute,
   parseSpec,
   readCommands,
   type CanaryReleaseSpec,
   type CanaryReleaseStatus,
 } from '../../api/v1alpha1/canary-release.js';
 import { Reason, isRunningPhase } from '../../api/v1alpha1/constants.js';
-import type { RouteSnapshot } from '../adapters/istio-router.js';
+import type { TrafficSnapshot, TrafficTarget } from '../adapters/routers.js';
 import { releaseSubject, type CanaryReleaseObject, type ObjectRef } from '../adapters/kubernetes.js';
 import { analysisDue, decide, type Action, type Observations, type Readiness } from '../core/index.js';
-import { isRouteAction, type RouteTarget, type VirtualServiceSpec } from '../core/routes.js';
+import { isRouteAction, type VirtualServiceSpec } from '../core/routes.js';
 import { sameStatus } from '../core/status.js';
 import { observeMetrics } from './analysis-metrics.js';
 import { sleep, type Clock } from './clock.js';
@@ -85,24 +87,39 @@ export interface ReconcileReport {
   readonly requeueAfter: number | null;
 }
 
-/** The route a valid spec drives. */
-export function routeTarget(obj: CanaryReleaseObject, spec: CanaryReleaseSpec): RouteTarget {
+/** The route a valid spec drives: a VirtualService route, or an HTTPRoute/GRPCRoute rule. */
+export function routeTarget(obj: CanaryReleaseObject, spec: CanaryReleaseSpec): TrafficTarget {
+  const namespace = obj.metadata.namespace ?? 'default';
+  const release = obj.metadata.name;
+  const r = drivenRoute(spec);
+  if (r.kind !== 'VirtualService') {
+    return {
+      kind: r.kind,
+      namespace,
+      release,
+      name: r.name,
+      rule: r.route,
+      stableSubset: spec.stable.subset,
+      canarySubset: spec.canary.subset,
+      stableBackend: backendServiceOf(spec, 'stable'),
+      canaryBackend: backendServiceOf(spec, 'canary'),
+    };
+  }
+  const vs = spec.virtualService!;
   return {
-    namespace: obj.metadata.namespace ?? 'default',
-    release: obj.metadata.name,
-    virtualService: spec.virtualService.name,
-    route: spec.virtualService.route,
+    namespace,
+    release,
+    virtualService: r.name,
+    route: r.route,
     service: spec.service,
     stableSubset: spec.stable.subset,
     canarySubset: spec.canary.subset,
-    ...(spec.virtualService.template
+    ...(vs.template
       ? {
           template: {
             // schemaless to the apiserver; Istio's own validation judges it when it is written
-            spec: spec.virtualService.template.spec as VirtualServiceSpec,
-            ...(spec.virtualService.template.metadata
-              ? { metadata: spec.virtualService.template.metadata }
-              : {}),
+            spec: vs.template.spec as VirtualServiceSpec,
+            ...(vs.template.metadata ? { metadata: vs.template.metadata } : {}),
           },
         }
       : {}),
@@ -155,7 +172,7 @@ export class Reconciler {
     for (let conflicts = 0; conflicts <= maxConflicts; conflicts++) {
       /** A write refused because `object` changed since it was read: count it, then observe again. */
       const refused = (
-        object: 'VirtualService' | 'CanaryRelease',
+        object: 'VirtualService' | 'HTTPRoute' | 'GRPCRoute' | 'CanaryRelease',
         writes: OperatorMetrics['routeWrites'],
       ) => {
         metrics.conflicts.inc({ object });
@@ -179,8 +196,8 @@ export class Reconciler {
       const now = new Date(clock.now());
 
       let observations: Observations;
-      let target: RouteTarget | undefined;
-      let snapshot: RouteSnapshot | undefined;
+      let target: TrafficTarget | undefined;
+      let snapshot: TrafficSnapshot | undefined;
       if (!parsed.ok) {
         observations = {
           generation,
@@ -240,8 +257,9 @@ export class Reconciler {
         }
         const applied = await router.apply(target, snapshot, routeActions);
         if (!applied.ok) {
+          const routeKind = parsed.ok ? drivenRoute(parsed.spec).kind : 'VirtualService';
           if (applied.error.kind === 'Conflict') {
-            refused('VirtualService', metrics.routeWrites);
+            refused(routeKind, metrics.routeWrites);
             continue;
           }
           metrics.routeWrites.inc({ result: 'error' });
@@ -249,7 +267,7 @@ export class Reconciler {
             obj,
             'Warning',
             Reason.RouteUpdateFailed,
-            `could not update VirtualService ${target.virtualService}: ${applied.error.message}; the status is left as it was and the update is retried`,
+            `could not update ${routeKind} ${parsed.ok ? drivenRoute(parsed.spec).name : ''}: ${applied.error.message}; the status is left as it was and the update is retried`,
           );
           throw new ReconcileError(applied.error.message, Reason.RouteUpdateFailed);
         }
@@ -260,7 +278,7 @@ export class Reconciler {
             obj,
             'Warning',
             Reason.FaultOnWholeRoute,
-            `the fault of this step is on route ${target.route} as a whole, stable's share included: Istio injects faults per route, before a weighted destination is chosen. Put a headerRoute step before the faultTest to fault only the canary's header-routed traffic`,
+            `the fault of this step is on route ${parsed.ok ? drivenRoute(parsed.spec).route : ''} as a whole, stable's share included: Istio injects faults per route, before a weighted destination is chosen. Put a headerRoute step before the faultTest to fault only the canary's header-routed traffic`,
           );
         }
         log.info('routes updated', { actions: routeActions.map((a) => a.type), observation: o });

@@ -32,6 +32,9 @@ const PERMISSIONS: Record<Scope, Record<string, string>> = {
     // create: a release with a template owns its VirtualService
     'networking.istio.io/virtualservices': 'get list watch create patch',
     'networking.istio.io/destinationrules': 'get list watch',
+    // releases on the Gateway API: the driven route, read and patched by name
+    'gateway.networking.k8s.io/httproutes': 'get patch',
+    'gateway.networking.k8s.io/grpcroutes': 'get patch',
     'apps/deployments': 'get list watch',
     // scale-down of the losing version (and its undoing): replicas only, never the pod template
     'apps/deployments/scale': 'patch',
@@ -60,6 +63,8 @@ const NAMESPACED = [
   'security.istio.io/authorizationpolicies',
   'security.istio.io/peerauthentications',
   'gateway.networking.k8s.io/httproutes',
+  'gateway.networking.k8s.io/grpcroutes',
+  'gateway.networking.k8s.io/gateways',
   'apps/deployments',
   'apps/deployments/scale',
   'apps/replicasets',

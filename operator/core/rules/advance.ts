@@ -4,6 +4,7 @@
  * `promotion.manualApproval`). Nothing is promoted or advanced on missing data. Otherwise the
  * Progressing condition says what the step waits for.
  */
+import { drivenRoute } from '../../../api/v1alpha1/canary-release.js';
 import { durationMs } from '../../../api/duration.js';
 import { RESUME_ANNOTATION, type Step } from '../../../api/v1alpha1/canary-release.js';
 import { Reason } from '../../../api/v1alpha1/constants.js';
@@ -48,7 +49,7 @@ export function advance(p: Pass, step: Step | undefined, canaryReady: boolean, c
         p,
         'Succeeded',
         Reason.Promoted,
-        `all ${last} steps passed; ${sp.canary.subset} takes all traffic of route ${sp.virtualService.route}`,
+        `all ${last} steps passed; ${sp.canary.subset} takes all traffic of route ${drivenRoute(sp).route}`,
       );
     }
     return;

@@ -3,7 +3,7 @@
  * to stable, then step 0); on a finished release it starts a new release only when the release
  * identity (service, subsets, canary revision, route) changed.
  */
-import type { CanaryReleaseSpec } from '../../../api/v1alpha1/canary-release.js';
+import { drivenRoute, type CanaryReleaseSpec } from '../../../api/v1alpha1/canary-release.js';
 import { ConditionType, Reason, isFinishedPhase } from '../../../api/v1alpha1/constants.js';
 import { event, type Draft, type Pass, type Status } from '../pass.js';
 import { planSteps } from '../plan.js';
@@ -12,8 +12,10 @@ import type { Action, Observations } from '../types.js';
 
 /** The identity of a release: a change of any of these after it finished starts a new one. */
 export function releaseKey(spec: CanaryReleaseSpec): string {
-  const vs = spec.virtualService;
-  return `${spec.service}/${vs.name}/${vs.route}:${spec.stable.subset}->${spec.canary.subset}@${spec.canary.revision ?? ''}`;
+  const r = drivenRoute(spec);
+  // A VirtualService keeps the key it always had, so finished releases stay finished across upgrades.
+  const route = r.kind === 'VirtualService' ? `${r.name}/${r.route}` : `${r.kind}/${r.name}/${r.route}`;
+  return `${spec.service}/${route}:${spec.stable.subset}->${spec.canary.subset}@${spec.canary.revision ?? ''}`;
 }
 
 /**

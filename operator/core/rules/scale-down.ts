@@ -17,6 +17,7 @@ import {
   type ScaleDownStatus,
   type ScaledDownDeployment,
 } from '../../../api/v1alpha1/canary-release.js';
+import { drivenRoute } from '../../../api/v1alpha1/canary-release.js';
 import { Reason } from '../../../api/v1alpha1/constants.js';
 import { event, type Pass } from '../pass.js';
 import type { Readiness } from '../types.js';
@@ -30,9 +31,9 @@ function trafficTo(p: Pass, subset: string, isCanary: boolean): string[] {
   if (!route.found) return [];
   const out: string[] = [];
   const weight = isCanary ? route.canaryWeight : route.stableWeight;
-  if (weight > 0) out.push(`route ${spec.virtualService.route} (weight ${weight})`);
-  if (isCanary && route.mirrorPercentage > 0)
-    out.push(`route ${spec.virtualService.route} (mirror ${route.mirrorPercentage}%)`);
+  const driven = drivenRoute(spec).route;
+  if (weight > 0) out.push(`route ${driven} (weight ${weight})`);
+  if (isCanary && route.mirrorPercentage > 0) out.push(`route ${driven} (mirror ${route.mirrorPercentage}%)`);
   if (isCanary && route.headerRoutes.length > 0)
     out.push(`its header routes ${route.headerRoutes.join(', ')} (rollback.keepHeaderRoutes)`);
   for (const name of route.otherRoutes?.[subset] ?? []) out.push(`route ${name}`);
@@ -114,7 +115,7 @@ export function scaleDownLoser(p: Pass): void {
       {
         ...base,
         state: 'Held',
-        message: `Deployment ${loser.deployment} stays up: ${senders.join('; ')} of VirtualService ${spec.virtualService.name} still send ${loser.subset} traffic; it scales to 0 once none does`,
+        message: `Deployment ${loser.deployment} stays up: ${senders.join('; ')} of ${drivenRoute(spec).kind} ${drivenRoute(spec).name} still send ${loser.subset} traffic; it scales to 0 once none does`,
       },
       'Normal',
       Reason.ScaleDownHeld,

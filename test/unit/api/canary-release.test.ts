@@ -6,6 +6,9 @@
 import {
   ABORT_ANNOTATION,
   RESUME_ANNOTATION,
+  backendServiceOf,
+  drivenRoute,
+  protocolOf,
   parseSpec,
   readCommands,
   resumeValue,
@@ -18,6 +21,12 @@ const base: CanaryReleaseSpecInput = {
   canary: { subset: 'v3' },
   virtualService: { name: 'reviews', route: 'primary' },
   steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }],
+};
+
+const gatewayBase: CanaryReleaseSpecInput = {
+  ...base,
+  virtualService: undefined,
+  httpRoute: { name: 'reviews', rule: 'primary' },
 };
 
 function problems(spec: unknown): string[] {
@@ -168,8 +177,78 @@ describe('parseSpec', () => {
       { ...base, webhooks: [{ name: 'chat', url: 'http://a.example', events: ['Promoted', 'Promoted'] }] },
       '.spec.webhooks[0].events[1]: webhook events must be unique (the apiserver refuses a repeated one); remove or rename it (received "Promoted")',
     ],
+    // the route kinds: exactly one of virtualService, httpRoute, grpcRoute
+    [
+      'fails if no route is named',
+      { ...base, virtualService: undefined },
+      '.spec: a CanaryRelease sets exactly one of virtualService, httpRoute, grpcRoute (received {"service":"reviews","stable":{"subset":"v1"},"canary":{"subset":"v3"},"steps...)',
+    ],
+    [
+      'fails if two routes are named',
+      { ...base, httpRoute: { name: 'reviews', rule: 'primary' } },
+      '.spec: a CanaryRelease sets exactly one of virtualService, httpRoute, grpcRoute (received {"service":"reviews","stable":{"subset":"v1"},"canary":{"subset":"v3"},"virtu...)',
+    ],
+    [
+      'fails if an HTTPRoute rule name is not a rule name',
+      { ...gatewayBase, httpRoute: { name: 'reviews', rule: 'Primary' } },
+      ".spec.httpRoute.rule: httpRoute.rule must be a rule name: lowercase letters, digits, '-' and '.' (received \"Primary\")",
+    ],
+    [
+      'fails if a faultTest is planned on an HTTPRoute: the Gateway API has no fault injection',
+      {
+        ...gatewayBase,
+        steps: [{ setWeight: 10 }, { faultTest: { abort: { httpStatus: 503 }, duration: '1m' } }],
+      },
+      '.spec.steps: faultTest steps need a virtualService: the Gateway API has no fault injection field (HTTPRoute and GRPCRoute filters modify headers, redirect, rewrite and mirror); drop the faultTest or drive a VirtualService route (received [{"setWeight":10},{"faultTest":{"abort":{"httpStatus":503},"duration":"1m"}}])',
+    ],
+    [
+      'fails if backend Services are named for a VirtualService',
+      { ...base, canary: { subset: 'v3', service: 'reviews-canary' } },
+      '.spec.virtualService: stable.service and canary.service name the backend Services of an httpRoute or grpcRoute rule; a virtualService routes to subsets: drop them (received {"name":"reviews","route":"primary"})',
+    ],
+    [
+      'fails if both versions name the same backend Service',
+      {
+        ...gatewayBase,
+        stable: { subset: 'v1', service: 'reviews' },
+        canary: { subset: 'v3', service: 'reviews' },
+      },
+      '.spec.canary.service: stable.service and canary.service must differ: each version needs a Service of its own (received "reviews")',
+    ],
   ])('%s', (_name, spec, message) => {
     expect(problems(spec)).toContain(message);
+  });
+
+  test('an HTTPRoute or GRPCRoute rule is driven; the backend Services and the protocol follow from the spec', () => {
+    const http = parseSpec(gatewayBase);
+    expect(http.ok && drivenRoute(http.spec)).toStrictEqual({
+      kind: 'HTTPRoute',
+      name: 'reviews',
+      route: 'primary',
+      field: 'httpRoute',
+      routeField: 'rule',
+    });
+    expect(
+      http.ok && [backendServiceOf(http.spec, 'stable'), backendServiceOf(http.spec, 'canary')],
+    ).toStrictEqual(['reviews-v1', 'reviews-v3']);
+    expect(http.ok && protocolOf(http.spec)).toBe('http');
+    const grpc = parseSpec({
+      ...gatewayBase,
+      service: 'reviews.shop.svc.cluster.local',
+      httpRoute: undefined,
+      grpcRoute: { name: 'reviews', rule: 'primary' },
+      canary: { subset: 'v3', service: 'reviews-next' },
+    });
+    expect(grpc.ok && drivenRoute(grpc.spec).kind).toBe('GRPCRoute');
+    expect(
+      grpc.ok && [backendServiceOf(grpc.spec, 'stable'), backendServiceOf(grpc.spec, 'canary')],
+    ).toStrictEqual(['reviews-v1', 'reviews-next']);
+    expect(grpc.ok && protocolOf(grpc.spec)).toBe('grpc');
+    const vs = parseSpec({ ...base, protocol: 'grpc' });
+    expect(vs.ok && [drivenRoute(vs.spec).kind, protocolOf(vs.spec)]).toStrictEqual([
+      'VirtualService',
+      'grpc',
+    ]);
   });
 
   test('lists every problem at once', () => {

@@ -56,6 +56,11 @@ describe('CanaryOperator', () => {
         resources: ['destinationrules'],
         verbs: ['get', 'list', 'watch'],
       },
+      {
+        apiGroups: ['gateway.networking.k8s.io'],
+        resources: ['httproutes', 'grpcroutes'],
+        verbs: ['get', 'patch'],
+      },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['patch'] },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },

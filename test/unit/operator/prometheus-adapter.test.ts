@@ -68,6 +68,22 @@ describe('renderQuery', () => {
     });
   });
 
+  test('renders the gRPC success-rate query: gRPC requests with neither a 5xx nor a grpc-status other than OK', () => {
+    const q = renderQuery('istio', 'grpc-request-success-rate', {
+      namespace: 'shop',
+      workload: 'cart-v2',
+      interval: '30s',
+    });
+    expect(q).toStrictEqual({
+      ok: true,
+      value:
+        'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="shop",' +
+        'destination_workload="cart-v2",request_protocol="grpc",response_code!~"5.*",grpc_response_status="0"}[30s])) / ' +
+        'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="shop",' +
+        'destination_workload="cart-v2",request_protocol="grpc"}[30s])) * 100',
+    });
+  });
+
   test('renders the Istio p99 latency query on the duration histogram, by le', () => {
     const q = renderQuery('istio', 'request-duration', {
       namespace: 'shop',

@@ -10,7 +10,6 @@
  * and takes everything else from the template.
  */
 import fc from 'fast-check';
-import { isDeepStrictEqual } from 'node:util';
 import type { JsonPatchOp } from '../../../operator/core/json-patch.js';
 import {
   observeRoutes,
@@ -22,6 +21,7 @@ import {
   type VirtualServiceSpec,
 } from '../../../operator/core/routes.js';
 import type { RouteObservation } from '../../../operator/core/types.js';
+import { applyPatch } from './json-patch-apply.js';
 
 const t: RouteTarget = {
   namespace: 'shop',
@@ -46,51 +46,6 @@ const vsOf = (http: HttpRoute[], extra: Record<string, unknown> = {}): Vs => ({
   metadata: { name: 'reviews', resourceVersion: '7', labels: { team: 'books' } },
   spec: { hosts: ['reviews'], ...extra, http },
 });
-
-// ---------------------------------------------------------------------------------------------
-// JSON Patch (RFC 6902), as the apiserver applies it: all operations or none.
-// ---------------------------------------------------------------------------------------------
-
-function pointer(path: string): string[] {
-  return path
-    .split('/')
-    .slice(1)
-    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
-/** `doc` with `ops` applied (a copy); throws when an operation does not apply, as the apiserver refuses it. */
-function applyPatch<T>(doc: T, ops: readonly JsonPatchOp[]): T {
-  const root = structuredClone(doc) as unknown as Record<string, unknown>;
-  for (const op of ops) {
-    const keys = pointer(op.path);
-    const last = keys.pop()!;
-    let parent: unknown = root;
-    for (const k of keys) {
-      parent = (parent as Record<string, unknown>)?.[k];
-      if (parent === null || typeof parent !== 'object') throw new Error(`${op.op} ${op.path}: no parent`);
-    }
-    const arr = Array.isArray(parent) ? (parent as unknown[]) : undefined;
-    const obj = parent as Record<string, unknown>;
-    const index = arr ? (last === '-' ? arr.length : Number(last)) : -1;
-    const exists = arr
-      ? Number.isInteger(index) && index >= 0 && index < arr.length
-      : Object.hasOwn(obj, last);
-    const value = 'value' in op ? structuredClone(op.value) : undefined;
-    if (op.op !== 'add' && !exists) throw new Error(`${op.op} ${op.path}: nothing there`);
-    if (op.op === 'test') {
-      if (!isDeepStrictEqual(arr ? arr[index] : obj[last], op.value))
-        throw new Error(`test ${op.path} failed`);
-    } else if (op.op === 'remove') {
-      if (arr) arr.splice(index, 1);
-      else delete obj[last];
-    } else if (arr) {
-      if (!(Number.isInteger(index) && index >= 0 && index <= arr.length))
-        throw new Error(`${op.op} ${op.path}: index out of range`);
-      arr.splice(index, op.op === 'replace' ? 1 : 0, value);
-    } else obj[last] = value;
-  }
-  return root as unknown as T;
-}
 
 function patched(vs: Vs, actions: readonly RouteAction[]): Vs {
   const patch = routePatch(t, vs, vs.metadata.resourceVersion, actions);
