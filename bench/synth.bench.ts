@@ -7,64 +7,16 @@
  * synthesized to YAML through the constructs and, in the same run, the same objects as raw
  * cdk8s `ApiObject`s. Target: constructs ≤ 1.3× raw, growing linearly.
  */
-import { ApiObject, App as CdkApp, Chart } from 'cdk8s';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Mesh, ZeroTrustPolicy } from '../constructs/index.js';
+import { rawTemplate, viaConstructs, viaRawCdk8s } from './authoring.js';
 
 const SIZES = [100, 1000, 3000];
 const RUNS = 3;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-
-function viaConstructs(n: number): string {
-  const app = new CdkApp();
-  const mesh = new Mesh(app, 'mesh', { manageNamespace: false });
-  new ZeroTrustPolicy(mesh, 'zero-trust', { allowNothing: false });
-  let prev: App | undefined;
-  for (let i = 0; i < n; i++) {
-    const a = new App(mesh, `svc${i}`, { image: `registry.example/svc${i}:{version}`, port: 8080 });
-    a.addRoute({ to: [{ subset: 'v1' }] });
-    prev?.calls(a, { methods: ['GET'] });
-    prev = a;
-  }
-  return app.synthYaml();
-}
-
-/** The objects one App yields, taken from the constructs once, as the literal a raw program would write. */
-function rawTemplate(): { json: string; count: number } {
-  const app = new CdkApp();
-  const mesh = new Mesh(app, 'mesh', { manageNamespace: false });
-  new ZeroTrustPolicy(mesh, 'zero-trust', { allowNothing: false });
-  const a = new App(mesh, 'caller', { image: 'registry.example/caller:{version}', port: 8080 });
-  const b = new App(mesh, 'svc0', { image: 'registry.example/svc0:{version}', port: 8080 });
-  b.addRoute({ to: [{ subset: 'v1' }] });
-  a.calls(b, { methods: ['GET'] });
-  const objs = (mesh.toJson() as { metadata: { name: string; labels?: Record<string, string> } }[]).filter(
-    (o) => JSON.stringify(o).includes('svc0'),
-  );
-  return { json: JSON.stringify(objs), count: objs.length };
-}
-
-function viaRawCdk8s(n: number, template: string): string {
-  const app = new CdkApp();
-  const chart = new Chart(app, 'mesh', { disableResourceNameHashes: true });
-  new ApiObject(chart, 'pa', {
-    apiVersion: 'security.istio.io/v1',
-    kind: 'PeerAuthentication',
-    metadata: { name: 'default', namespace: 'default' },
-    spec: { mtls: { mode: 'STRICT' } },
-  });
-  for (let i = 0; i < n; i++) {
-    const objs = JSON.parse(template.replaceAll('svc0', `svc${i}`)) as ConstructorParameters<
-      typeof ApiObject
-    >[2][];
-    objs.forEach((o, j) => new ApiObject(chart, `svc${i}-${j}`, o));
-  }
-  return app.synthYaml();
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

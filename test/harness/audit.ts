@@ -18,6 +18,10 @@ export interface AuditEntry {
   /** HTTP status of the answer. */
   readonly code?: number;
   readonly userAgent?: string;
+  /** Who made the request (`user.username`), e.g. `system:serviceaccount:ns:name`. */
+  readonly user?: string;
+  /** When the apiserver answered (`stageTimestamp`, ms since the epoch). */
+  readonly at?: number;
 }
 
 /** The current end of the audit log. */
@@ -28,6 +32,8 @@ export function auditMark(): number {
 interface RawEvent {
   verb?: string;
   userAgent?: string;
+  user?: { username?: string };
+  stageTimestamp?: string;
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
 }
@@ -63,6 +69,8 @@ export function auditEntries(mark: number, filter: { readonly namespace?: string
       ...(ref.name ? { name: ref.name } : {}),
       ...(e.responseStatus?.code !== undefined ? { code: e.responseStatus.code } : {}),
       ...(e.userAgent ? { userAgent: e.userAgent } : {}),
+      ...(e.user?.username ? { user: e.user.username } : {}),
+      ...(e.stageTimestamp ? { at: Date.parse(e.stageTimestamp) } : {}),
     });
   }
   return out;

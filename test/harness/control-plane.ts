@@ -199,6 +199,24 @@ export interface StartOptions {
   readonly workDir: string;
   /** Progress lines. */
   readonly log?: (line: string) => void;
+  /**
+   * Users (e.g. `system:serviceaccount:ns:name`) every write of whom is audited too, whatever the
+   * resource (Events, Services, other controllers' resources), so a benchmark can count a
+   * controller's writes on the server side. @default []
+   */
+  readonly auditAllWritesOf?: readonly string[];
+  /** More CRD files to install next to the Istio, Gateway API, cert-manager and CanaryRelease ones. @default [] */
+  readonly extraCrds?: readonly string[];
+}
+
+/** `AUDIT_POLICY`, with every write of `users` audited first. */
+function policyFor(users: readonly string[]): string {
+  if (users.length === 0) return AUDIT_POLICY;
+  const rule = `  - level: Metadata
+    users: [${users.map((u) => JSON.stringify(u)).join(', ')}]
+    verbs: [create, update, patch, delete, deletecollection]
+`;
+  return AUDIT_POLICY.replace('rules:\n', `rules:\n${rule}`);
 }
 
 /**
@@ -237,7 +255,7 @@ export async function startApiCore(opts: StartOptions & { readonly certs?: Certs
   const api = adminRequest(server, certs);
   const auditLog = join(logDir, 'audit.log');
   const auditPolicy = join(workDir, 'audit-policy.yaml');
-  writeFileSync(auditPolicy, AUDIT_POLICY);
+  writeFileSync(auditPolicy, policyFor(opts.auditAllWritesOf ?? []));
   let apiserver: RestartablePart;
   try {
     apiserver = await RestartablePart.start(
@@ -311,7 +329,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     const t0 = Date.now();
     const certs = makeCerts(join(workDir, 'pki'));
 
-    const core = await startApiCore({ bin, workDir, log, certs });
+    const core = await startApiCore({ ...opts, log, certs });
     parts.push(core.etcd, core.apiserver);
     const { api, kubeconfig } = core;
     const [kcmPort, schedPort, kwokPort] = await Promise.all(Array.from({ length: 3 }, freePort));
@@ -388,6 +406,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       ...readdirSync(certManager)
         .filter((f) => f.endsWith('.yaml'))
         .map((f) => join(certManager, f)),
+      ...(opts.extraCrds ?? []),
     ]);
     log('Istio, Gateway API, cert-manager and CanaryRelease CRDs installed');
 

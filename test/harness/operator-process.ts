@@ -20,8 +20,8 @@ export interface OperatorProcess {
 }
 
 export interface SpawnOptions {
-  /** Watch and act in this namespace only. */
-  readonly namespace: string;
+  /** Watch and act in this namespace only. @default - every namespace */
+  readonly namespace?: string;
   readonly identity: string;
   /** The Lease's namespace and name; without it, `--no-leader-election`. */
   readonly lease?: { readonly namespace: string; readonly name: string };
@@ -44,7 +44,7 @@ export function spawnOperator(opts: SpawnOptions): OperatorProcess {
       compiledOperator(),
       `--kubeconfig=${opts.kubeconfig ?? cluster.kubeconfigPath}`,
       `--prometheus-url=${opts.prometheusUrl ?? cluster.prometheusUrl}`,
-      `--namespace=${opts.namespace}`,
+      ...(opts.namespace ? [`--namespace=${opts.namespace}`] : []),
       ...(opts.lease
         ? [`--lease-namespace=${opts.lease.namespace}`, `--lease-name=${opts.lease.name}`]
         : ['--no-leader-election']),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provisions the real parts the tests start: etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok, istioctl and the oracle (Istio's own config generation; see
-# test/harness/oracle.ts), built from the Go module proxy through the wrapper modules in
+# test/harness/oracle.ts), Flagger (benchmarks only, when named: `provision.sh flagger`), built from the Go module proxy through the wrapper modules in
 # test/harness/go/, and Prometheus (Debian package). Idempotent: every binary is cached outside
 # the repository under $CDK8S_MESH_CACHE (default ~/.cache/cdk8s-mesh), keyed by the part's
 # version and a hash of its wrapper go.mod/go.sum and link flags, so a changed pin rebuilds and
@@ -24,6 +24,9 @@ CRANE_VERSION=v0.22.1
 # Istio 1.30 release branch, commit 9739e10eb9d7 (2026-08-26): the proxy refuses the 1.30.3 tag's
 # own pseudo-version; this commit ships CRDs byte-identical to 1.30.3's crd-all.gen.yaml.
 ISTIO_VERSION=v0.0.0-20260826214018-9739e10eb9d7
+# Flagger, the side-by-side anchor of `npm run bench -- delivery` only (never built by npm test):
+# v1.36.1 is the newest version the Go module proxy serves (it refuses the later tags).
+FLAGGER_VERSION=v1.36.1
 PROMETHEUS_DEB=prometheus
 
 log() { printf '[provision] %s\n' "$*" >&2; }
@@ -204,11 +207,19 @@ for part in "${parts[@]}"; do
       build oracle "$ISTIO_VERSION" "-s -w" "oracle=test:."
       ;;
     crane) build crane "$CRANE_VERSION" "-s -w" "crane=github.com/google/go-containerregistry/cmd/crane" ;;
+    flagger)
+      # Benchmarks only, so not in the default list. Its CRDs come from the same module.
+      build flagger "$FLAGGER_VERSION" "-s -w" "flagger=github.com/fluxcd/flagger/cmd/flagger"
+      fdir=$(cd "$gomods/flagger" && go mod download -json "github.com/fluxcd/flagger@$FLAGGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+      [ -f "$fdir/artifacts/flagger/crd.yaml" ] || fail "Flagger CRDs not found in github.com/fluxcd/flagger@$FLAGGER_VERSION" \
+        "expected $fdir/artifacts/flagger/crd.yaml" "what to do: check the Go module proxy serves that version"
+      install -m 0644 "$fdir/artifacts/flagger/crd.yaml" "$cache/bin/flagger-crds.yaml"
+      ;;
     istio-crds) istio_crds ;;
     gateway-api-crds) gateway_api_crds ;;
     prometheus) provision_prometheus ;;
     tools) apt_install openssl openssl ;; # certificates for the test control plane
-    *) fail "unknown part '$part'" "known parts: tools etcd kubernetes kwok istioctl oracle crane istio-crds gateway-api-crds prometheus" ;;
+    *) fail "unknown part '$part'" "known parts: tools etcd kubernetes kwok istioctl oracle crane flagger istio-crds gateway-api-crds prometheus" ;;
   esac
 done
 echo "$cache/bin"

@@ -1,0 +1,290 @@
+/**
+ * Side by side with Flagger, in one run, on one control plane (`npm run bench -- delivery`).
+ *
+ * Builds Flagger from the Go module proxy on first use (`test/harness/provision.sh flagger`,
+ * cached by version like every harness part; never built by `npm test`), starts the harness's
+ * control plane with the apiserver's audit log on, Flagger's CRDs from its module, our operator
+ * (the compiled `operator/main.js` as a process, the image's contents) and Flagger (Istio provider,
+ * the same Prometheus), and drives the same release through each (see ./delivery/scenarios.ts):
+ * DELIVERY_RUNS (default 5) healthy releases and as many breached ones per controller, the four
+ * of a round side by side, so both controllers see the same machine.
+ *
+ * Prints one table: time to promote, breach visible → rollback on the route, API writes per
+ * release and per route change, writes while nothing changes (counted in the audit log, by each
+ * controller's ServiceAccount), and each process's RSS and CPU time; then the authoring side
+ * against its anchors (./authoring.ts): synth of 100 / 1,000 / 3,000 Apps against raw cdk8s, and
+ * validation of the 1,000-App mesh in-process and as a `cdk8s-mesh lint` process against
+ * `istioctl analyze --use-kube=false`, measured before the control plane starts
+ * (DELIVERY_AUTHORING=off skips them). Never pass/fail.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ENV } from '../test/harness/cluster.js';
+import { startControlPlane } from '../test/harness/control-plane.js';
+import { provision } from '../test/harness/provision.js';
+import {
+  compareSynth,
+  compareValidation,
+  type SynthComparison,
+  type ValidationComparison,
+} from './authoring.js';
+import { auditEntries, type AuditEntry } from '../test/harness/audit.js';
+import { breakdown, writesOf } from './delivery/audit.js';
+import {
+  accountUser,
+  serviceAccountIdentity,
+  startFlagger,
+  startOurs,
+  usage,
+  type ControllerProcess,
+  type Identity,
+} from './delivery/controllers.js';
+import {
+  IDLE_MS,
+  INTERVAL_S,
+  MAX_P99_MS,
+  MAX_WEIGHT,
+  MIN_SUCCESS,
+  RPS,
+  STEP_WEIGHT,
+  runScenario,
+  type Controller,
+  type RunResult,
+} from './delivery/scenarios.js';
+
+const RUNS = Math.max(1, Number(process.env.DELIVERY_RUNS ?? 5));
+const CONTROLLERS: readonly Controller[] = ['cdk8s-mesh', 'Flagger'];
+const OURS_ACCOUNT = 'cdk8s-mesh-operator';
+const FLAGGER_ACCOUNT = 'flagger';
+
+const log = (line: string) => process.stderr.write(`[delivery] ${line}\n`);
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** `median (min–max)`, in the unit `fmt` gives. */
+function spread(xs: readonly number[], fmt: (x: number) => string): string {
+  if (xs.length === 0) return '-';
+  return `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
+}
+
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [
+    line(rows[0]!),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  // The authoring rows first, on a machine the controllers do not load yet.
+  const authoring = process.env.DELIVERY_AUTHORING !== 'off';
+  if (authoring) log('authoring: synth of 100 / 1,000 / 3,000 Apps and validation of 1,000 Apps');
+  const synth = authoring ? compareSynth([100, 1000, 3000], 3) : [];
+  const validation = authoring ? compareValidation(1000, 5) : undefined;
+  const t0 = performance.now();
+  const bin = provision(['tools', 'etcd', 'kubernetes', 'kwok', 'prometheus', 'istioctl']);
+  const tFlagger = performance.now();
+  const cached = existsSync(join(bin, 'flagger'));
+  provision(['flagger']);
+  const flaggerProvisionS = (performance.now() - tFlagger) / 1000;
+  log(
+    `Flagger ${cached ? 'from the cache' : 'built'} in ${flaggerProvisionS.toFixed(1)} s (provision ${((tFlagger - t0) / 1000).toFixed(1)} s before it)`,
+  );
+
+  const workDir = mkdtempSync(join(tmpdir(), 'cdk8s-mesh-delivery-'));
+  const cp = await startControlPlane({
+    bin,
+    workDir,
+    auditAllWritesOf: [OURS_ACCOUNT, FLAGGER_ACCOUNT].map(accountUser),
+    extraCrds: [join(bin, 'flagger-crds.yaml')],
+    log: (l) => log(l),
+  });
+  process.env[ENV.kubeconfig] = cp.kubeconfig;
+  process.env[ENV.prometheusUrl] = cp.prometheusUrl;
+  process.env[ENV.prometheusTargets] = cp.prometheusTargetsDir;
+  process.env[ENV.bin] = bin;
+  process.env[ENV.workDir] = cp.workDir;
+  process.env[ENV.auditLog] = cp.auditLog;
+
+  const procs: ControllerProcess[] = [];
+  const results: RunResult[] = [];
+  const failures: string[] = [];
+  const ids = new Map<Controller, Identity>();
+  const idleUsage = new Map<Controller, { rssMiB: number; cpuS: number }>();
+  const cpuPerRound = new Map<Controller, number[]>();
+  try {
+    ids.set('cdk8s-mesh', await serviceAccountIdentity(cp, OURS_ACCOUNT));
+    ids.set('Flagger', await serviceAccountIdentity(cp, FLAGGER_ACCOUNT));
+    const ours = await startOurs(cp, ids.get('cdk8s-mesh')!);
+    procs.push(ours);
+    const flagger = await startFlagger(cp, bin, ids.get('Flagger')!);
+    procs.push(flagger);
+    const byName = new Map<Controller, ControllerProcess>([
+      ['cdk8s-mesh', ours],
+      ['Flagger', flagger],
+    ]);
+    for (const c of CONTROLLERS) idleUsage.set(c, usage(byName.get(c)!.pid));
+    log(`operator (pid ${ours.pid}, Node ${process.version}) and Flagger (pid ${flagger.pid}) running`);
+
+    for (let round = 1; round <= RUNS; round++) {
+      const before = new Map(CONTROLLERS.map((c) => [c, usage(byName.get(c)!.pid).cpuS]));
+      const settled = await Promise.allSettled(
+        CONTROLLERS.flatMap((c) => [
+          runScenario(c, 'promote', round * 10 + 1),
+          runScenario(c, 'rollback', round * 10 + 2),
+        ]),
+      );
+      for (const c of CONTROLLERS) {
+        const list = cpuPerRound.get(c) ?? [];
+        list.push(usage(byName.get(c)!.pid).cpuS - before.get(c)!);
+        cpuPerRound.set(c, list);
+      }
+      for (const s of settled) {
+        if (s.status === 'fulfilled') results.push(s.value);
+        else {
+          failures.push(`round ${round}: ${(s.reason as Error).message}`);
+          log(`round ${round}: a run failed: ${(s.reason as Error).message}`);
+        }
+      }
+      log(
+        `round ${round}/${RUNS}: ${settled
+          .filter((s): s is PromiseFulfilledResult<RunResult> => s.status === 'fulfilled')
+          .map(
+            (s) =>
+              `${s.value.controller} ${s.value.scenario} ${sec(s.value.promoteMs ?? s.value.rollbackMs ?? 0)}`,
+          )
+          .join(', ')}`,
+      );
+    }
+    const end = new Map(CONTROLLERS.map((c) => [c, usage(byName.get(c)!.pid)]));
+    const writes = auditEntries(0);
+    print(results, writes, ids, idleUsage, end, cpuPerRound, flaggerProvisionS, cached, synth, validation);
+    for (const f of failures) console.log(`FAILED RUN ${f}`);
+  } finally {
+    for (const p of procs.reverse()) await p.stop().catch(() => undefined);
+    await cp.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function print(
+  results: readonly RunResult[],
+  writes: readonly AuditEntry[],
+  ids: ReadonlyMap<Controller, Identity>,
+  startUsage: ReadonlyMap<Controller, { rssMiB: number; cpuS: number }>,
+  endUsage: ReadonlyMap<Controller, { rssMiB: number; cpuS: number }>,
+  cpuPerRound: ReadonlyMap<Controller, readonly number[]>,
+  flaggerProvisionS: number,
+  flaggerCached: boolean,
+  synth: readonly SynthComparison[],
+  validation: ValidationComparison | undefined,
+): void {
+  const of = (c: Controller, s: RunResult['scenario']) =>
+    results.filter((r) => r.controller === c && r.scenario === s);
+  const releaseWrites = (r: RunResult) =>
+    writesOf(writes, ids.get(r.controller)!.user, r.namespace, r.triggeredAt, r.settledAt);
+  const idleWrites = (r: RunResult) =>
+    writesOf(writes, ids.get(r.controller)!.user, r.namespace, r.settledAt, r.idleUntil);
+  const col = (c: Controller) => {
+    const promote = of(c, 'promote');
+    const rollback = of(c, 'rollback');
+    const perRelease = promote.map((r) => releaseWrites(r).length);
+    const perChange = promote.map((r) => releaseWrites(r).length / Math.max(1, (r.weights?.length ?? 1) - 1));
+    const idle = [...promote, ...rollback].map((r) => idleWrites(r).length);
+    const start = startUsage.get(c)!;
+    const end = endUsage.get(c)!;
+    return {
+      runs: `${promote.length} + ${rollback.length}`,
+      promote: spread(
+        promote.map((r) => r.promoteMs!),
+        sec,
+      ),
+      route: promote[0]?.weights?.join(' → ') ?? '-',
+      rollback: spread(
+        rollback.map((r) => r.rollbackMs!),
+        sec,
+      ),
+      visible: spread(
+        rollback.map((r) => r.visibleAfterMs!),
+        sec,
+      ),
+      perRelease: spread(perRelease, num),
+      perChange: spread(perChange, num),
+      rollbackWrites: spread(
+        rollback.map((r) => releaseWrites(r).length),
+        num,
+      ),
+      idle: `${spread(idle, num)} in ${IDLE_MS / 1000} s`,
+      what: promote[0] ? breakdown(releaseWrites(promote[0])) : '-',
+      idleWhat: breakdown([...promote, ...rollback].flatMap(idleWrites)) || 'none',
+      rss: `${start.rssMiB.toFixed(0)} → ${end.rssMiB.toFixed(0)} MiB`,
+      cpu: spread(cpuPerRound.get(c) ?? [], (x) => `${x.toFixed(1)} s`),
+    };
+  };
+  const a = col('cdk8s-mesh');
+  const b = col('Flagger');
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  const ratio = (x: number, anchor: number | undefined) => (anchor ? `${(x / anchor).toFixed(2)}×` : '-');
+  const rows = [
+    ['', 'cdk8s-mesh', 'anchor', 'anchor is'],
+    ['runs (promote + rollback)', a.runs, b.runs, 'Flagger v1.36.1'],
+    ['time to promote a healthy release (trigger → done)', a.promote, b.promote, 'Flagger v1.36.1'],
+    ['canary weights on the route', a.route, b.route, 'Flagger v1.36.1'],
+    ['breach visible in Prometheus → rollback on the route', a.rollback, b.rollback, 'Flagger v1.36.1'],
+    ['(errors injected → breach visible)', a.visible, b.visible, 'Flagger v1.36.1'],
+    ['API writes per promoted release', a.perRelease, b.perRelease, 'Flagger v1.36.1'],
+    ['API writes per route change', a.perChange, b.perChange, 'Flagger v1.36.1'],
+    ['API writes per rolled-back release', a.rollbackWrites, b.rollbackWrites, 'Flagger v1.36.1'],
+    ['API writes when nothing changed', a.idle, b.idle, 'Flagger v1.36.1'],
+    ['RSS, start → end of the run', a.rss, b.rss, 'Flagger v1.36.1'],
+    ['CPU time per round (4 releases, 2 of each)', a.cpu, b.cpu, 'Flagger v1.36.1'],
+    ...synth.map((x) => [
+      `synth of ${x.apps} Apps (${ratio(x.constructsMs, x.rawMs)} the anchor)`,
+      ms(x.constructsMs),
+      ms(x.rawMs),
+      'the same objects as raw cdk8s ApiObjects',
+    ]),
+    ...(validation
+      ? [
+          [
+            `validate ${validation.apps} Apps (${validation.objects} objects) in-process (${ratio(validation.inProcessMs, validation.istioctlMs)})`,
+            ms(validation.inProcessMs),
+            validation.istioctlMs === undefined ? 'not provisioned' : ms(validation.istioctlMs),
+            'istioctl analyze --use-kube=false, same YAML',
+          ],
+          [
+            `cdk8s-mesh lint of that YAML as a process (${ratio(validation.lintProcessMs, validation.istioctlMs)})`,
+            ms(validation.lintProcessMs),
+            validation.istioctlMs === undefined ? 'not provisioned' : ms(validation.istioctlMs),
+            'istioctl analyze --use-kube=false, same YAML',
+          ],
+        ]
+      : [['authoring rows', 'skipped (DELIVERY_AUTHORING=off)', '-', '-']]),
+  ];
+  console.log(
+    `Side by side: interval ${INTERVAL_S} s, threshold 1, step weights ${STEP_WEIGHT} → ${MAX_WEIGHT} (stepWeight ${STEP_WEIGHT}, maxWeight ${MAX_WEIGHT}), ` +
+      `success rate ≥ ${MIN_SUCCESS} %, p99 ≤ ${MAX_P99_MS} ms, ${RPS} rps from the traffic simulator, 20 % 5xx for the breach; ` +
+      `median (min–max); writes counted in the apiserver's audit log per ServiceAccount\n`,
+  );
+  console.log(table(rows));
+  console.log(`\nwrites of one promoted release, cdk8s-mesh: ${a.what}`);
+  console.log(`writes of one promoted release, Flagger: ${b.what}`);
+  console.log(`writes when nothing changed, all runs, cdk8s-mesh: ${a.idleWhat}`);
+  console.log(`writes when nothing changed, all runs, Flagger: ${b.idleWhat}`);
+  console.log(
+    `Flagger: ${flaggerCached ? 'cached binary' : 'built from the Go module proxy'} (provision ${flaggerProvisionS.toFixed(1)} s); our operator: operator/main.js on Node ${process.version}`,
+  );
+}
+
+await main();
