@@ -27,7 +27,9 @@ import {
   type KubeObject,
 } from '../../operator/adapters/kubernetes.js';
 import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
-import { addScrapeTarget, cluster, testNamespace } from '../../test/harness/cluster.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addScrapeTarget, cluster, ENV, testNamespace } from '../../test/harness/cluster.js';
 import {
   TrafficSimulator,
   type LoadHandle,
@@ -364,7 +366,16 @@ async function flaggerEnv(seed: number): Promise<{ env: Env; drive: Drive }> {
     rolledBack: async () => (await canary())?.phase === 'Failed',
     why: async () => {
       const s = await canary();
-      return `${s?.phase}: ${s?.conditions?.map((c) => c.message).join('; ') ?? ''}`;
+      // Flagger says why in its log, not in the status.
+      const log = join(process.env[ENV.workDir] ?? '', 'logs', 'flagger.log');
+      const lines = existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes(ns) && /Halt|Rolling back|failed/i.test(l))
+            .slice(-4)
+            .map((l) => (JSON.parse(l) as { msg?: string }).msg)
+        : [];
+      return `${s?.phase}: ${s?.conditions?.map((c) => c.message).join('; ') ?? ''} ${lines.join(' | ')}`;
     },
     // Flagger scales the canary to 0 before it reports Succeeded or Failed.
     settled: async () => {
