@@ -8,6 +8,8 @@ import { Testing } from 'cdk8s';
 import { validator } from '../../../constructs/index.js';
 import { boutique, boutiqueWithCanary } from '../../../examples/boutique/boutique.js';
 import { one, type K8sObject } from '../constructs/helpers.js';
+import { readFileSync } from 'node:fs';
+import { BOUTIQUE_GRAPH_FILE, boutiqueGraph } from '../../../scripts/boutique-graph.js';
 
 const { mesh } = boutique(Testing.app(), 'boutique');
 const objs = Testing.synth(mesh) as K8sObject[];
@@ -231,4 +233,12 @@ describe('Online Boutique beyond upstream', () => {
         .map((o) => o.metadata.name),
     ).toStrictEqual(['productcatalogservice-v1', 'productcatalogservice-v2']);
   });
+});
+
+test('the picture in docs/boutique.md (docs/boutique-graph.svg) is what cdk8s-mesh graph draws of the synthesized YAML: npx tsx scripts/boutique-graph.ts', async () => {
+  const svg = await boutiqueGraph();
+  // Drawn with the call graph file: the 15 declared calls between Services are declared arrows (and
+  // the legend's one); without the file there would be none.
+  expect(svg.match(/marker-end="url\(#arrow-declared\)"/g)).toHaveLength(16);
+  expect(readFileSync(BOUTIQUE_GRAPH_FILE, 'utf8')).toBe(svg);
 });
