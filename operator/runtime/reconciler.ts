@@ -27,6 +27,7 @@ import type { TrafficSnapshot, TrafficTarget } from '../adapters/routers.js';
 import { releaseSubject, type CanaryReleaseObject, type ObjectRef } from '../adapters/kubernetes.js';
 import { analysisDue, decide, type Action, type Observations, type Readiness } from '../core/index.js';
 import { isRouteAction, type VirtualServiceSpec } from '../core/routes.js';
+import { isGatewayTarget } from '../core/gateway-routes.js';
 import { sameStatus } from '../core/status.js';
 import { observeMetrics } from './analysis-metrics.js';
 import { sleep, type Clock } from './clock.js';
@@ -228,6 +229,26 @@ export class Reconciler {
           // An owned VirtualService changed while its template was written into it.
           refused('VirtualService', metrics.routeWrites);
           continue;
+        }
+        if (
+          !snap.ok &&
+          !isGatewayTarget(target) &&
+          target.template &&
+          (snap.error.kind === 'Invalid' || snap.error.kind === 'Forbidden')
+        ) {
+          // The apiserver refused the VirtualService written from the template: say what to fix.
+          metrics.routeWrites.inc({ result: 'error' });
+          await this.event(
+            obj,
+            'Warning',
+            Reason.RouteUpdateFailed,
+            `could not write VirtualService ${target.virtualService} from .spec.virtualService.template: ${snap.error.message}; ${
+              snap.error.kind === 'Invalid'
+                ? 'correct the template (it must be a valid networking.istio.io/v1 VirtualService spec)'
+                : 'grant the operator get, create and patch on virtualservices (its install manifests do)'
+            }; the release waits and the write is retried`,
+          );
+          throw new ReconcileError(snap.error.message, Reason.RouteUpdateFailed);
         }
         if (!snap.ok) throw new ReconcileError(snap.error.message, 'RouteReadFailed');
         if (ready && !ready.ok) throw new ReconcileError(ready.error.message, 'ReadinessReadFailed');

@@ -144,8 +144,11 @@ class FakeRouter implements TrafficRouter {
   ) {}
 
   readonly fresh: boolean[] = [];
+  /** What getRoutes answers instead of the observation (a refused write of an owned VirtualService). */
+  readFailure?: KubeError;
   async getRoutes(_t: RouteTarget, opts?: ReadOptions): Promise<Result<RouteSnapshot, KubeError>> {
     this.fresh.push(opts?.fresh === true);
+    if (this.readFailure) return err(this.readFailure);
     return ok({ observation: this.observation, resourceVersion: '5' });
   }
   async apply(
@@ -411,6 +414,34 @@ describe('Reconciler with fakes at the edges', () => {
         type: 'Warning',
         reason: 'RouteUpdateFailed',
         note: 'could not update VirtualService reviews: apiserver said 503; the status is left as it was and the update is retried',
+      },
+    ]);
+  });
+
+  test('fails if the apiserver refuses the VirtualService written from the template: a Warning says what to fix, the status is kept', async () => {
+    const template = { spec: { hosts: ['reviews'], http: [{ name: 'primary', route: [] }] } };
+    const store = new FakeStore({
+      metadata: { ...ref, generation: 1, resourceVersion: '1' },
+      spec: { ...spec, virtualService: { name: 'reviews', route: 'primary', template } },
+      status: atStep0,
+    });
+    const router = new FakeRouter(routeAt(20));
+    router.readFailure = { kind: 'Invalid', status: 422, message: 'spec.http[0].route: Invalid value' };
+    const r = new Reconciler({
+      kube: store,
+      router,
+      prometheus: new FakeMetrics(100),
+      clock: fixedClock(T0 + 60_000),
+      log: silentLogger,
+      metrics: new OperatorMetrics(),
+    });
+    await expect(r.reconcile(ref)).rejects.toThrow('spec.http[0].route: Invalid value');
+    expect(store.statusWrites).toStrictEqual([]);
+    expect(store.events).toStrictEqual([
+      {
+        type: 'Warning',
+        reason: 'RouteUpdateFailed',
+        note: 'could not write VirtualService reviews from .spec.virtualService.template: spec.http[0].route: Invalid value; correct the template (it must be a valid networking.istio.io/v1 VirtualService spec); the release waits and the write is retried',
       },
     ]);
   });
