@@ -95,6 +95,33 @@ export const QUERY_TEMPLATES: { readonly [M in MeshProvider]: { readonly [K in B
   },
 };
 
+/**
+ * The same queries for many workloads at once, one series per workload: the workload and its
+ * namespace are matched by `=~` alternatives (`{{ namespaces }}`, `{{ workloads }}`) and the sums
+ * are kept per workload (`by (destination_workload_namespace, destination_workload)`), so each
+ * series' value is what the one-workload template gives for it. Flagger and Kiali shape their
+ * Istio queries the same way.
+ */
+export const GROUPED_QUERY_TEMPLATES: {
+  readonly [M in MeshProvider]: { readonly [K in BuiltinMetric]: string };
+} = {
+  istio: {
+    'request-success-rate':
+      'sum by (destination_workload_namespace, destination_workload) (rate(istio_requests_total{reporter="{{ reporter }}",' +
+      'destination_workload_namespace=~"{{ namespaces }}",destination_workload=~"{{ workloads }}",response_code!~"5.*"}[{{ interval }}])) / ' +
+      'sum by (destination_workload_namespace, destination_workload) (rate(istio_requests_total{reporter="{{ reporter }}",' +
+      'destination_workload_namespace=~"{{ namespaces }}",destination_workload=~"{{ workloads }}"}[{{ interval }}])) * 100',
+    'grpc-request-success-rate':
+      'sum by (destination_workload_namespace, destination_workload) (rate(istio_requests_total{reporter="{{ reporter }}",' +
+      'destination_workload_namespace=~"{{ namespaces }}",destination_workload=~"{{ workloads }}",request_protocol="grpc",response_code!~"5.*",grpc_response_status="0"}[{{ interval }}])) / ' +
+      'sum by (destination_workload_namespace, destination_workload) (rate(istio_requests_total{reporter="{{ reporter }}",' +
+      'destination_workload_namespace=~"{{ namespaces }}",destination_workload=~"{{ workloads }}",request_protocol="grpc"}[{{ interval }}])) * 100',
+    'request-duration':
+      'histogram_quantile(0.99, sum by (destination_workload_namespace, destination_workload, le) (rate(istio_request_duration_milliseconds_bucket{reporter="{{ reporter }}",' +
+      'destination_workload_namespace=~"{{ namespaces }}",destination_workload=~"{{ workloads }}"}[{{ interval }}])))',
+  },
+};
+
 const DNS_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const PROM_DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
 
@@ -130,6 +157,42 @@ export function renderQuery(
   return ok(template.replace(/\{\{ (\w+) \}\}/g, (_m, key: string) => values[key] ?? ''));
 }
 
+/** A regex alternative of exact names (dots escaped) inside a PromQL string. */
+const alternatives = (names: Iterable<string>) =>
+  [...new Set(names)]
+    .sort()
+    .map((n) => n.replace(/\./g, '\\\\.'))
+    .join('|');
+
+/**
+ * Fills a grouped template for `many` workloads that share `metric`, `interval` and `reporter`
+ * (checked like {@link renderQuery}).
+ */
+export function renderGroupedQuery(
+  mesh: MeshProvider,
+  metric: BuiltinMetric,
+  many: readonly QueryVars[],
+): Result<string, MetricsError> {
+  const template = GROUPED_QUERY_TEMPLATES[mesh]?.[metric];
+  const first = many[0];
+  if (template === undefined || first === undefined) {
+    return err({ kind: 'bad-query', message: `no grouped query for metric '${metric}' of mesh '${mesh}'` });
+  }
+  for (const v of many) {
+    const one = renderQuery(mesh, metric, v);
+    if (!one.ok) return one;
+    if (v.interval !== first.interval || (v.reporter ?? 'destination') !== (first.reporter ?? 'destination'))
+      return err({ kind: 'bad-query', message: 'a grouped query needs one interval and one reporter' });
+  }
+  const values: Record<string, string> = {
+    namespaces: alternatives(many.map((v) => v.namespace)),
+    workloads: alternatives(many.map((v) => v.workload)),
+    interval: first.interval,
+    reporter: first.reporter ?? 'destination',
+  };
+  return ok(template.replace(/\{\{ (\w+) \}\}/g, (_m, key: string) => values[key] ?? ''));
+}
+
 export interface PrometheusProviderOptions {
   /** Base URL of Prometheus, e.g. `http://prometheus.istio-system:9090`. */
   readonly url: string;
@@ -142,6 +205,8 @@ export interface PrometheusProviderOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Whose standard metrics the built-in queries read. @default 'istio' */
   readonly mesh?: MeshProvider;
+  /** Evaluate every query at this instant (to compare queries on the same data). @default - now */
+  readonly at?: Date;
 }
 
 /** The built-in metrics of one workload. */
@@ -174,8 +239,10 @@ export class PrometheusProvider implements MetricsProvider {
   readonly timeoutMs: number;
   readonly mesh: MeshProvider;
   private readonly headers: Readonly<Record<string, string>>;
+  private readonly at: Date | undefined;
 
   constructor(opts: PrometheusProviderOptions) {
+    this.at = opts.at;
     this.url = opts.url.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.mesh = opts.mesh ?? 'istio';
@@ -208,6 +275,18 @@ export class PrometheusProvider implements MetricsProvider {
     return this.query(promql.value);
   }
 
+  /**
+   * A built-in metric of many workloads in one query ({@link GROUPED_QUERY_TEMPLATES}); the
+   * answers in the order of `many`. They must share `interval` and `reporter`.
+   */
+  async builtinMany(metric: BuiltinMetric, many: readonly QueryVars[]): Promise<MetricResult[]> {
+    const promql = renderGroupedQuery(this.mesh, metric, many);
+    if (!promql.ok) return many.map(() => promql);
+    const answer = await this.instantQuery(promql.value);
+    if (!answer.ok) return many.map(() => answer);
+    return readPerWorkload(answer.value, promql.value, many);
+  }
+
   /** Success rate and p99 latency of one workload. */
   async measure(vars: QueryVars): Promise<WorkloadMetrics> {
     const [successRate, latencyP99Ms] = await Promise.all([
@@ -232,6 +311,7 @@ export class PrometheusProvider implements MetricsProvider {
     const body = new URLSearchParams({
       query: promql,
       timeout: `${Math.max(1, Math.ceil(this.timeoutMs / 1000))}s`,
+      ...(this.at ? { time: String(this.at.getTime() / 1000) } : {}),
     });
     const signal = AbortSignal.timeout(this.timeoutMs);
     let status: number;
@@ -281,6 +361,30 @@ export class PrometheusProvider implements MetricsProvider {
     }
     return ok(parsed);
   }
+}
+
+/** Picks each workload's series out of a grouped answer; a workload without one has no data. */
+function readPerWorkload(answer: PromResponse, promql: string, many: readonly QueryVars[]): MetricResult[] {
+  const result = answer.data?.result;
+  if (answer.data?.resultType !== 'vector' || !Array.isArray(result)) {
+    const e = err({
+      kind: 'bad-response' as const,
+      message: `the grouped query returned a ${String(answer.data?.resultType)}, not an instant vector`,
+      query: promql,
+    });
+    return many.map(() => e);
+  }
+  const byWorkload = new Map<string, unknown>();
+  for (const sample of result as { metric?: Record<string, string>; value?: unknown }[]) {
+    const m = sample.metric ?? {};
+    byWorkload.set(`${m.destination_workload_namespace}/${m.destination_workload}`, sample.value);
+  }
+  return many.map((v) => {
+    const value = byWorkload.get(`${v.namespace}/${v.workload}`);
+    if (value === undefined)
+      return err({ kind: 'no-data', message: 'the query matched no series', query: promql });
+    return readSingleNumber({ data: { resultType: 'vector', result: [{ value }] } }, promql);
+  });
 }
 
 /** Parses a sample value as Prometheus writes it (`"1.5"`, `"NaN"`, `"+Inf"`, `"-Inf"`). */

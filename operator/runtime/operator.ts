@@ -26,6 +26,7 @@ import {
 } from '../adapters/kubernetes.js';
 import { ok } from '../core/result.js';
 import { CachedRouter, CachedStore } from './cached-reads.js';
+import { QueryBatcher } from './query-batcher.js';
 import { PrometheusProvider } from '../adapters/prometheus.js';
 import { systemClock, type Clock } from './clock.js';
 import { Informer } from './informers.js';
@@ -55,6 +56,11 @@ export interface OperatorOptions {
   readonly prometheusUrl: string;
   /** Time allowed for one Prometheus query. @default 5000 */
   readonly prometheusTimeoutMs?: number;
+  /**
+   * How long a check's built-in metric query waits for other releases' checks that share it, to
+   * be sent as one grouped query. @default 100
+   */
+  readonly prometheusBatchMs?: number;
   /** Watch and act in this namespace only. @default - all namespaces */
   readonly namespace?: string;
   /** Leader election; `false` acts at once without a Lease (one replica only). */
@@ -158,7 +164,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
       new CachedRouter(istioRouter, virtualServices, metrics),
       new GatewayApiRouter(kube.client),
     ),
-    prometheus,
+    prometheus: new QueryBatcher(prometheus, { clock, windowMs: opts.prometheusBatchMs }),
     clock,
     log,
     metrics,

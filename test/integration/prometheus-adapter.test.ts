@@ -118,6 +118,23 @@ describe('against the shared Prometheus', () => {
       expect(stableP99).toBeGreaterThan(10);
       expect(stableP99).toBeLessThan(canaryP99);
 
+      // The grouped query (one series per workload) gives each workload what its own query gives
+      // on the same data (both evaluated at one instant), and no data for one without series.
+      const at = new PrometheusProvider({ url: cluster.prometheusUrl, at: new Date(Date.now() - 1000) });
+      const many = ['reviews-v2', 'reviews-v1', 'reviews-v9'].map((workload) => ({
+        namespace: ns.name,
+        workload,
+        interval: '4s',
+      }));
+      for (const metric of ['request-success-rate', 'request-duration'] as const) {
+        const grouped = await at.builtinMany(metric, many);
+        const single = await Promise.all(many.map((v) => at.builtin(metric, v)));
+        expect(value(grouped[0]!)).toBeCloseTo(value(single[0]!), 6);
+        expect(value(grouped[1]!)).toBeCloseTo(value(single[1]!), 6);
+        expect(grouped[2]!.ok || grouped[2]!.error.kind).toBe('no-data');
+        expect(single[2]!.ok || single[2]!.error.kind).toBe('no-data');
+      }
+
       // the backend recovers at run time; a window after that shows it
       sim.backend('reviews', 'v2').set({ errorRate: 0 });
       await sleep(5500);
