@@ -18,7 +18,7 @@
 import { waypointFor, targetsServiceOrWaypoint, type WaypointBinding } from '../model/gateway-api.js';
 import { policiesFor, principalOf } from '../model/query.js';
 import type { MeshModel, Service, Workload } from '../model/types.js';
-import { evaluatePolicies, type AuthzRequest, type AuthzResult } from './authz.js';
+import { authorize, evaluatePolicies, type AuthzRequest, type AuthzResult } from './authz.js';
 import type { Caller, ExplainedDestination } from './types.js';
 
 /** The ServiceAccount Istio runs a waypoint with: the Gateway's name. */
@@ -56,15 +56,15 @@ export function authorizeAmbient(
 ): Pick<ExplainedDestination, 'authorization' | 'waypoint'> {
   const wp = waypointOnPath(model, caller, service);
   const atZtunnel = policiesFor(model, server).filter((p) => !p.targetRefs);
-  const ztunnel = (req: AuthzRequest, who: string): AuthzResult => ({
-    ...evaluatePolicies(atZtunnel, { ...req, protocol: 'tcp' }, `at ztunnel (L4, ${who})`),
-    enforcedBy: `ztunnel of ${server.name}`,
-  });
+  const ztunnel = (req: AuthzRequest, who: string): AuthzResult => {
+    const z = evaluatePolicies(atZtunnel, { ...req, protocol: 'tcp' }, 'at ztunnel (L4)');
+    return { ...z, reason: `${z.reason} (ztunnel sees ${who})`, enforcedBy: `ztunnel of ${server.name}` };
+  };
   if (!wp) {
     const ignored = model.authorizationPolicies.filter(
       (p) => p.namespace === service.namespace && targetsServiceOrWaypoint(p.targetRefs, service, undefined),
     );
-    const z = ztunnel(r, r.principal ? `source ${r.principal}` : 'no source identity');
+    const z = ztunnel(r, r.principal ? `the caller's identity ${r.principal}` : 'no source identity');
     return {
       authorization: ignored.length
         ? {
@@ -88,7 +88,23 @@ export function authorizeAmbient(
   // The waypoint opens its own HBONE connection to the callee: ztunnel sees the waypoint's identity.
   const z = ztunnel(
     { ...r, principal, sourceNamespace: wp.gateway.namespace },
-    `source: the waypoint ${principal}`,
+    `the waypoint's identity ${principal}`,
   );
   return { authorization: z, waypoint };
+}
+
+/**
+ * The decision that holds for a request from `caller` to `server` behind `service`: the sidecar's,
+ * or in ambient mode the waypoint's and the callee's ztunnel's ({@link authorizeAmbient}).
+ */
+export function authorizeCall(
+  model: MeshModel,
+  caller: Caller,
+  service: Service,
+  server: Workload,
+  r: AuthzRequest,
+): AuthzResult {
+  return server.ambient
+    ? authorizeAmbient(model, caller, service, server, r).authorization!
+    : authorize(model, server, r);
 }

@@ -27,7 +27,9 @@ import type {
   Workload,
 } from '../model/types.js';
 import { WAYPOINT_CLASS } from '../model/gateway-api.js';
-import { authorize, type AuthzResult } from './authz.js';
+import { ISTIO_GATEWAY_CLASS } from './gateway-api.js';
+import { authorizeCall } from './ambient.js';
+import type { AuthzResult } from './authz.js';
 import { hopTls, type Caller, type HopTls } from './explain.js';
 import { hiddenBySidecar } from './route.js';
 
@@ -101,7 +103,7 @@ export function deniedDeclaredCalls(model: MeshModel): DeniedCall[] {
       for (const w of workloadsOf(model, svc)) {
         const tls = hopTls(model, caller, w, dr, undefined, svc.ports[0]?.port, cport);
         for (const { method, path } of tcp ? [{ method: '', path: '' }] : declaredRequests(c)) {
-          const result = authorize(model, w, {
+          const result = authorizeCall(model, caller, svc, w, {
             ...(tls.mutual ? { principal: c.from.principal, sourceNamespace: c.from.namespace } : {}),
             method,
             path,
@@ -300,6 +302,15 @@ function callersOf(model: MeshModel, options: ReachabilityOptions): Reachability
     ingressNs,
     options.ingressServiceAccount ?? 'istio-ingressgateway-service-account',
   );
+  // Gateway API ingress Gateways (class istio): Istio runs each as `<name>-istio`.
+  const k8sIngress = options.ingressServiceAccount
+    ? []
+    : model.k8sGateways.filter((g) => g.gatewayClassName === ISTIO_GATEWAY_CLASS);
+  for (const g of k8sIngress) {
+    const principal = principalOf(model, g.namespace, `${g.name}-istio`);
+    if (!extra.has(principal) && !known.has(principal))
+      extra.set(principal, { name: `${g.name}-istio`, namespace: g.namespace, principal, ingress: true });
+  }
   if (
     (options.ingress ?? model.gateways.length > 0) &&
     !extra.has(ingressPrincipal) &&
@@ -440,7 +451,7 @@ function evaluate(
     if (tcp) {
       // A TCP port: one connection, judged as Istio's TCP filter judges it.
       allowedByWorkload.push({ allowed, total: 1 });
-      const r = authorize(model, w, {
+      const r = authorizeCall(model, caller, svc, w, {
         ...(tls.mutual ? { principal: caller.principal, sourceNamespace: caller.namespace } : {}),
         method: '',
         path: '',
@@ -454,7 +465,7 @@ function evaluate(
       if (r.decision === 'ALLOW') allowed.add('TCP');
       continue;
     }
-    const probed = probes(w.sidecar ? policiesFor(model, w) : []);
+    const probed = probes(w.sidecar || w.ambient ? policiesFor(model, w) : []);
     // A gRPC call is always a POST: probe the paths only.
     const { paths, headers } = probed;
     const methods = grpc ? ['POST'] : probed.methods;
@@ -462,7 +473,7 @@ function evaluate(
     for (const method of methods)
       for (const [path, pattern] of paths)
         for (const h of headers) {
-          const r = authorize(model, w, {
+          const r = authorizeCall(model, caller, svc, w, {
             ...(tls.mutual ? { principal: caller.principal, sourceNamespace: caller.namespace } : {}),
             method,
             path,

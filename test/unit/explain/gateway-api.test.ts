@@ -6,9 +6,10 @@
  */
 import { Testing } from 'cdk8s';
 import { ZeroTrustPolicy } from '../../../constructs/index.js';
-import { bookinfo } from '../../../examples/bookinfo/bookinfo.js';
+import { bookinfo, buildScenario } from '../../../examples/bookinfo/bookinfo.js';
 import { explain, formatExplanation, type ExplainRequest } from '../../../mesh/explain/explain.js';
-import { buildModel, type KubeObject, type MeshModel } from '../../../mesh/model/index.js';
+import { reachability } from '../../../mesh/explain/reachability.js';
+import { buildModel, type DeclaredCall, type KubeObject, type MeshModel } from '../../../mesh/model/index.js';
 import { ap, baseMesh, principal, service } from '../validator/fixtures.js';
 
 const GW = 'gateway.networking.k8s.io/v1';
@@ -424,7 +425,7 @@ describe('ambient: where each AuthorizationPolicy is enforced (Istio’s attachm
     const d = decide([l7Selector], false, { method: 'GET' });
     expect(d.decision).toBe('DENY');
     expect(d.reason).toContain(
-      'at ztunnel (L4, source cluster.local/ns/default/sa/bookinfo-productpage) Istio drops the ALLOW rules with HTTP-only fields: default/reviews-l7 rules[0] (to[0].operation.methods)',
+      "at ztunnel (L4) Istio drops the ALLOW rules with HTTP-only fields: default/reviews-l7 rules[0] (to[0].operation.methods) (ztunnel sees the caller's identity cluster.local/ns/default/sa/bookinfo-productpage)",
     );
   });
 
@@ -567,4 +568,70 @@ describe('Bookinfo gives the same routing and authorization answers in the four 
       expect(answers(build(mode))).toEqual(reference);
     },
   );
+});
+
+describe('reachability and graph in ambient and Gateway API meshes', () => {
+  const call: DeclaredCall = {
+    from: { name: 'productpage', namespace: 'default', principal: principal('bookinfo-productpage') },
+    to: { name: 'reviews', namespace: 'default' },
+    methods: ['GET'],
+  };
+  const cell = (objects: KubeObject[], waypoint: boolean) => {
+    const m = buildModel(
+      [...ambient(waypoint), ...objects].map((object) => ({ object })),
+      { calls: [call] },
+    );
+    const r = reachability(m);
+    const c = r.cells.find((x) => x.from.name === 'productpage' && x.to === 'default/reviews')!;
+    return { access: c.access, findings: c.findings, denied: r.denied.map((d) => d.result.reason) };
+  };
+
+  test('a selector L4 policy for the caller holds without a waypoint, and stops the call behind one', () => {
+    expect(cell([l4], false)).toMatchObject({ access: 'allow', findings: [] });
+    const behind = cell([l4], true);
+    expect(behind).toMatchObject({ access: 'deny', findings: ['MESH506'] });
+    expect(behind.denied[0]).toBe(
+      "no rule of the ALLOW policies (default/reviews-l4) matches (ztunnel sees the waypoint's identity cluster.local/ns/default/sa/waypoint)",
+    );
+    // Admitting the waypoint at ztunnel and the caller at the waypoint is how the call gets through.
+    expect(cell([l7Target, viaWaypoint], true)).toMatchObject({ access: 'partial', findings: [] });
+  });
+
+  test('a selector-based L7 policy in ambient is enforced by ztunnel as DENY: the declared call is MESH506', () => {
+    const r = cell([l7Selector], false);
+    expect(r).toMatchObject({ access: 'deny', findings: ['MESH506'] });
+    expect(r.denied[0]).toContain('Istio drops the ALLOW rules with HTTP-only fields');
+  });
+
+  test('Bookinfo zero trust: the same matrix in the four modes, the ingress as the Gateway API Gateway’s proxy', () => {
+    const matrix = (mode: { dataPlane: 'sidecar' | 'ambient'; trafficApi: 'istio' | 'gateway-api' }) => {
+      const b = buildScenario(Testing.app(), 'zero-trust-call-graph', { mode });
+      const r = reachability(b.mesh.model());
+      return r.cells.map(
+        (c) =>
+          `${c.from.ingress ? 'ingress' : c.from.name} → ${c.to}: ${c.access === 'partial' ? c.allowed.join(' ') : c.access}${c.findings.map((f) => ` !${f}`).join('')}`,
+      );
+    };
+    const reference = matrix({ dataPlane: 'sidecar', trafficApi: 'istio' });
+    expect(reference.filter((c) => !c.endsWith(': deny'))).toEqual([
+      'ingress → default/productpage: allow',
+      'productpage → default/details: GET',
+      'productpage → default/reviews: GET',
+      'reviews → default/ratings: GET',
+    ]);
+    for (const mode of [
+      { dataPlane: 'sidecar', trafficApi: 'gateway-api' },
+      { dataPlane: 'ambient', trafficApi: 'istio' },
+      { dataPlane: 'ambient', trafficApi: 'gateway-api' },
+    ] as const)
+      expect([mode, matrix(mode)]).toEqual([mode, reference]);
+    const gwApi = buildScenario(Testing.app(), 'zero-trust-call-graph', {
+      mode: { dataPlane: 'ambient', trafficApi: 'gateway-api' },
+    });
+    expect(
+      reachability(gwApi.mesh.model())
+        .callers.filter((c) => c.ingress)
+        .map((c) => c.principal),
+    ).toEqual([principal('bookinfo-gateway-istio')]);
+  });
 });
