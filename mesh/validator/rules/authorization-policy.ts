@@ -137,6 +137,31 @@ export const authorizationPolicyRules: readonly Rule[] = [
     },
   },
   {
+    code: 'MESH510',
+    severity: 'warning',
+    mirrors: [],
+    title: 'principal of workloads that run without a sidecar (the rule never matches them)',
+    hint: 'a pod without a sidecar has no mTLS identity: inject the sidecar into it, or allow it by source ipBlocks (ZeroTrustPolicy.allowOutsideMesh)',
+    check: (m, report) => {
+      const ix = indexOf(m);
+      for (const p of m.authorizationPolicies)
+        p.rules.forEach((r, i) =>
+          (r.from ?? []).forEach((f) =>
+            (f.source?.principals ?? []).forEach((pr) => {
+              const mt = PRINCIPAL.exec(pr);
+              if (!mt) return;
+              const ws = ix.workloadsByServiceAccount.get(`${mt[2]}/${mt[3]}`) ?? [];
+              if (ws.length && !ws.some((w) => w.sidecar || w.ambient))
+                report(
+                  p,
+                  `rules[${i}] names ${pr}, but every workload running as ${mt[2]}/${mt[3]} (${ws.map((w) => w.name).join(', ')}) has no sidecar: its requests carry no principal, so this source never matches them`,
+                );
+            }),
+          ),
+        );
+    },
+  },
+  {
     code: 'MESH506',
     severity: 'error',
     mirrors: [],

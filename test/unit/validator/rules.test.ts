@@ -884,6 +884,27 @@ const CASES: Case[] = [
     ],
   },
   {
+    code: 'MESH510',
+    drop: ['Deployment/reviews-v1', 'Deployment/reviews-v2'],
+    bad: [
+      deployment('reviews', 'v1', { inject: false }),
+      ap('ratings-viewer', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { principals: [principal('bookinfo-reviews')] } }] }],
+      }),
+    ],
+    message:
+      'rules[0] names cluster.local/ns/default/sa/bookinfo-reviews, but every workload running as default/bookinfo-reviews (reviews-v1) has no sidecar: its requests carry no principal, so this source never matches them',
+    good: [
+      deployment('reviews', 'v1'),
+      deployment('reviews', 'v2', { inject: false }),
+      ap('ratings-viewer', {
+        selector: { matchLabels: { app: 'ratings' } },
+        rules: [{ from: [{ source: { principals: [principal('bookinfo-reviews')] } }] }],
+      }),
+    ],
+  },
+  {
     code: 'MESH506',
     bad: [
       strictNs,
