@@ -26,6 +26,12 @@ export const SHORT_NAMES: readonly string[] = ['crel'];
 export const MAX_STEPS = 64;
 /** Largest number of decisions kept in `status.history`; older ones are dropped. */
 export const HISTORY_LIMIT = 10;
+/**
+ * Write-backs of drifted weights per release (driftPolicy Reapply, or Hold once resumed): another
+ * writer that keeps changing them (a GitOps controller's self-heal, a second operator) then gets a
+ * hold, not a tug of war, however many steps the release has.
+ */
+export const DRIFT_WRITE_BACK_LIMIT = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Cross-field rules: one declaration, two enforcers (zod here, CEL on the apiserver).
@@ -973,6 +979,14 @@ export const CanaryReleaseStatus = z
     canaryNotReadySince: Timestamp.optional().describe(
       'Since when the canary Deployment has not been ready.',
     ),
+    weightsWrittenBack: z
+      .int()
+      .min(0)
+      .max(DRIFT_WRITE_BACK_LIMIT)
+      .optional()
+      .describe(
+        `Times in this release the operator wrote its weights back over someone else's; after ${DRIFT_WRITE_BACK_LIMIT} it holds instead.`,
+      ),
     routesSettled: z
       .boolean()
       .optional()

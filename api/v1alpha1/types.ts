@@ -549,6 +549,7 @@ export type CanaryReleaseStatus = {
     lastCheckPassed?: boolean | undefined;
     missingDataSince?: string | undefined;
     canaryNotReadySince?: string | undefined;
+    weightsWrittenBack?: number | undefined;
     routesSettled?: boolean | undefined;
     scaleDown?: {
         deployment: string;
@@ -725,6 +726,7 @@ export type CanaryRelease = {
         lastCheckPassed?: boolean | undefined;
         missingDataSince?: string | undefined;
         canaryNotReadySince?: string | undefined;
+        weightsWrittenBack?: number | undefined;
         routesSettled?: boolean | undefined;
         scaleDown?: {
             deployment: string;
@@ -902,6 +904,7 @@ export type CanaryReleaseInput = {
         lastCheckPassed?: boolean | undefined;
         missingDataSince?: string | undefined;
         canaryNotReadySince?: string | undefined;
+        weightsWrittenBack?: number | undefined;
         routesSettled?: boolean | undefined;
         scaleDown?: {
             deployment: string;

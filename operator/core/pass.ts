@@ -112,6 +112,7 @@ export function finish(p: Pass, phase: FinishedPhase, reason: Reason, message: s
   s.phase = phase;
   s.stepStartedAt = p.nowIso;
   s.routesSettled = false;
+  delete s.weightsWrittenBack;
   delete s.lastCheckAt;
   delete s.lastCheckPassed;
   delete s.missingDataSince;

@@ -2,8 +2,11 @@
  * Rule 7: weights that differ from what the operator set (and from the step before or after,
  * which a crash between the route write and the status write leaves) are drift, handled by
  * `driftPolicy`: RollBack rolls back, Reapply writes them back, Hold holds until the weights are
- * restored or the step is resumed (which writes them back).
+ * restored or the step is resumed (which writes them back). Weights are written back at most
+ * DRIFT_WRITE_BACK_LIMIT times per release: a writer that keeps changing them gets a hold, not a tug
+ * of war.
  */
+import { DRIFT_WRITE_BACK_LIMIT } from '../../../api/v1alpha1/canary-release.js';
 import { ConditionType, Reason } from '../../../api/v1alpha1/constants.js';
 import { weightAt } from '../plan.js';
 import { event, finish, resumeFor, type Pass } from '../pass.js';
@@ -47,7 +50,17 @@ export function judgeDrift(
     );
     return 'RolledBack';
   }
+  const writtenBack = s.weightsWrittenBack ?? 0;
+  if (policy === 'Reapply' && writtenBack >= DRIFT_WRITE_BACK_LIMIT) {
+    // Someone keeps changing them: writing back again would be a tug of war. Hold, as Hold does.
+    const msg = `${seen}: someone else keeps changing the VirtualService (written back ${writtenBack} times in this release). Holding instead of writing them back again: stop the other writer, then restore the weights`;
+    p.progress = { status: 'False', reason: Reason.WeightsDrifted, message: msg };
+    if (conditionOf(p.prev, ConditionType.Progressing)?.reason !== Reason.WeightsDrifted)
+      event(p, 'Warning', Reason.WeightsDrifted, msg);
+    return 'Held';
+  }
   if (policy === 'Reapply') {
+    s.weightsWrittenBack = writtenBack + 1;
     event(
       p,
       'Warning',

@@ -425,6 +425,49 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'drifted weights, policy Reapply, written back 2 times in this release: written back a third time',
+    spec: { ...spec, driftPolicy: 'Reapply' },
+    status: status({ weightsWrittenBack: 2 }),
+    obs: { route: route(70), metrics: rate(100) },
+    at: 30,
+    expect: {
+      phase: 'Progressing',
+      step: 0,
+      weight: 10,
+      actions: [
+        { type: 'SetRoutes', stableWeight: 90, canaryWeight: 10 },
+        ev(
+          'Warning',
+          'WeightsDrifted',
+          "the route's weights are stable 30 / canary 70, expected 90 / 10; writing them back (driftPolicy Reapply)",
+        ),
+      ],
+      requeue: 30_000,
+    },
+  },
+  {
+    name: 'drifted weights, policy Reapply, already written back 3 times in this release: holds, no tug of war',
+    spec: { ...spec, driftPolicy: 'Reapply' },
+    status: status({ weightsWrittenBack: 3 }),
+    obs: { route: route(70), metrics: rate(100) },
+    at: 30,
+    expect: {
+      phase: 'Progressing',
+      step: 0,
+      weight: 10,
+      actions: [
+        ev(
+          'Warning',
+          'WeightsDrifted',
+          "the route's weights are stable 30 / canary 70, expected 90 / 10: someone else keeps changing the VirtualService (written back 3 times in this release). Holding instead of writing them back again: stop the other writer, then restore the weights",
+        ),
+      ],
+      requeue: 60_000,
+      progressing:
+        "the route's weights are stable 30 / canary 70, expected 90 / 10: someone else keeps changing the VirtualService (written back 3 times in this release). Holding instead of writing them back again: stop the other writer, then restore the weights",
+    },
+  },
+  {
     name: 'drifted weights, policy RollBack: rolls back',
     spec: { ...spec, driftPolicy: 'RollBack' },
     status: status({}),
@@ -1093,5 +1136,26 @@ describe('a release that waits costs no status write per check', () => {
     expect(sameStatus(atStart.status, same.status)).toBe(true);
     const atEnd = decide(sp, atStart.status, obsOf(rate(100)), new Date(T0 + 120_000));
     expect([atEnd.status.currentStep, atEnd.status.stepStartedAt]).toStrictEqual([2, iso(120)]);
+  });
+});
+
+describe('decide: drift write-backs', () => {
+  test('each write-back is counted in the status, and the count carries over to the next step', () => {
+    const reapply = { ...spec, driftPolicy: 'Reapply' };
+    const once = decide(
+      reapply,
+      status({}),
+      { generation: 1, route: route(70), metrics: rate(100) },
+      new Date(T0 + 30_000),
+    );
+    expect(once.status.weightsWrittenBack).toBe(1);
+    const next = decide(
+      reapply,
+      status({ weightsWrittenBack: 3, lastCheckAt: iso(60), lastCheckPassed: true }),
+      { generation: 1, route: route(10), metrics: rate(100) },
+      new Date(T0 + 61_000),
+    );
+    expect(next.status.currentStep).toBe(1);
+    expect(next.status.weightsWrittenBack).toBe(3);
   });
 });
