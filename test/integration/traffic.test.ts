@@ -363,24 +363,34 @@ describe('Istio metrics', () => {
       });
       const load = sim.startLoad({ host: 'reviews', rps: 200, durationMs: 8000 });
       await sleep(6000);
-      const rates = await query(
-        `sum by (destination_version) (rate(istio_requests_total{reporter="destination",destination_workload_namespace="${ns.name}",destination_service_name="reviews"}[4s]))`,
-      );
-      const total = await query(`sum(rate(istio_requests_total{${sel}}[4s]))`);
-      await load.stop();
+      // On a loaded machine a scrape can come late, leaving a version without two samples in the
+      // window: ask again (bounded, while the load still runs).
+      let rates: Awaited<ReturnType<typeof query>> = [];
+      let total: Awaited<ReturnType<typeof query>> = [];
+      for (let i = 0; i < 8; i++) {
+        rates = await query(
+          `sum by (destination_version) (rate(istio_requests_total{reporter="destination",destination_workload_namespace="${ns.name}",destination_service_name="reviews"}[4s]))`,
+        );
+        total = await query(`sum(rate(istio_requests_total{${sel}}[4s]))`);
+        if (rates.length >= 2 && total.length) break;
+        await sleep(250);
+      }
+      const report = await load.stop();
+      // the load keeps 200 req/s only as far as the machine lets it: compare with what it sent
+      const sentPerSecond = report.completed / (report.elapsedMs / 1000);
       const byVersion = Object.fromEntries(
         rates.map((r) => [r.metric.destination_version, Number(r.value[1])]),
       );
       const v2Share = (byVersion.v2 ?? 0) / ((byVersion.v1 ?? 0) + (byVersion.v2 ?? 0));
       console.log(
-        `Prometheus rate: total ${Number(total[0]?.value[1]).toFixed(1)} req/s, v2 share ${v2Share.toFixed(3)}`,
+        `Prometheus rate: total ${Number(total[0]?.value[1]).toFixed(1)} req/s (the load sent ${sentPerSecond.toFixed(1)}), v2 share ${v2Share.toFixed(3)}`,
       );
       // a 4 s window holds a few hundred requests on a loaded machine: ±0.1 is over 3 standard
       // deviations of a 20% share, and still tells 80/20 from 50/50 or 100/0
       expect(v2Share).toBeGreaterThan(0.1);
       expect(v2Share).toBeLessThan(0.3);
-      expect(Number(total[0]?.value[1])).toBeGreaterThan(150);
-      expect(Number(total[0]?.value[1])).toBeLessThan(250);
+      expect(Number(total[0]?.value[1])).toBeGreaterThan(sentPerSecond * 0.6);
+      expect(Number(total[0]?.value[1])).toBeLessThan(Math.min(250, sentPerSecond * 1.5));
     } finally {
       remove();
     }
