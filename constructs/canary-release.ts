@@ -38,6 +38,8 @@ export interface CanaryReleaseProps extends Omit<
    * keeping the weights it set when a changed template arrives. A GitOps tool re-applying the
    * manifests then never resets the weights (see docs/releases.md, GitOps). With `false`, the
    * VirtualService is synthesized as it is and the operator patches its weights in place.
+   * On a Mesh with `trafficApi: 'gateway-api'` the App's HTTPRoute or GRPCRoute is always
+   * synthesized as it is, and the operator patches the weights of its rule in place.
    * @default true
    */
   readonly ownVirtualService?: boolean;
@@ -69,14 +71,14 @@ export class CanaryRelease extends Construct {
       ...plan
     } = props;
     const problems: PropIssue[] = [];
-    if (app.mesh.trafficApi === 'gateway-api') {
-      throw new MeshPropsError(this.node.path, [
-        {
-          field: 'app',
-          message: `${app.name}'s mesh routes with the Gateway API; the CanaryRelease operator shifts VirtualService weights only, so it would not move this App's HTTPRoute: release it in a mesh with trafficApi: 'istio'`,
-        },
-      ]);
-    }
+    // On the Gateway API the release drives a rule of the App's HTTPRoute (GRPCRoute for gRPC),
+    // whose versions are the App's per-version Services; a gRPC App's success rate counts
+    // grpc_response_status (the default with a grpcRoute).
+    const gatewayApi = app.mesh.trafficApi === 'gateway-api';
+    const grpc = app.protocol === 'grpc';
+    const route = gatewayApi
+      ? { [grpc ? 'grpcRoute' : 'httpRoute']: { name: app.name, rule: routeName } }
+      : { virtualService: { name: app.name, route: routeName } };
     for (const [field, subset] of [
       ['stable', stable],
       ['canary', canary],
@@ -96,7 +98,8 @@ export class CanaryRelease extends Construct {
       service: app.host,
       stable: { subset: stable, ...deployment(stable) },
       canary: { subset: canary, ...deployment(canary), ...(revision ? { revision } : {}) },
-      virtualService: { name: app.name, route: routeName },
+      ...(grpc && !gatewayApi ? { protocol: 'grpc' as const } : {}),
+      ...route,
     };
     const parsed = parseSpec(input);
     if (!parsed.ok) {
@@ -117,7 +120,7 @@ export class CanaryRelease extends Construct {
         ],
       });
     }
-    const owned = ownVirtualService ? app.virtualService : undefined;
+    const owned = ownVirtualService && !gatewayApi ? app.virtualService : undefined;
     // The App's VirtualService leaves the synthesized objects and travels in the release instead;
     // rendered at synth time, so routes the App adds later are in it.
     if (owned) owned.node.scope?.node.tryRemoveChild(owned.node.id);
@@ -130,7 +133,8 @@ export class CanaryRelease extends Construct {
         ? {
             ...input,
             virtualService: {
-              ...input.virtualService,
+              name: app.name,
+              route: routeName,
               template: Lazy.any({ produce: () => virtualServiceTemplate(owned) }),
             },
           }

@@ -39,6 +39,8 @@ export interface IReleasable extends IVersionedWorkload {
   readonly host: string;
   /** Its mesh, as far as the traffic API it routes with. */
   readonly mesh: { readonly trafficApi: string };
+  /** The protocol of its primary port (a gRPC App's release counts gRPC errors). @default 'http' */
+  readonly protocol?: AppProtocol;
   /** Its Deployments by version (deployed versions only). */
   readonly deployments: Readonly<Record<string, { readonly name: string }>>;
   /** The routes added so far, in order. */

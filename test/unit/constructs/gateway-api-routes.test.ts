@@ -1,6 +1,7 @@
 /** An App's routes, its ingress and its releases with the mesh's `trafficApi: 'gateway-api'`. */
 import { Duration } from 'cdk8s';
 import { App, CanaryRelease, IngressGateway } from '../../../constructs/index.js';
+import { protocolOf } from '../../../api/v1alpha1/index.js';
 import { errorOf, names, newMesh, ofKind, one, synth } from './helpers.js';
 
 const gatewayApiMesh = () => newMesh({ trafficApi: 'gateway-api' });
@@ -187,7 +188,64 @@ describe('App routes as an HTTPRoute', () => {
     );
   });
 
-  test('fails if a CanaryRelease would drive an HTTPRoute the operator does not shift', () => {
+  test('a CanaryRelease drives the rule of the App’s HTTPRoute: weights on the per-version Services', () => {
+    const reviews = reviewsOf();
+    const release = new CanaryRelease(reviews.mesh, 'release', {
+      app: reviews,
+      stable: 'v1',
+      canary: 'v3',
+      steps: [
+        { headerRoute: { name: 'jason', headers: { 'end-user': { exact: 'jason' } } } },
+        { setWeight: 10 },
+      ],
+    });
+    const objs = synth(reviews.mesh);
+    expect(one(objs, 'CanaryRelease', 'reviews').spec).toStrictEqual({
+      steps: [
+        { headerRoute: { name: 'jason', headers: { 'end-user': { exact: 'jason' } } } },
+        { setWeight: 10 },
+      ],
+      service: 'reviews',
+      stable: { subset: 'v1', deployment: 'reviews-v1' },
+      canary: { subset: 'v3', deployment: 'reviews-v3' },
+      httpRoute: { name: 'reviews', rule: 'primary' },
+    });
+    expect(release.spec.httpRoute).toStrictEqual({ name: 'reviews', rule: 'primary' });
+    // the route the release starts from stays a synthesized object: stable 100, canary 0
+    expect(one(objs, 'HTTPRoute', 'reviews').spec!.rules).toStrictEqual([
+      {
+        name: 'primary',
+        backendRefs: [
+          { name: 'reviews-v1', port: 9080, weight: 100 },
+          { name: 'reviews-v3', port: 9080, weight: 0 },
+        ],
+      },
+    ]);
+    expect(names(objs)).toEqual(expect.arrayContaining(['Service/reviews-v1', 'Service/reviews-v3']));
+  });
+
+  test('a gRPC App’s release drives its GRPCRoute and counts gRPC errors', () => {
+    const cart = new App(gatewayApiMesh(), 'cart', {
+      image: 'cart:{version}',
+      port: 7070,
+      protocol: 'grpc',
+      versions: ['v1', 'v2'],
+    });
+    const release = new CanaryRelease(cart.mesh, 'release', {
+      app: cart,
+      stable: 'v1',
+      canary: 'v2',
+      stepWeight: 20,
+      maxWeight: 60,
+    });
+    expect(one(synth(cart.mesh), 'CanaryRelease', 'cart').spec!.grpcRoute).toStrictEqual({
+      name: 'cart',
+      rule: 'primary',
+    });
+    expect(protocolOf(release.spec)).toBe('grpc');
+  });
+
+  test('fails if a CanaryRelease on the Gateway API plans a fault test: the Gateway API has no fault injection', () => {
     const reviews = reviewsOf();
     const err = errorOf(
       () =>
@@ -195,10 +253,12 @@ describe('App routes as an HTTPRoute', () => {
           app: reviews,
           stable: 'v1',
           canary: 'v3',
-          steps: [{ setWeight: 10 }],
+          steps: [{ setWeight: 10 }, { faultTest: { abort: { httpStatus: 503 }, duration: '1m' } }],
         }),
     );
-    expect(err.message).toContain("app: reviews's mesh routes with the Gateway API");
+    expect(err.message).toContain(
+      'steps: faultTest steps need a virtualService: the Gateway API has no fault injection field',
+    );
   });
 });
 
