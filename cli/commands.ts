@@ -312,6 +312,43 @@ export const COMMANDS: readonly CommandSpec[] = [
     cluster: 'always',
     load: () => import('./commands/status.js'),
   },
+  {
+    name: 'dashboard',
+    summary: 'a local web page: the live mesh graph with traffic, and the releases with promote/resume/abort',
+    usage: [
+      `${PROGRAM} dashboard [-n <ns,…>] [--kubeconfig <path>] [--context <name>] [--prometheus-url <url>] [--port 7460]`,
+    ],
+    about:
+      "Serves a page on 127.0.0.1 with the user's kubeconfig and RBAC: the mesh graph of the namespaces (routes with their weights, allowed calls, mTLS; rps, error rate and p99 per arrow from Prometheus), a click on a box for its VirtualServices, policies and findings; every CanaryRelease with its chart against the SLOs, its history and promote/resume/abort (the same writes as those commands); and an explain form answered from the live objects. It updates from watches as the cluster changes. Ctrl-C stops it.",
+    flags: [
+      {
+        name: 'namespace',
+        short: 'n',
+        type: 'string',
+        arg: 'ns,…',
+        help: "the namespaces to show; default: the context's namespace, else default",
+      },
+      kubeconfig('the cluster to show'),
+      context,
+      {
+        name: 'prometheus-url',
+        type: 'string',
+        arg: 'url',
+        help: "Prometheus with Istio's standard metrics, for the traffic on the arrows",
+      },
+      {
+        name: 'port',
+        type: 'string',
+        arg: 'port',
+        default: '7460',
+        help: 'the port on 127.0.0.1; 0 for any free one',
+      },
+      help,
+    ],
+    exits: [[EXIT.ok, 'stopped with Ctrl-C'], TOOL_FAILURE],
+    cluster: 'always',
+    load: () => import('./commands/dashboard.js'),
+  },
   control(
     'promote',
     'open the gate a CanaryRelease waits at (a manual pause, or the promotion approval)',

@@ -13,3 +13,5 @@ wait "$esm"
 wait "$cjs"
 printf '{ "type": "commonjs" }\n' >lib/cjs/package.json
 chmod +x lib/cli/bin.js
+# The dashboard's page, served by lib/cli/dashboard/server.js from beside it.
+cp -r cli/dashboard/assets lib/cli/dashboard/

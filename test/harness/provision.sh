@@ -171,7 +171,7 @@ gateway_api_crds() {
 }
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(tools etcd kubernetes kwok istioctl oracle prometheus crane)
+[ ${#parts[@]} -gt 0 ] || parts=(tools etcd kubernetes kwok istioctl oracle prometheus crane chromium)
 for part in "${parts[@]}"; do
   case "$part" in
     etcd) build etcd "$ETCD_VERSION" "-s -w" "etcd=go.etcd.io/etcd/server/v3" ;;
@@ -219,7 +219,14 @@ for part in "${parts[@]}"; do
     gateway-api-crds) gateway_api_crds ;;
     prometheus) provision_prometheus ;;
     tools) apt_install openssl openssl ;; # certificates for the test control plane
-    *) fail "unknown part '$part'" "known parts: tools etcd kubernetes kwok istioctl oracle crane flagger istio-crds gateway-api-crds prometheus" ;;
+    chromium)
+      # The dashboard's browser test: Debian's Chromium, driven by playwright-core, and the
+      # metric-compatible sans-serif font the pages name (Chromium only recommends it).
+      apt_install chromium chromium
+      [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || apt_install fc-liberation-missing fonts-liberation
+      log "chromium: $(chromium --version 2>/dev/null | head -n1)"
+      ;;
+    *) fail "unknown part '$part'" "known parts: tools etcd kubernetes kwok istioctl oracle crane flagger istio-crds gateway-api-crds prometheus chromium" ;;
   esac
 done
 echo "$cache/bin"

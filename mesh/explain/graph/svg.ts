@@ -1,6 +1,8 @@
 /** Writes a placed mesh picture as SVG: one `<g>` per box and per arrow, then a legend. */
 import type { GraphEdgeKind } from './model.js';
-import type { GraphLayout, PlacedText } from './layout.js';
+import { BOX, type GraphLayout, type PlacedText } from './layout.js';
+
+const EDGE_LINE = BOX.edgeLine;
 
 const EDGE_STYLE: Record<GraphEdgeKind, { color: string; dash?: string }> = {
   declared: { color: '#2b4c7e' },
@@ -83,6 +85,12 @@ export function graphSvg(layout: GraphLayout, options: { readonly title?: string
       `<title>${esc(`${e.from} → ${e.to}: ${e.label}`)}</title>`,
       `<rect x="${n1(b.x)}" y="${n1(b.y)}" width="${n1(b.width)}" height="${n1(b.height)}" rx="3" fill="#ffffff" fill-opacity="0.9"/>`,
       ...e.texts.map((t) => textSvg(t)),
+      // Lines ELK kept below the label (GraphLayoutOptions.extraEdgeLabelLines): empty, for a live view to fill.
+      ...Array.from(
+        { length: Math.max(0, Math.round(b.height / EDGE_LINE) - e.texts.length) },
+        (_, i) =>
+          `<text data-edge-line="${e.id}" x="${n1(b.x + b.width / 2)}" y="${n1(b.y + 11 + (e.texts.length + i) * EDGE_LINE)}" text-anchor="middle" font-size="11" fill="${EDGE_STYLE[e.kind].color}"></text>`,
+      ),
       '</g>',
     );
   }

@@ -62,11 +62,11 @@ describe('unknown commands and flags', () => {
   test.each([
     [
       ['frobnicate'],
-      "cdk8s-mesh: unknown command 'frobnicate' (commands: lint, explain, rules, reachability, graph, status, promote, resume, abort); see `cdk8s-mesh --help`\n",
+      "cdk8s-mesh: unknown command 'frobnicate' (commands: lint, explain, rules, reachability, graph, status, dashboard, promote, resume, abort); see `cdk8s-mesh --help`\n",
     ],
     [
       ['help', 'frobnicate'],
-      "cdk8s-mesh: unknown command 'frobnicate' (commands: lint, explain, rules, reachability, graph, status, promote, resume, abort); see `cdk8s-mesh --help`\n",
+      "cdk8s-mesh: unknown command 'frobnicate' (commands: lint, explain, rules, reachability, graph, status, dashboard, promote, resume, abort); see `cdk8s-mesh --help`\n",
     ],
     [
       ['--kubeconfig', 'k', 'status'],
