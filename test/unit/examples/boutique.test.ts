@@ -241,4 +241,5 @@ test('the picture in docs/boutique.md (docs/boutique-graph.svg) is what cdk8s-me
   // the legend's one); without the file there would be none.
   expect(svg.match(/marker-end="url\(#arrow-declared\)"/g)).toHaveLength(16);
   expect(readFileSync(BOUTIQUE_GRAPH_FILE, 'utf8')).toBe(svg);
-});
+  // Synth, the call graph and the ELK layout take seconds on a loaded machine: more than Jest's 5 s default.
+}, 60_000);
