@@ -21,32 +21,49 @@ const SA = `system:serviceaccount:${NS}:${OPERATOR_NAME}`;
 
 type Scope = 'watched namespace' | 'own namespace' | 'other namespace' | 'cluster-wide';
 
+/** What it may do with releases and what they drive, in a namespace it watches. */
+const RELEASES: Record<string, string> = {
+  [`${GROUP}/${PLURAL}`]: 'get list watch',
+  [`${GROUP}/${PLURAL}/status`]: 'get patch update',
+  // create: a release with a template owns its VirtualService
+  'networking.istio.io/virtualservices': 'get list watch create patch',
+  'networking.istio.io/destinationrules': 'get list watch',
+  // releases on the Gateway API: the driven route, read and patched by name
+  'gateway.networking.k8s.io/httproutes': 'get patch',
+  'gateway.networking.k8s.io/grpcroutes': 'get patch',
+  'apps/deployments': 'get list watch',
+  // scale-down of the losing version (and its undoing): replicas only, never the pod template
+  'apps/deployments/scale': 'patch',
+  'core/events': 'create patch',
+  'events.k8s.io/events': 'create patch',
+};
+const LEASE: Record<string, string> = { 'coordination.k8s.io/leases': 'get create update' };
+
 /**
  * Everything the operator's ServiceAccount may do: scope → `group/resource[/subresource]` → verbs.
  * The one statement of the operator's permissions that the tests hold the install manifests to.
  */
 const PERMISSIONS: Record<Scope, Record<string, string>> = {
-  'watched namespace': {
-    [`${GROUP}/${PLURAL}`]: 'get list watch',
-    [`${GROUP}/${PLURAL}/status`]: 'get patch update',
-    // create: a release with a template owns its VirtualService
-    'networking.istio.io/virtualservices': 'get list watch create patch',
-    'networking.istio.io/destinationrules': 'get list watch',
-    // releases on the Gateway API: the driven route, read and patched by name
-    'gateway.networking.k8s.io/httproutes': 'get patch',
-    'gateway.networking.k8s.io/grpcroutes': 'get patch',
-    'apps/deployments': 'get list watch',
-    // scale-down of the losing version (and its undoing): replicas only, never the pod template
-    'apps/deployments/scale': 'patch',
-    'core/events': 'create patch',
-    'events.k8s.io/events': 'create patch',
-  },
-  'own namespace': {
-    'coordination.k8s.io/leases': 'get create update',
-  },
+  'watched namespace': RELEASES,
+  'own namespace': LEASE,
   'other namespace': {},
   'cluster-wide': {},
 };
+
+/**
+ * The same for an install that watches all namespaces (no `watchNamespace`: a ClusterRoleBinding):
+ * what it needs for releases in every namespace and across them (its informers list and watch
+ * cluster-wide), its Lease in its own namespace, and still nothing cluster-scoped, no Secrets, no
+ * deletes, no writes but to what a release drives, its status and Events.
+ */
+const PERMISSIONS_ALL_NAMESPACES: Record<Scope, Record<string, string>> = {
+  'watched namespace': RELEASES,
+  'own namespace': { ...RELEASES, ...LEASE },
+  'other namespace': RELEASES,
+  'cluster-wide': RELEASES,
+};
+/** Where the all-namespaces install runs. */
+const NS_ALL = 'cdk8s-mesh-all-namespaces';
 
 /** The verbs asked about for every resource. */
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
@@ -104,6 +121,7 @@ const NAMESPACE_OF: Record<Scope, string | undefined> = {
 
 let kc: k8s.KubeConfig;
 let manifests: k8s.KubernetesObject[];
+let manifestsAll: k8s.KubernetesObject[];
 
 beforeAll(async () => {
   kc = cluster.kubeConfig();
@@ -113,12 +131,20 @@ beforeAll(async () => {
     watchNamespace: WATCHED,
   });
   manifests = Testing.synth(chart) as k8s.KubernetesObject[];
+  const chartAll = new Chart(Testing.app(), 'operator-all');
+  new CanaryOperator(chartAll, 'operator', {
+    image: 'registry.invalid/cdk8s-mesh-operator:test',
+    namespace: NS_ALL,
+    installCrd: false,
+    replicas: 1,
+  });
+  manifestsAll = Testing.synth(chartAll) as k8s.KubernetesObject[];
   const client = k8s.KubernetesObjectApi.makeApiClient(kc);
   await kc
     .makeApiClient(k8s.CoreV1Api)
     .createNamespace({ body: { metadata: { name: WATCHED } } })
     .catch(() => undefined);
-  for (const obj of manifests) {
+  for (const obj of [...manifests, ...manifestsAll]) {
     await client.patch(obj, undefined, undefined, 'cdk8s-mesh-test', true, k8s.PatchStrategy.ServerSideApply);
   }
 });
@@ -128,12 +154,17 @@ function parse(key: string): { group: string; resource: string; subresource?: st
   return { group: group === 'core' ? '' : group, resource, ...(subresource ? { subresource } : {}) };
 }
 
-async function allowed(verb: string, key: string, namespace: string | undefined): Promise<boolean> {
+async function allowed(
+  verb: string,
+  key: string,
+  namespace: string | undefined,
+  ns: string,
+): Promise<boolean> {
   const review = await kc.makeApiClient(k8s.AuthorizationV1Api).createSubjectAccessReview({
     body: {
       spec: {
-        user: SA,
-        groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'],
+        user: `system:serviceaccount:${ns}:${OPERATOR_NAME}`,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
         resourceAttributes: { verb, ...parse(key), ...(namespace ? { namespace } : {}) },
       },
     },
@@ -142,14 +173,19 @@ async function allowed(verb: string, key: string, namespace: string | undefined)
 }
 
 describe('the operator ServiceAccount, asked of the real RBAC authorizer', () => {
-  test('may do exactly what PERMISSIONS lists, in each scope, and nothing else', async () => {
+  test.each<[string, string, Record<Scope, Record<string, string>>]>([
+    [`watching one namespace (${WATCHED})`, NS, PERMISSIONS],
+    ['watching all namespaces (a ClusterRoleBinding)', NS_ALL, PERMISSIONS_ALL_NAMESPACES],
+  ])('%s: may do exactly what its table lists, in each scope, and nothing else', async (_, ns, expected) => {
+    const namespaceOf: Record<Scope, string | undefined> = { ...NAMESPACE_OF, 'own namespace': ns };
+    const sa = `system:serviceaccount:${ns}:${OPERATOR_NAME}`;
     const asked: { scope: Scope; key: string; verb: string }[] = [];
-    for (const scope of Object.keys(PERMISSIONS) as Scope[]) {
+    for (const scope of Object.keys(expected) as Scope[]) {
       const keys = scope === 'cluster-wide' ? [...NAMESPACED, ...CLUSTER_SCOPED] : NAMESPACED;
       for (const key of keys) for (const verb of VERBS) asked.push({ scope, key, verb });
     }
     // every listed permission is among the questions, so a typo in the table cannot pass unseen
-    for (const [scope, table] of Object.entries(PERMISSIONS) as [Scope, Record<string, string>][])
+    for (const [scope, table] of Object.entries(expected) as [Scope, Record<string, string>][])
       for (const [key, verbs] of Object.entries(table))
         for (const verb of verbs.split(' '))
           expect(asked.some((a) => a.scope === scope && a.key === key && a.verb === verb)).toBe(true);
@@ -157,7 +193,9 @@ describe('the operator ServiceAccount, asked of the real RBAC authorizer', () =>
     const answers: boolean[] = [];
     for (let i = 0; i < asked.length; i += 64) {
       const batch = asked.slice(i, i + 64);
-      answers.push(...(await Promise.all(batch.map((a) => allowed(a.verb, a.key, NAMESPACE_OF[a.scope])))));
+      answers.push(
+        ...(await Promise.all(batch.map((a) => allowed(a.verb, a.key, namespaceOf[a.scope], ns)))),
+      );
     }
     const granted: Record<Scope, Record<string, string>> = {
       'watched namespace': {},
@@ -171,11 +209,11 @@ describe('the operator ServiceAccount, asked of the real RBAC authorizer', () =>
       row[a.key] = row[a.key] ? `${row[a.key]} ${a.verb}` : a.verb;
     });
     console.log(
-      `${asked.length} SubjectAccessReviews for ${SA}; allowed:\n` +
+      `${asked.length} SubjectAccessReviews for ${sa}; allowed:\n` +
         (Object.entries(granted) as [Scope, Record<string, string>][])
           .map(
             ([scope, row]) =>
-              `  ${scope} (${NAMESPACE_OF[scope] ?? 'no namespace'}):` +
+              `  ${scope} (${namespaceOf[scope] ?? 'no namespace'}):` +
               (Object.keys(row).length === 0
                 ? ' nothing'
                 : Object.entries(row)
@@ -194,7 +232,7 @@ describe('the operator ServiceAccount, asked of the real RBAC authorizer', () =>
           ),
         ]),
       );
-    expect(normal(granted)).toStrictEqual(normal(PERMISSIONS));
+    expect(normal(granted)).toStrictEqual(normal(expected));
   });
 
   test('real requests made as the ServiceAccount get what the reviews said', async () => {
