@@ -24,6 +24,8 @@ export interface SlowProxyStats {
 export class SlowProxy {
   /** Milliseconds every request is held before it is forwarded; change it at any time. */
   delayMs = 0;
+  /** Told of every request as it arrives in full (its body), e.g. to record the queries sent. */
+  onRequest: ((body: Buffer, path: string) => void) | undefined;
   private counts = { requests: 0, answered: 0, abandoned: 0, open: 0, maxOpen: 0 };
 
   private constructor(
@@ -91,6 +93,7 @@ export class SlowProxy {
       }
     });
     req.on('end', () => {
+      this.onRequest?.(Buffer.concat(chunks), req.url ?? '/');
       timer = setTimeout(() => {
         timer = undefined;
         upstreamReq = request(

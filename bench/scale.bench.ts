@@ -1,0 +1,273 @@
+/**
+ * The operator at a count of releases, on the real parts (the test harness's control plane,
+ * started for the benchmark and stopped at the end). For each count N (`SCALE_SIZES`, default
+ * `1,100,500`; add 2000 when the machine has the time): a fleet of N apps (`fleet.ts`: two
+ * Deployments run by kwok, a VirtualService, a DestinationRule and a CanaryRelease with
+ * `interval: 5s`, no traffic, so every release holds on missing data and is checked every interval),
+ * then the compiled operator as its own process (as it ships: `operator/main.js`), and:
+ * - time from its start to every release Progressing;
+ * - over an idle window (`SCALE_WINDOW_S`, default 60) after that: RSS (max of samples from
+ *   /proc), CPU seconds per minute (/proc utime+stime), reconciles per minute and the reconcile
+ *   p99 (its own `/metrics`), status writes per minute and single-object GETs per minute counted by
+ *   the apiserver (audit log), Prometheus queries per minute and the real time between two checks
+ *   of a release, median and p95 (a loopback proxy in front of Prometheus records each query and
+ *   the workloads it names).
+ *
+ * Run: `npm run bench -- scale` (SCALE_SIZES, SCALE_WINDOW_S; CONCURRENCY and LOG_LEVEL reach the
+ * operator). Its log lines are kept in `$TMPDIR/cdk8s-mesh-scale-<N>.log`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import globalSetup from '../test/harness/global-setup.js';
+import globalTeardown from '../test/harness/global-teardown.js';
+import { auditEntries, auditMark } from '../test/harness/audit.js';
+import { cluster } from '../test/harness/cluster.js';
+import { compiledOperator } from '../test/harness/compiled-cli.js';
+import { spawnOperator, waitLeading, type OperatorProcess } from '../test/harness/operator-process.js';
+import { SlowProxy } from '../test/harness/slow-proxy.js';
+import { CANARY_RELEASES, KubeClient } from '../operator/adapters/kubernetes.js';
+import { createFleet, waitAvailable, type Fleet } from './fleet.js';
+
+const SIZES = (process.env.SCALE_SIZES ?? '1,100,500').split(',').map(Number);
+const WINDOW_S = Number(process.env.SCALE_WINDOW_S ?? 60);
+const progress = (l: string) => process.stderr.write(`[bench] ${l}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
+  return [
+    line(rows[0]!),
+    `|${widths.map((w) => '-'.repeat(w + 1) + ':').join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
+}
+
+const quantile = (xs: number[], q: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+
+/** CPU seconds (user + system) and RSS in bytes of a process, from /proc. */
+function procSample(pid: number): { cpuS: number; rss: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuS: ticks / 100, rss: rssKb * 1024 };
+}
+
+/** The operator's own metrics, parsed: `name{labels}` → value. */
+async function scrape(address: string): Promise<Map<string, number>> {
+  const text = await (
+    await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  ).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+const sum = (m: Map<string, number>, prefix: string) =>
+  [...m].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+
+/** The reconcile p99 from the histogram's buckets between two scrapes: "≤ <bucket> s". */
+function p99(before: Map<string, number>, after: Map<string, number>): string {
+  const name = 'canary_operator_reconcile_duration_seconds_bucket{le="';
+  const buckets = [...after]
+    .filter(([k]) => k.startsWith(name) && k.includes('result="ok"'))
+    .map(([k, v]) => ({ le: k.slice(name.length, k.indexOf('"', name.length)), n: v - (before.get(k) ?? 0) }))
+    .sort((a, b) => (a.le === '+Inf' ? 1 : b.le === '+Inf' ? -1 : Number(a.le) - Number(b.le)));
+  const total = buckets.find((b) => b.le === '+Inf')?.n ?? 0;
+  if (total === 0) return 'n/a';
+  const b = buckets.find((x) => x.n >= 0.99 * total)!;
+  return b.le === '+Inf' ? '> 10 s' : `≤ ${Number(b.le) * 1000} ms`;
+}
+
+/** Waits until every release of the fleet is Progressing; returns the time it took from `t0`. */
+async function allProgressing(
+  client: KubeClient,
+  fleet: Fleet,
+  t0: number,
+  timeoutMs: number,
+): Promise<number> {
+  let last = 0;
+  for (let i = 0; i < Math.ceil(timeoutMs / 1000) + 1; i++) {
+    const list = await client.list(CANARY_RELEASES, fleet.namespace);
+    if (list.ok) {
+      last = list.value.items.filter(
+        (r) => (r.status as { phase?: string } | undefined)?.phase === 'Progressing',
+      ).length;
+      if (last >= fleet.apps.length) return Date.now() - t0;
+    }
+    if (Date.now() - t0 > timeoutMs) break;
+    await sleep(500);
+  }
+  throw new Error(`${last}/${fleet.apps.length} releases Progressing after ${timeoutMs} ms`);
+}
+
+interface Row {
+  readonly releases: number;
+  readonly progressingS: number;
+  readonly rssMb: number;
+  readonly cpuPerMin: number;
+  readonly reconcilesPerMin: number;
+  readonly p99: string;
+  readonly statusWritesPerMin: number;
+  readonly getsPerMin: number;
+  readonly queriesPerMin: number;
+  readonly betweenChecks: { median: number; p95: number; n: number };
+}
+
+async function measure(size: number): Promise<Row> {
+  const kc = cluster.kubeConfig();
+  const client = new KubeClient(kc);
+  const fleet = await createFleet({
+    kubeConfig: kc,
+    size,
+    prefix: `scale-${size}`,
+    parallel: 32,
+    log: progress,
+  });
+  const proxy = await SlowProxy.start(cluster.prometheusUrl);
+  let op: OperatorProcess | undefined;
+  try {
+    progress(`${size}: Deployments available in ${((await waitAvailable(kc, fleet)) / 1000).toFixed(1)} s`);
+    /** Per canary workload, the times it was queried for. */
+    const checks = new Map<string, number[]>();
+    let queries = 0;
+    proxy.onRequest = (body, path) => {
+      if (!path.startsWith('/api/v1/query')) return;
+      queries++;
+      const q = new URLSearchParams(body.toString()).get('query') ?? '';
+      const now = Date.now();
+      // A workload is named twice by a ratio query (numerator and denominator): count it once.
+      const named = new Set(
+        [...q.matchAll(/destination_workload=~?"([^"]+)"/g)].flatMap((m) => m[1]!.split('|')),
+      );
+      for (const w of named) if (w.endsWith('-v2')) (checks.get(w) ?? checks.set(w, []).get(w)!).push(now);
+    };
+    const t0 = Date.now();
+    op = spawnOperator({ namespace: fleet.namespace, identity: `scale-${size}`, prometheusUrl: proxy.url });
+    await waitLeading(op, `the operator at ${size} releases`);
+    const progressingMs = await allProgressing(client, fleet, t0, 900_000);
+    progress(`${size}: all Progressing in ${(progressingMs / 1000).toFixed(1)} s`);
+    const address = (
+      JSON.parse(op.lines.find((l) => l.includes('"operator started"')) ?? '{}') as { listen?: string }
+    ).listen;
+    if (!address) throw new Error('the operator did not log its listen address');
+
+    // Settle one interval, then the idle window.
+    await sleep(6_000);
+    const pid = op.child.pid!;
+    const m0 = await scrape(address);
+    const p0 = procSample(pid);
+    const mark = auditMark();
+    const w0 = Date.now();
+    checks.clear();
+    queries = 0;
+    let rss = p0.rss;
+    while (Date.now() - w0 < WINDOW_S * 1000) {
+      await sleep(1000);
+      rss = Math.max(rss, procSample(pid).rss);
+    }
+    const minutes = (Date.now() - w0) / 60_000;
+    const p1 = procSample(pid);
+    const m1 = await scrape(address);
+    const audited = auditEntries(mark, { namespace: fleet.namespace });
+    const gaps: number[] = [];
+    for (const times of checks.values())
+      for (let i = 1; i < times.length; i++) gaps.push((times[i]! - times[i - 1]!) / 1000);
+    const delta = (prefix: string) => sum(m1, prefix) - sum(m0, prefix);
+    return {
+      releases: size,
+      progressingS: progressingMs / 1000,
+      rssMb: rss / 2 ** 20,
+      cpuPerMin: (p1.cpuS - p0.cpuS) / minutes,
+      reconcilesPerMin: delta('canary_operator_reconcile_total') / minutes,
+      p99: p99(m0, m1),
+      statusWritesPerMin:
+        audited.filter(
+          (e) => e.verb === 'patch' && e.resource === 'canaryreleases' && e.subresource === 'status',
+        ).length / minutes,
+      getsPerMin: audited.filter((e) => e.verb === 'get').length / minutes,
+      queriesPerMin: queries / minutes,
+      betweenChecks: { median: quantile(gaps, 0.5), p95: quantile(gaps, 0.95), n: gaps.length },
+    };
+  } finally {
+    if (op) {
+      const file = join(tmpdir(), `cdk8s-mesh-scale-${size}.log`);
+      writeFileSync(file, op.lines.join('\n') + '\n');
+      progress(`${size}: the operator's log is in ${file}`);
+    }
+    if (op && op.child.exitCode === null) {
+      op.child.kill('SIGTERM');
+      await Promise.race([op.exited, sleep(30_000)]);
+      if (op.child.exitCode === null && op.child.signalCode === null) op.child.kill('SIGKILL');
+    }
+    await proxy.stop();
+    await fleet.dispose();
+  }
+}
+
+async function main(): Promise<number> {
+  compiledOperator(); // built here (when the sources are newer), not inside a measurement
+  await globalSetup();
+  const rows: Row[] = [];
+  const stopped: string[] = [];
+  try {
+    for (const size of SIZES) {
+      try {
+        rows.push(await measure(size));
+        progress(`${size}: ${JSON.stringify(rows.at(-1))}`);
+      } catch (e) {
+        stopped.push(`${size} releases: ${(e as Error).message}`);
+        progress(`${size}: stopped: ${(e as Error).message}`);
+        break;
+      }
+    }
+  } finally {
+    await globalTeardown();
+  }
+  const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  console.log(
+    `The operator at N releases (interval 5s, no traffic: every release holds on missing data), idle window ${WINDOW_S} s\n`,
+  );
+  console.log(
+    table([
+      [
+        'releases',
+        'all Progressing',
+        'RSS',
+        'CPU s/min',
+        'reconciles/min',
+        'reconcile p99',
+        'status writes/min idle',
+        'GETs/min idle',
+        'Prometheus queries/min',
+        'between checks median / p95',
+      ],
+      ...rows.map((r) => [
+        String(r.releases),
+        `${f(r.progressingS)} s`,
+        `${f(r.rssMb, 0)} MB`,
+        f(r.cpuPerMin),
+        f(r.reconcilesPerMin, 0),
+        r.p99,
+        f(r.statusWritesPerMin, 0),
+        f(r.getsPerMin, 0),
+        f(r.queriesPerMin, 0),
+        `${f(r.betweenChecks.median)} / ${f(r.betweenChecks.p95)} s`,
+      ]),
+    ]),
+  );
+  if (stopped.length) console.log(`\nstopped: ${stopped.join('; ')}`);
+  return stopped.length ? 1 : 0;
+}
+
+process.exitCode = await main();
