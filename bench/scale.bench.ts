@@ -89,20 +89,26 @@ function p99(before: Map<string, number>, after: Map<string, number>): string {
   return b.le === '+Inf' ? '> 10 s' : `≤ ${Number(b.le) * 1000} ms`;
 }
 
-/** Waits until every release of the fleet is Progressing; returns the time it took from `t0`. */
+/**
+ * Waits until every release of the fleet is Progressing (with `holding`: and has made its first
+ * check, which records since when data is missing, its one status write while it holds); returns
+ * the time it took from `t0`.
+ */
 async function allProgressing(
   client: KubeClient,
   fleet: Fleet,
   t0: number,
   timeoutMs: number,
+  holding = false,
 ): Promise<number> {
   let last = 0;
   for (let i = 0; i < Math.ceil(timeoutMs / 1000) + 1; i++) {
     const list = await client.list(CANARY_RELEASES, fleet.namespace);
     if (list.ok) {
-      last = list.value.items.filter(
-        (r) => (r.status as { phase?: string } | undefined)?.phase === 'Progressing',
-      ).length;
+      last = list.value.items.filter((r) => {
+        const st = r.status as { phase?: string; missingDataSince?: string } | undefined;
+        return st?.phase === 'Progressing' && (!holding || st.missingDataSince !== undefined);
+      }).length;
       if (last >= fleet.apps.length) return Date.now() - t0;
     }
     if (Date.now() - t0 > timeoutMs) break;
@@ -162,8 +168,10 @@ async function measure(size: number): Promise<Row> {
     ).listen;
     if (!address) throw new Error('the operator did not log its listen address');
 
-    // Settle one interval, then the idle window.
-    await sleep(6_000);
+    // Idle: every release has made its first check and holds; then one more interval.
+    const holdingMs = await allProgressing(client, fleet, t0, 900_000, true);
+    progress(`${size}: all holding on missing data ${(holdingMs / 1000).toFixed(1)} s after start`);
+    await sleep(5_000);
     const pid = op.child.pid!;
     const m0 = await scrape(address);
     const p0 = procSample(pid);
