@@ -3,8 +3,8 @@
  * HTTPRoute, an L7 policy enforced by ztunnel (which Istio turns into DENY), a route backend that
  * does not exist or has no pods, Gateway API CRDs older than Istio needs.
  */
-import { MIN_GATEWAY_API, WAYPOINT_CLASS } from '../../model/gateway-api.js';
-import { hostMatches, resolveHost, workloadsOf, workloadsSelected } from '../../model/query.js';
+import { MIN_GATEWAY_API, WAYPOINT_CLASS, waypointFor } from '../../model/gateway-api.js';
+import { hostMatches, lookupHost, resolveHost, workloadsOf, workloadsSelected } from '../../model/query.js';
 import type { AuthzRule, MeshModel } from '../../model/types.js';
 import type { Rule } from '../rule.js';
 
@@ -123,6 +123,63 @@ export const gatewayApiRules: readonly Rule[] = [
           Number(v[1]) < MIN_GATEWAY_API.major ||
           (Number(v[1]) === MIN_GATEWAY_API.major && Number(v[2]) < MIN_GATEWAY_API.minor);
         if (old) report(c, `bundle version ${c.version}; Istio 1.30 requires v1.5 or newer`);
+      }
+    },
+  },
+  {
+    code: 'MESH955',
+    severity: 'warning',
+    mirrors: [],
+    title: 'PeerAuthentication DISABLE on ambient pods (ztunnel ignores it)',
+    hint: 'use PERMISSIVE to accept plain text from outside the mesh, or take the pods out of ambient mode (istio.io/dataplane-mode: none) to run them without mTLS',
+    check: (m, report) => {
+      for (const p of m.peerAuthentications) {
+        const modes = [
+          ...(p.mode === 'DISABLE' ? ['mtls.mode'] : []),
+          ...Object.entries(p.portLevelMtls)
+            .filter(([, v]) => v === 'DISABLE')
+            .map(([port]) => `portLevelMtls[${port}]`),
+        ];
+        if (!modes.length) continue;
+        const ns = p.namespace === m.rootNamespace ? undefined : p.namespace;
+        const ambient = m.workloads.filter(
+          (w) =>
+            w.ambient &&
+            (ns === undefined || w.namespace === ns) &&
+            (!p.selector || workloadsSelected(m, w.namespace, p.selector).includes(w)),
+        );
+        if (ambient.length)
+          report(
+            p,
+            `${modes.join(', ')} is DISABLE and applies to ${ambient.map((w) => w.name).join(', ')}, captured by ztunnel: ztunnel always uses mTLS (HBONE) between ambient pods and ignores DISABLE`,
+          );
+      }
+    },
+  },
+  {
+    code: 'MESH956',
+    severity: 'warning',
+    mirrors: [],
+    title: 'sourceLabels match on a host served by a waypoint (a waypoint cannot evaluate it)',
+    hint: "match on a header or the source namespace instead, or route at the caller (sidecar mode): a waypoint does not know the client pod's labels",
+    check: (m, report) => {
+      for (const vs of m.virtualServices) {
+        if (vs.gateways.length && !vs.gateways.includes('mesh')) continue;
+        const waypointed = vs.hosts.flatMap((h) => {
+          const reg = lookupHost(m, resolveHost(h, vs.namespace, m.clusterDomain));
+          const wp = reg?.type === 'service' ? waypointFor(m, reg.service) : undefined;
+          return wp ? [`${h} (waypoint ${wp.gateway.namespace}/${wp.gateway.name})`] : [];
+        });
+        if (!waypointed.length) continue;
+        vs.http.forEach((r, i) =>
+          (r.match ?? []).forEach((mt, j) => {
+            if (mt.sourceLabels && Object.keys(mt.sourceLabels).length)
+              report(
+                vs,
+                `http[${i}].match[${j}].sourceLabels ${JSON.stringify(mt.sourceLabels)} on ${waypointed.join(', ')}: the waypoint applies this route and does not see the client pod's labels, so the match does not select callers as written`,
+              );
+          }),
+        );
       }
     },
   },

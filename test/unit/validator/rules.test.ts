@@ -57,6 +57,19 @@ const ambientNs: KubeObject = {
   kind: 'Namespace',
   metadata: { name: 'default', labels: { 'istio.io/dataplane-mode': 'ambient' } },
 };
+const waypointNs: KubeObject = {
+  ...ambientNs,
+  metadata: {
+    name: 'default',
+    labels: { 'istio.io/dataplane-mode': 'ambient', 'istio.io/use-waypoint': 'waypoint' },
+  },
+};
+const waypointGw: KubeObject = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
+  metadata: { name: 'waypoint', namespace: 'default' },
+  spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+};
 const httpRoute = (name: string, parent: string, backendRefs: object[]): KubeObject => ({
   apiVersion: 'gateway.networking.k8s.io/v1',
   kind: 'HTTPRoute',
@@ -1460,6 +1473,43 @@ const CASES: Case[] = [
           listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }],
         },
       },
+    ],
+  },
+  {
+    code: 'MESH955',
+    drop: ['Namespace/default'],
+    bad: [ambientNs, pa('default', { mtls: { mode: 'DISABLE' } })],
+    message:
+      'mtls.mode is DISABLE and applies to productpage-v1, reviews-v1, reviews-v2, ratings-v1, captured by ztunnel: ztunnel always uses mTLS (HBONE) between ambient pods and ignores DISABLE',
+    // Near miss: PERMISSIVE, what ambient mode offers for plain text from outside.
+    good: [ambientNs, pa('default', { mtls: { mode: 'PERMISSIVE' } })],
+  },
+  {
+    code: 'MESH956',
+    drop: ['Namespace/default'],
+    bad: [
+      waypointNs,
+      waypointGw,
+      vs('reviews', {
+        hosts: ['reviews'],
+        http: [
+          { match: [{ sourceLabels: { app: 'productpage' } }], route: [route('reviews', 'v2')] },
+          { route: [route('reviews', 'v1')] },
+        ],
+      }),
+    ],
+    message:
+      'http[0].match[0].sourceLabels {"app":"productpage"} on reviews (waypoint default/waypoint): the waypoint applies this route and does not see the client pod\'s labels',
+    // Near miss: the same route in an ambient namespace without a waypoint.
+    good: [
+      ambientNs,
+      vs('reviews', {
+        hosts: ['reviews'],
+        http: [
+          { match: [{ sourceLabels: { app: 'productpage' } }], route: [route('reviews', 'v2')] },
+          { route: [route('reviews', 'v1')] },
+        ],
+      }),
     ],
   },
   {
