@@ -43,11 +43,12 @@ export const STEP_WEIGHT = 20;
 export const MAX_WEIGHT = 60;
 export const MIN_SUCCESS = 95;
 /**
- * p99 limit. 1 s rather than the 500 ms of Flagger's examples: the simulator times requests in the
- * benchmark's own process, and on a shared 2-core machine at load 15–20 its scheduling delays alone
- * put single requests past 500 ms, which failed healthy releases of both controllers.
+ * p99 limit. Both controllers query the p99 every interval, but the limit is 5 s rather than the
+ * 500 ms of Flagger's examples: the simulator times requests in the benchmark's own process, and on
+ * this shared 2-core machine at load 15–20 its scheduling stalls alone put the p99 of 3 ms answers
+ * at 786 ms and 2,130 ms in single windows, which rolled back healthy releases of both controllers.
  */
-export const MAX_P99_MS = 1000;
+export const MAX_P99_MS = 5000;
 export const RPS = 20;
 const ERROR_RATE = 0.2;
 /** How long a settled release is watched for writes when nothing changes: three intervals. */
