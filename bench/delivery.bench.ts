@@ -53,6 +53,7 @@ import {
   type Controller,
   type RunResult,
 } from './delivery/scenarios.js';
+import { markdownTable } from './table.js';
 
 const RUNS = Math.max(1, Number(process.env.DELIVERY_RUNS ?? 5));
 const CONTROLLERS: readonly Controller[] = ['cdk8s-mesh', 'Flagger'];
@@ -75,16 +76,6 @@ function spread(xs: readonly number[], fmt: (x: number) => string): string {
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [
-    line(rows[0]!),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.slice(1).map(line),
-  ].join('\n');
-}
 
 async function main(): Promise<void> {
   // The authoring rows first, on a machine the controllers do not load yet.
@@ -277,7 +268,7 @@ function print(
       `success rate ≥ ${MIN_SUCCESS} %, p99 ≤ ${MAX_P99_MS} ms, ${RPS} rps from the traffic simulator, 20 % 5xx for the breach; ` +
       `median (min–max); writes counted in the apiserver's audit log per ServiceAccount\n`,
   );
-  console.log(table(rows));
+  console.log(markdownTable(rows));
   console.log(`\nwrites of one promoted release, cdk8s-mesh: ${a.what}`);
   console.log(`writes of one promoted release, Flagger: ${b.what}`);
   console.log(`writes when nothing changed, all runs, cdk8s-mesh: ${a.idleWhat}`);

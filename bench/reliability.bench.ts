@@ -16,20 +16,11 @@ import globalSetup from '../test/harness/global-setup.js';
 import globalTeardown from '../test/harness/global-teardown.js';
 import { killCampaign, type KillCampaignResult } from '../test/e2e/kill-campaign.js';
 import { fuzzCases, fuzzThroughOperator, type FuzzResult } from '../test/e2e/spec-fuzz.js';
+import { markdownTable } from './table.js';
 
 const KILLS = Number(process.env.RELIABILITY_KILLS ?? 200);
 const FUZZ = Number(process.env.RELIABILITY_FUZZ ?? 10_000);
 const SEED = Number(process.env.RELIABILITY_SEED ?? 1);
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [
-    line(rows[0]!),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.slice(1).map(line),
-  ].join('\n');
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const progress = (l: string) => process.stderr.write(`[bench] ${l}\n`);
@@ -80,7 +71,7 @@ async function main(): Promise<number> {
       ]);
     }
     console.log(`Reliability on the real apiserver, etcd and Prometheus (seed ${SEED})\n`);
-    console.log(table(rows));
+    console.log(markdownTable(rows));
     const breaks = [...(kills?.breaks ?? []), ...(fuzz?.breaks ?? [])];
     const errors = [...(kills?.operatorErrors ?? []), ...(fuzz?.operatorErrors ?? [])];
     if (breaks.length || errors.length || (fuzz && !fuzz.operatorAlive)) {

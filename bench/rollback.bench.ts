@@ -19,6 +19,7 @@
 import globalSetup from '../test/harness/global-setup.js';
 import globalTeardown from '../test/harness/global-teardown.js';
 import { E2eEnv, queryNumber, sleep, successRateQuery, waitFor } from '../test/e2e/env.js';
+import { markdownTable } from './table.js';
 
 const RUNS = Number(process.env.ROLLBACK_RUNS ?? 5);
 const INTERVAL_S = Number(process.env.ROLLBACK_INTERVAL_S ?? 5);
@@ -107,16 +108,6 @@ async function oneRun(run: number): Promise<Run> {
   }
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [
-    line(rows[0]!),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.slice(1).map(line),
-  ].join('\n');
-}
-
 async function main(): Promise<void> {
   await globalSetup();
   const runs: Run[] = [];
@@ -153,7 +144,7 @@ async function main(): Promise<void> {
   console.log(
     `Rollback latency: breach visible in Prometheus → rollback written (interval ${INTERVAL_S} s, threshold 1, 20% 5xx, 60 rps, 1 s scrape)\n`,
   );
-  console.log(table(rows));
+  console.log(markdownTable(rows));
   console.log(
     `\nmedian ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms; target ${TARGET_MS} ms; met in ${runs.filter((r) => r.writtenMs <= TARGET_MS).length}/${runs.length} runs`,
   );

@@ -28,21 +28,12 @@ import { spawnOperator, waitLeading, type OperatorProcess } from '../test/harnes
 import { SlowProxy } from '../test/harness/slow-proxy.js';
 import { CANARY_RELEASES, KubeClient } from '../operator/adapters/kubernetes.js';
 import { createFleet, waitAvailable, type Fleet } from './fleet.js';
+import { markdownTable } from './table.js';
 
 const SIZES = (process.env.SCALE_SIZES ?? '1,100,500').split(',').map(Number);
 const WINDOW_S = Number(process.env.SCALE_WINDOW_S ?? 60);
 const progress = (l: string) => process.stderr.write(`[bench] ${l}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
-  return [
-    line(rows[0]!),
-    `|${widths.map((w) => '-'.repeat(w + 1) + ':').join('|')}|`,
-    ...rows.slice(1).map(line),
-  ].join('\n');
-}
 
 const quantile = (xs: number[], q: number) => {
   if (xs.length === 0) return NaN;
@@ -247,32 +238,35 @@ async function main(): Promise<number> {
     `The operator at N releases (interval 5s, no traffic: every release holds on missing data), idle window ${WINDOW_S} s\n`,
   );
   console.log(
-    table([
+    markdownTable(
       [
-        'releases',
-        'all Progressing',
-        'RSS',
-        'CPU s/min',
-        'reconciles/min',
-        'reconcile p99',
-        'status writes/min idle',
-        'GETs/min idle',
-        'Prometheus queries/min',
-        'between checks median / p95',
+        [
+          'releases',
+          'all Progressing',
+          'RSS',
+          'CPU s/min',
+          'reconciles/min',
+          'reconcile p99',
+          'status writes/min idle',
+          'GETs/min idle',
+          'Prometheus queries/min',
+          'between checks median / p95',
+        ],
+        ...rows.map((r) => [
+          String(r.releases),
+          `${f(r.progressingS)} s`,
+          `${f(r.rssMb, 0)} MB`,
+          f(r.cpuPerMin),
+          f(r.reconcilesPerMin, 0),
+          r.p99,
+          f(r.statusWritesPerMin, 0),
+          f(r.getsPerMin, 0),
+          f(r.queriesPerMin, 0),
+          `${f(r.betweenChecks.median)} / ${f(r.betweenChecks.p95)} s`,
+        ]),
       ],
-      ...rows.map((r) => [
-        String(r.releases),
-        `${f(r.progressingS)} s`,
-        `${f(r.rssMb, 0)} MB`,
-        f(r.cpuPerMin),
-        f(r.reconcilesPerMin, 0),
-        r.p99,
-        f(r.statusWritesPerMin, 0),
-        f(r.getsPerMin, 0),
-        f(r.queriesPerMin, 0),
-        `${f(r.betweenChecks.median)} / ${f(r.betweenChecks.p95)} s`,
-      ]),
-    ]),
+      'right',
+    ),
   );
   if (stopped.length) console.log(`\nstopped: ${stopped.join('; ')}`);
   return stopped.length ? 1 : 0;
