@@ -563,13 +563,7 @@ export function formatReachability(r: Reachability): string {
       return `${base}${cell.declared ? ' *' : ''}${cell.findings.map((f) => ` !${f}`).join('')}`;
     }),
   ]);
-  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((row) => row[i]!.length)));
-  const line = (row: string[]) =>
-    row
-      .map((s, i) => s.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ''];
+  const out = [...columns(head, rows), ''];
   out.push(
     "allow: every request allowed; GET, GET /p*: only those; -: denied; no mTLS: the connection fails (the caller's TLS does not match the server's mode)",
   );
@@ -640,13 +634,7 @@ export function formatReachabilityList(r: Reachability): string {
         `${may}${cell.declared ? ' *' : ''}${cell.findings.map((f) => ` !${f}`).join('')}`,
       ]);
     }
-  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((row) => row[i]!.length)));
-  const line = (row: string[]) =>
-    row
-      .map((s, i) => s.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ''];
+  const out = [...columns(head, rows), ''];
   out.push(
     `${rows.length} caller/service pair(s) listed; ${hidden} denied or without a connection, and not declared, are not (--matrix shows every pair)`,
   );
@@ -654,4 +642,15 @@ export function formatReachabilityList(r: Reachability): string {
     "may: allow (every request), the requests allowed (GET, GET /api/*; gRPC: /pkg.Service/Method), denied, or no mTLS (the caller's TLS does not match the server's mode)",
   );
   return [...out, ...differences(r)].join('\n');
+}
+
+/** Plain-text columns: the header, a rule of dashes, then the rows, each column as wide as its widest cell. */
+function columns(head: string[], rows: string[][]): string[] {
+  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row
+      .map((s, i) => s.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
