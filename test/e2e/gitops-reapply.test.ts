@@ -165,9 +165,14 @@ async function reapplyAtEveryStep(
   const final = await env.explained(
     'reviews',
     (async () => {
-      for (let i = 0; i < 900; i++) {
+      // ends well inside the test's timeout, so a release that stops moving fails with the
+      // diagnosis (status, scrape, operator log) instead of a bare timeout
+      const deadline = Date.now() + 90_000;
+      while (Date.now() < deadline) {
         const s = await env.status('reviews');
         const ours = s?.release.endsWith(`@${revision}`) ?? false;
+        if (s && ours && (s.phase === 'RolledBack' || s.phase === 'Invalid'))
+          throw new Error(`the release ended ${s.phase}: ${s.message ?? ''}; seen ${seen.join(' ')}`);
         if (s && ours && ['Progressing', 'Paused', 'Succeeded'].includes(s.phase)) {
           const at = `${s.phase}/${s.currentStep}`;
           if (!seen.includes(at)) {
