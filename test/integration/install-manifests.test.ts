@@ -129,6 +129,10 @@ beforeAll(async () => {
   new CanaryOperator(chart, 'operator', {
     image: 'registry.invalid/cdk8s-mesh-operator:test',
     watchNamespace: WATCHED,
+    // The harness installed the CRD from crd.yaml. Applied through client-node's typed serializer,
+    // the synthesized CRD would lose its schema's x-kubernetes-* keys (preserve-unknown-fields, CEL
+    // rules) and make the apiserver prune CanaryReleases for every later test in the run.
+    installCrd: false,
   });
   manifests = Testing.synth(chart) as k8s.KubernetesObject[];
   const chartAll = new Chart(Testing.app(), 'operator-all');
