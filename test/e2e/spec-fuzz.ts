@@ -45,7 +45,14 @@ interface Schema {
   maxItems?: number;
   minProperties?: number;
   'x-kubernetes-validations'?: { rule: string }[];
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
 }
+
+/** Durations no CEL bound of the CRD refuses (1s..59m: within every interval and 720h cap). */
+const boundedDuration = fc
+  .tuple(fc.integer({ min: 1, max: 59 }), fc.constantFrom('s', 'm'))
+  .map(([n, unit]) => `${n}${unit}`);
 
 /** The union rules an object's CEL rules state, read from their text. */
 function unions(s: Schema): { exactlyOne: string[][]; atLeastOne: string[][]; together: string[][] } {
@@ -67,11 +74,20 @@ export function arbitraryOf(s: Schema, depth = 0): fc.Arbitrary<unknown> {
     case 'string': {
       const minLength = s.minLength ?? 0;
       const maxLength = Math.min(s.maxLength ?? 24, 40);
-      if (s.pattern)
-        return fc
+      if (s.pattern) {
+        const matching = fc
           .stringMatching(new RegExp(s.pattern))
           .filter((x) => x.length >= minLength && x.length <= (s.maxLength ?? Infinity))
           .map((x) => x.slice(0, s.maxLength ?? x.length));
+        // A duration the CRD bounds by CEL: mostly within the bounds, sometimes anything the
+        // pattern allows (so the bound itself is tried too).
+        const bounded = (s['x-kubernetes-validations'] ?? []).some(({ rule }) =>
+          rule.includes('duration(self)'),
+        );
+        return bounded
+          ? fc.oneof({ arbitrary: boundedDuration, weight: 4 }, { arbitrary: matching, weight: 1 })
+          : matching;
+      }
       return fc.string({ minLength, maxLength: Math.max(minLength, maxLength) });
     }
     case 'integer':
@@ -85,11 +101,20 @@ export function arbitraryOf(s: Schema, depth = 0): fc.Arbitrary<unknown> {
       });
     case 'boolean':
       return fc.boolean();
-    case 'array':
-      return fc.array(arbitraryOf(s.items ?? {}, depth + 1), {
-        minLength: s.minItems ?? 0,
-        maxLength: Math.min(s.maxItems ?? 4, 4),
-      });
+    case 'array': {
+      const constraints = { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 4, 4) };
+      const items = arbitraryOf(s.items ?? {}, depth + 1);
+      // a set's items, a map's keys are unique: the apiserver refuses a repeated one
+      const keys = s['x-kubernetes-list-map-keys'] ?? [];
+      if (s['x-kubernetes-list-type'] === 'set')
+        return fc.uniqueArray(items, { ...constraints, selector: (v) => JSON.stringify(v) });
+      if (s['x-kubernetes-list-type'] === 'map')
+        return fc.uniqueArray(items, {
+          ...constraints,
+          selector: (v) => JSON.stringify(keys.map((k) => (v as Record<string, unknown>)[k])),
+        });
+      return fc.array(items, constraints);
+    }
     case 'object': {
       if (s.additionalProperties && !s.properties) {
         return fc.dictionary(
@@ -268,18 +293,45 @@ export function fuzzCases(n: number, seed: number): FuzzCase[] {
     pick: fc.nat(),
   });
   const blind = crdBlindCases().slice(0, n);
-  const sampled = fc
-    .sample(arb, { numRuns: n - blind.length, seed })
-    .map(({ spec, mutate: m, mutation, pick }) => {
-      const base = { ...spec, virtualService: { name: SENTINEL, route: 'primary' } };
-      const c = m === 0 ? base : mutate(base, mutation, pick);
-      // A spec valid as stored points at a route the VirtualService does not have, so it holds;
-      // an invalid one at the route the operator would drive if it acted on it.
-      const vs = c.virtualService as { route?: unknown } | null;
-      if (storedValid(c) && vs && typeof vs === 'object') vs.route = NO_SUCH_ROUTE;
-      return { spec: c, mutation: m === 0 ? undefined : mutation };
-    });
+  // Cross-field CEL rules (e.g. stepWeight <= maxWeight) are beyond what the generator reads, so a
+  // case meant to be valid as generated is taken from spare samples until one is; without one it
+  // goes as generated (and the apiserver or zod refuses it).
+  const wanted = n - blind.length;
+  const samples = fc.sample(arb, { numRuns: wanted * 4, seed });
+  const spare = samples.slice(wanted).map(({ spec }) => inFrame(spec));
+  const sampled = samples.slice(0, wanted).map(({ spec, mutate: m, mutation, pick }) => {
+    let base = inFrame(spec);
+    if (m === 0 && !storedValid(base)) {
+      const i = spare.findIndex(storedValid);
+      if (i >= 0) base = spare.splice(i, 1)[0]!;
+    }
+    const c = m === 0 ? base : mutate(base, mutation, pick);
+    // A spec valid as stored points at a route the VirtualService does not have, so it holds;
+    // an invalid one at the route the operator would drive if it acted on it.
+    const vs = c.virtualService as { route?: unknown } | null;
+    if (storedValid(c) && vs && typeof vs === 'object') vs.route = NO_SUCH_ROUTE;
+    return { spec: c, mutation: m === 0 ? undefined : mutation };
+  });
   return [...blind, ...sampled];
+}
+
+/**
+ * `spec` in this harness's frame: a release driving the sentinel VirtualService's route, so no
+ * Gateway API route and no per-version Service (which only those take).
+ */
+function inFrame(spec: Record<string, unknown>): Record<string, unknown> {
+  const { httpRoute: _h, grpcRoute: _g, ...rest } = spec;
+  const version = (v: unknown) => {
+    if (v === null || typeof v !== 'object') return v;
+    const { service: _s, ...kept } = v as Record<string, unknown>;
+    return kept;
+  };
+  return {
+    ...rest,
+    stable: version(rest.stable),
+    canary: version(rest.canary),
+    virtualService: { name: SENTINEL, route: 'primary' },
+  };
 }
 
 /** The route valid cases name, which the VirtualService does not have. */
