@@ -175,6 +175,7 @@ function notImported(
     return {
       ...base,
       workloads: [],
+      clusterMissingBy: by,
       problem: `${by} does not import ${base.host}: the route's cluster is not in ${caller.description}'s proxy (503 NC)`,
     };
   const { mode, decidedBy } = outboundTrafficPolicyFor(model, caller.namespace, caller.labels);
@@ -199,15 +200,18 @@ function notImported(
   if (!ws.length) return { ...common, problem: `no workload behind ${base.host} (503 UH)` };
   const server = ws[0]!;
   const cport = containerPortOf(svc, r.port);
-  const tls = hopTls(
-    model,
-    { ...caller, sidecar: false },
-    server,
-    undefined,
-    undefined,
-    r.port ?? svc.ports[0]?.port,
-    cport,
-  );
+  const tls = {
+    ...hopTls(
+      model,
+      { ...caller, sidecar: false },
+      server,
+      undefined,
+      undefined,
+      r.port ?? svc.ports[0]?.port,
+      cport,
+    ),
+    clientDecidedBy: 'PassthroughCluster, which adds no mTLS',
+  };
   const authorization = authorize(model, server, {
     method: r.method,
     path: r.path,

@@ -83,6 +83,11 @@ export interface ExplainedDestination {
   /** Why the destination cannot serve, if it cannot (unknown host or subset, no workload). */
   readonly problem?: string;
   /**
+   * `Sidecar ns/name` when a route names this destination but that Sidecar's `egress.hosts` leave
+   * it out of the caller's proxy: the route's cluster does not exist there (503 NC).
+   */
+  readonly clusterMissingBy?: string;
+  /**
    * A host outside the cluster: registered by a ServiceEntry (routed to it), or unknown (or not
    * imported by the caller's Sidecar), when the outbound traffic policy decides: `ALLOW_ANY` passes it through (PassthroughCluster),
    * `REGISTRY_ONLY` answers 502 (BlackHoleCluster).

@@ -7,7 +7,9 @@ import { durationMs } from '../../../api/duration.js';
 import type { ExplainedDestination } from '../explain.js';
 import { percent } from '../format.js';
 import {
+  BLACKHOLE_CLUSTER,
   OUTBOUND_CAPTURE_PORT,
+  PASSTHROUGH_CLUSTER,
   PROXY_UID,
   type PathDestination,
   type PathOutcome,
@@ -17,6 +19,23 @@ import { stopAtLastHop, type Reached, type Ended, type Walk } from './walk.js';
 
 const clusterName = (port: number | undefined, subset: string | undefined, host: string) =>
   `outbound|${port ?? ''}|${subset ?? ''}|${host}`;
+
+/**
+ * The host has no cluster in the caller's proxy (in no ServiceEntry and not a Service, or left out
+ * by a Sidecar's `egress.hosts`): the destination's egress decision names the catch-all cluster.
+ */
+const catchAllOf = (dest: ExplainedDestination | undefined) =>
+  dest?.egress?.result === 'passthrough'
+    ? PASSTHROUGH_CLUSTER
+    : dest?.egress?.result === 'blackhole'
+      ? BLACKHOLE_CLUSTER
+      : undefined;
+
+/** Why the proxy has no virtual host for the destination, in a clause. */
+const whyNoCluster = (dest: ExplainedDestination) =>
+  dest.egress?.notImportedBy
+    ? `${dest.egress.notImportedBy} does not import ${dest.host}`
+    : `${dest.host} is in no ServiceEntry and is not a Service of the mesh`;
 
 function toPathDestination(d: ExplainedDestination): PathDestination {
   return {
@@ -51,13 +70,12 @@ function routeDecision(w: Walk, dest: ExplainedDestination | undefined): RouteDe
     alternatives: e.destinations.filter((d) => d !== dest).map(toPathDestination),
     ...(dest
       ? {
-          cluster: clusterName(
-            dest.port ?? (caller.ingress ? undefined : servicePort),
-            dest.subset,
-            dest.host,
-          ),
+          cluster:
+            catchAllOf(dest) ??
+            clusterName(dest.port ?? (caller.ingress ? undefined : servicePort), dest.subset, dest.host),
         }
       : {}),
+    ...(dest?.clusterMissingBy ? { clusterMissing: true } : {}),
     ...(e.fault ? { fault: e.fault } : {}),
     ...(e.timeout ? { timeout: e.timeout } : {}),
     ...(e.retries ? { retries: e.retries } : {}),
@@ -68,14 +86,27 @@ function routeDecision(w: Walk, dest: ExplainedDestination | undefined): RouteDe
 function routeDetails(w: Walk, dest: ExplainedDestination | undefined, route: RouteDecision): string[] {
   const { e, caller } = w;
   const details: string[] = [];
+  const catchAll = catchAllOf(dest);
   details.push(
     e.virtualService
       ? `VirtualService ${e.virtualService}${route.rule ? ` ${route.rule}` : ''}`
-      : `no VirtualService for ${e.host}: the default route to the Service`,
+      : catchAll && dest
+        ? `no virtual host for ${e.host} in the proxy's routes: ${whyNoCluster(dest)}`
+        : `no VirtualService for ${e.host}: the default route to the Service`,
   );
-  if (dest)
+  if (dest && catchAll === PASSTHROUGH_CLUSTER)
     details.push(
-      `→ ${dest.host}${dest.subset ? ` subset ${dest.subset}` : ''} (${percent(dest.probability)})${dest.workloads.length ? `: ${dest.workloads.join(', ')}` : ''}, cluster ${route.cluster}`,
+      `→ the catch-all virtual host allow_any: cluster ${PASSTHROUGH_CLUSTER}, which connects to the address the app dialled (${w.ip ?? dest.host}${w.servicePort !== undefined ? `:${w.servicePort}` : ''}) without mTLS (ALLOW_ANY, ${dest.egress?.decidedBy})`,
+    );
+  else if (dest && catchAll === BLACKHOLE_CLUSTER)
+    details.push(
+      e.protocol.tcp
+        ? `→ cluster ${BLACKHOLE_CLUSTER}, which has no endpoints: the connection is closed (REGISTRY_ONLY, ${dest.egress?.decidedBy})`
+        : `→ the catch-all virtual host block_all (${BLACKHOLE_CLUSTER}): the proxy answers 502 itself (REGISTRY_ONLY, ${dest.egress?.decidedBy})`,
+    );
+  else if (dest)
+    details.push(
+      `→ ${dest.host}${dest.subset ? ` subset ${dest.subset}` : ''} (${percent(dest.probability)})${dest.workloads.length ? `: ${dest.workloads.join(', ')}` : ''}, cluster ${route.cluster}${dest.clusterMissingBy ? `, which is not in the proxy: ${dest.clusterMissingBy} does not import ${dest.host}` : ''}`,
     );
   for (const d of e.destinations.filter((x) => x !== dest))
     details.push(
@@ -94,7 +125,7 @@ function routeDetails(w: Walk, dest: ExplainedDestination | undefined, route: Ro
     details.push(
       `mirror ${e.mirror.percentage}% to ${e.mirror.host}${e.mirror.subset ? ` subset ${e.mirror.subset}` : ''} (fire and forget)`,
     );
-  if (!caller.ingress)
+  if (!caller.ingress && catchAll !== BLACKHOLE_CLUSTER && !dest?.clusterMissingBy)
     details.push(
       `Envoy's own connection to the endpoint runs as uid ${PROXY_UID}: ISTIO_OUTPUT RETURNs it, so it is not captured again`,
     );
@@ -132,6 +163,10 @@ const NO_DESTINATION: PathOutcome = {
 /** The request ends before it leaves the pod: an unusable destination, a fault, a timeout, or a ServiceEntry. */
 function endsBeforeLeaving(w: Walk, dest: ExplainedDestination): PathOutcome | undefined {
   const { e } = w;
+  if (dest.egress?.result === 'blackhole')
+    return e.protocol.tcp
+      ? { result: 'unavailable', responseFlags: 'UH', detail: dest.problem ?? BLACKHOLE_CLUSTER }
+      : { result: 'unavailable', status: 502, detail: dest.problem ?? BLACKHOLE_CLUSTER };
   if (dest.problem)
     return {
       result: 'unavailable',
@@ -164,7 +199,10 @@ function endsBeforeLeaving(w: Walk, dest: ExplainedDestination): PathOutcome | u
   if (!dest.workloads.length)
     return {
       result: 'left-mesh',
-      detail: `${dest.host} is a ServiceEntry: the request leaves the mesh from here`,
+      detail:
+        dest.egress?.result === 'passthrough'
+          ? `${whyNoCluster(dest)}: ${PASSTHROUGH_CLUSTER} forwards the request as addressed and it leaves the mesh from here`
+          : `${dest.host} is a ServiceEntry: the request leaves the mesh from here`,
     };
   return undefined;
 }
@@ -175,8 +213,13 @@ export function routingProxyHop(w: Walk): Reached | Ended {
   const dest = followed(w);
   const route = routeDecision(w, dest);
   const details = routeDetails(w, dest, route);
+  const catchAll = catchAllOf(dest);
   const summary = dest
-    ? `${e.virtualService ? `VirtualService ${e.virtualService}` : 'default route'} → ${dest.host}${dest.subset ? ` subset ${dest.subset}` : ''}${dest.workloads[0] ? ` (${dest.workloads[0]})` : ''}`
+    ? catchAll && !e.virtualService
+      ? catchAll === PASSTHROUGH_CLUSTER
+        ? `${PASSTHROUGH_CLUSTER} → ${dest.host} as addressed (ALLOW_ANY)${dest.workloads[0] ? `, no mTLS` : ''}`
+        : `${BLACKHOLE_CLUSTER}: ${e.protocol.tcp ? 'the connection is closed' : '502'} (REGISTRY_ONLY)`
+      : `${e.virtualService ? `VirtualService ${e.virtualService}` : 'default route'} → ${dest.host}${dest.subset ? ` subset ${dest.subset}` : ''}${dest.workloads[0] ? ` (${dest.workloads[0]})` : ''}`
     : e.virtualService
       ? `VirtualService ${e.virtualService}: no rule matches`
       : `no route for ${e.host}`;
@@ -200,7 +243,9 @@ export function routingProxyHop(w: Walk): Reached | Ended {
       at: `${cw?.name ?? 'caller'} istio-proxy :${OUTBOUND_CAPTURE_PORT}`,
       summary,
       details: [
-        `outbound listener (virtualOutbound) hands the connection to the ${e.host}:${servicePort ?? ''} route`,
+        catchAll && !e.virtualService
+          ? `outbound listener (virtualOutbound) hands the connection to the routes of ${servicePort !== undefined ? `port ${servicePort}` : 'the port dialled'}`
+          : `outbound listener (virtualOutbound) hands the connection to the ${e.host}:${servicePort ?? ''} route`,
         ...details,
       ],
       status: 'pass',

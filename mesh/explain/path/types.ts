@@ -7,6 +7,10 @@ import type { ExplainedFault, ExplainRequest, Explanation, HopTls } from '../exp
 
 /** Envoy's outbound capture port (`ISTIO_REDIRECT`). */
 export const OUTBOUND_CAPTURE_PORT = 15001;
+/** The cluster of the catch-all virtual host `allow_any` (ALLOW_ANY): to the address the app dialled. */
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+/** What REGISTRY_ONLY sends an unknown host to: the catch-all `block_all` answers 502 (HTTP), a TCP connection is closed. */
+export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
 /** Envoy's inbound capture port (`ISTIO_IN_REDIRECT`). */
 export const INBOUND_CAPTURE_PORT = 15006;
 /** The uid (and gid) istio-proxy runs as; ISTIO_OUTPUT never captures its traffic. */
@@ -91,8 +95,14 @@ export interface RouteDecision {
   readonly destination?: PathDestination;
   /** The other destinations of a split. */
   readonly alternatives: readonly PathDestination[];
-  /** Envoy's upstream cluster: `outbound|<port>|<subset>|<fqdn>`. */
+  /**
+   * Envoy's upstream cluster: `outbound|<port>|<subset>|<fqdn>`; `PassthroughCluster` or
+   * `BlackHoleCluster` for a host the proxy has no cluster for (not in the registry, or left out
+   * by a Sidecar), as the outbound traffic policy decides.
+   */
   readonly cluster?: string;
+  /** The route names a cluster the caller's proxy does not have (a Sidecar leaves its host out): 503 NC. */
+  readonly clusterMissing?: boolean;
   readonly fault?: ExplainedFault;
   readonly timeout?: string;
   readonly retries?: Explanation['retries'];
