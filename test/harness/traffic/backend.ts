@@ -3,9 +3,13 @@
  * the traffic simulator (a test stand-in for Envoy). The test sets its error rate and latency,
  * and may change them while traffic flows. It can call other services through the simulator,
  * the way Bookinfo's reviews calls ratings, with an application-level timeout of its own.
+ *
+ * A backend of a gRPC service answers as a gRPC server does: HTTP 200 with
+ * `content-type: application/grpc` and a `grpc-status` (0 for OK), errors included.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GRPC_STATUS, type RequestProtocol } from './grpc.js';
 import type { WorkloadIdentity } from './metrics.js';
 import { seededRandom, type Random } from './rng.js';
 
@@ -13,8 +17,13 @@ import { seededRandom, type Random } from './rng.js';
 export interface BackendBehaviour {
   /** Fraction of requests answered with `errorStatus`, from 0 to 1. @default 0 */
   readonly errorRate: number;
-  /** Status of the error answers. @default 500 */
+  /** HTTP status of the error answers of an HTTP backend. @default 500 */
   readonly errorStatus: number;
+  /**
+   * gRPC status of the error answers of a gRPC backend, sent with HTTP 200 as gRPC servers do
+   * (1–16). @default 2 (UNKNOWN, what a gRPC server answers when the handler fails)
+   */
+  readonly errorGrpcStatus: number;
   /** Time before answering, in milliseconds. @default 0 */
   readonly latencyMs: number;
   /** A uniformly random extra time in [0, latencyJitterMs) added to `latencyMs`. @default 0 */
@@ -50,15 +59,23 @@ export interface BackendOptions extends Partial<BackendBehaviour> {
   readonly calls?: readonly UpstreamCall[];
   /** Seed of the error draws. @default - from the clock */
   readonly seed?: number;
+  /** `grpc`: answers as a gRPC server (HTTP 200 and a `grpc-status`). @default 'http' */
+  readonly protocol?: RequestProtocol;
 }
 
-/** How the simulator carries out an upstream call for a backend; returns the status (0 = none). */
+/** What the caller of an upstream call got: HTTP status (0 = none) and, for gRPC, the gRPC status. */
+export interface UpstreamAnswer {
+  readonly status: number;
+  readonly grpcStatus?: number;
+}
+
+/** How the simulator carries out an upstream call for a backend. */
 export type UpstreamCaller = (
   from: Backend,
   call: UpstreamCall,
   headers: Record<string, string>,
   signal: AbortSignal,
-) => Promise<number>;
+) => Promise<UpstreamAnswer>;
 
 const PROPAGATED_HEADERS = [
   'end-user',
@@ -73,6 +90,7 @@ export class Backend {
   readonly identity: WorkloadIdentity;
   readonly labels: Readonly<Record<string, string>>;
   readonly calls: readonly UpstreamCall[];
+  readonly protocol: RequestProtocol;
   /** Requests received, mirrored copies included. */
   received = 0;
   /** Mirrored copies received (authority ending in `-shadow`). */
@@ -96,9 +114,11 @@ export class Backend {
     };
     this.labels = { ...opts.labels, app: opts.service, version: opts.version };
     this.calls = opts.calls ?? [];
+    this.protocol = opts.protocol ?? 'http';
     this.behaviour = {
       errorRate: opts.errorRate ?? 0,
       errorStatus: opts.errorStatus ?? 500,
+      errorGrpcStatus: opts.errorGrpcStatus ?? GRPC_STATUS.UNKNOWN,
       latencyMs: opts.latencyMs ?? 0,
       latencyJitterMs: opts.latencyJitterMs ?? 0,
     };
@@ -173,9 +193,9 @@ export class Backend {
         const signal = call.timeoutMs
           ? AbortSignal.any([gone.signal, AbortSignal.timeout(call.timeoutMs)])
           : gone.signal;
-        const status = await this.upstream(this, call, headers, signal);
-        if (status === 0 || status >= 500) {
-          upstreamFailed = `${call.host} answered ${status === 0 ? 'nothing' : status}`;
+        const { status, grpcStatus } = await this.upstream(this, call, headers, signal);
+        if (status === 0 || status >= 500 || (grpcStatus !== undefined && grpcStatus !== 0)) {
+          upstreamFailed = `${call.host} answered ${status === 0 ? 'nothing' : status}${grpcStatus ? ` grpc-status ${grpcStatus}` : ''}`;
           break;
         }
       }
@@ -184,6 +204,17 @@ export class Backend {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (res.destroyed) return;
     const failed = upstreamFailed !== undefined || this.random() < b.errorRate;
+    if (this.protocol === 'grpc') {
+      // a trailers-only answer: the status travels in the headers, always with HTTP 200
+      res.writeHead(200, {
+        'content-type': 'application/grpc',
+        'grpc-status': String(failed ? b.errorGrpcStatus : GRPC_STATUS.OK),
+        ...(upstreamFailed ? { 'grpc-message': encodeURIComponent(upstreamFailed) } : {}),
+        'x-simulated-workload': this.identity.workload,
+      });
+      res.end();
+      return;
+    }
     const status = upstreamFailed !== undefined ? 500 : failed ? b.errorStatus : 200;
     const body = JSON.stringify({
       service: this.identity.app,
@@ -205,6 +236,9 @@ function checkBehaviour(b: BackendBehaviour, workload: string): void {
     problems.push(`errorRate ${b.errorRate} must be within [0, 1]`);
   if (!(Number.isInteger(b.errorStatus) && b.errorStatus >= 400 && b.errorStatus <= 599)) {
     problems.push(`errorStatus ${b.errorStatus} must be an HTTP error status (400–599)`);
+  }
+  if (!(Number.isInteger(b.errorGrpcStatus) && b.errorGrpcStatus >= 1 && b.errorGrpcStatus <= 16)) {
+    problems.push(`errorGrpcStatus ${b.errorGrpcStatus} must be a gRPC error status (1–16)`);
   }
   if (!(b.latencyMs >= 0 && b.latencyMs <= 60_000))
     problems.push(`latencyMs ${b.latencyMs} must be within [0, 60000]`);

@@ -2,7 +2,14 @@
  * The traffic simulator: a test stand-in for Envoy, which cannot be installed on the machines
  * this project runs on. It is not a data plane. See `simulator.ts`.
  */
-export { Backend, type BackendBehaviour, type BackendOptions, type UpstreamCall } from './backend.js';
+export {
+  Backend,
+  type BackendBehaviour,
+  type BackendOptions,
+  type UpstreamAnswer,
+  type UpstreamCall,
+} from './backend.js';
+export { GRPC_STATUS, grpcStatusOfHttp, type RequestProtocol } from './grpc.js';
 export { ISTIO_DURATION_BUCKETS_MS, ISTIO_LABELS, type IstioLabel } from './metrics.js';
 export {
   decideRoute,

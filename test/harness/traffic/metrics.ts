@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
+import type { RequestProtocol } from './grpc.js';
 
 export const ISTIO_LABELS = [
   'reporter',
@@ -75,6 +76,10 @@ export interface RequestReport {
   /** Envoy response flags, `-` when none (`FI`, `DI`, `UT`, `UF`, `NR`, `DC`, …). */
   readonly responseFlags: string;
   readonly durationMs: number;
+  /** `grpc` for a request with a gRPC content type. @default 'http' */
+  readonly protocol?: RequestProtocol;
+  /** The gRPC status of a gRPC request's answer; undefined when there was no answer. */
+  readonly grpcStatus?: number;
 }
 
 const principal = (w: WorkloadIdentity) =>
@@ -105,9 +110,10 @@ export function istioLabels(r: RequestReport, mutualTls: boolean): IstioLabels {
     destination_canonical_service: dst.app,
     destination_canonical_revision: dst.version,
     destination_cluster: known ? 'Kubernetes' : 'unknown',
-    request_protocol: 'http',
+    request_protocol: r.protocol ?? 'http',
     response_code: String(r.responseCode),
-    grpc_response_status: '',
+    // only on gRPC requests, as Istio's stats filter; an empty label is no label to Prometheus
+    grpc_response_status: r.protocol === 'grpc' && r.grpcStatus !== undefined ? String(r.grpcStatus) : '',
     response_flags: r.responseFlags,
     connection_security_policy:
       r.reporter === 'destination' ? (mutualTls ? 'mutual_tls' : 'none') : 'unknown',

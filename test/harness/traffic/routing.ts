@@ -16,8 +16,10 @@
  * - without `retries`, Istio's default policy applies (2 retries on connect-failure,
  *   refused-stream and 503); `retries.attempts: 0` disables retries; `attempts` counts retries;
  * - `mirror` with `mirrorPercentage` (100 when unset), and `mirrors` each with its `percentage`.
+ * - gRPC `retryOn` conditions (`cancelled`, `deadline-exceeded`, `internal`, `resource-exhausted`,
+ *   `unavailable`) retry an answer with that `grpc-status`; Istio's default policy has two of them.
  * Not modelled (ignored): `rewrite`, `headers` manipulation, `corsPolicy`, `delegate`, `port`,
- * `exponentialDelay`, gRPC aborts, and DestinationRule traffic policies.
+ * `exponentialDelay`, `fault.abort.grpcStatus`, and DestinationRule traffic policies.
  */
 import { durationMs } from '../../../api/duration.js';
 import { destinationWeights } from '../../../api/route-weights.js';
@@ -30,6 +32,7 @@ import type {
   StringMatch,
   VirtualServiceSpec,
 } from '../../../mesh/model/types.js';
+import { GRPC_RETRY_ON } from './grpc.js';
 import type { Random } from './rng.js';
 
 export interface IstioObject<S> {
@@ -271,7 +274,7 @@ export function retryPolicyOf(r: HttpRoute['retries']): RetryPolicy {
 
 /** What one try of a request ended with. */
 export type TryOutcome =
-  | { readonly kind: 'response'; readonly status: number }
+  | { readonly kind: 'response'; readonly status: number; readonly grpcStatus?: number }
   | { readonly kind: 'connect-failure' }
   | { readonly kind: 'reset' }
   | { readonly kind: 'per-try-timeout' };
@@ -282,6 +285,13 @@ export function isRetriable(p: RetryPolicy, outcome: TryOutcome): boolean {
   switch (outcome.kind) {
     case 'response': {
       const s = outcome.status;
+      const g = outcome.grpcStatus;
+      if (
+        g !== undefined &&
+        g !== 0 &&
+        Object.entries(GRPC_RETRY_ON).some(([c, code]) => code === g && on(c))
+      )
+        return true;
       return (
         (on('5xx') && s >= 500) ||
         (on('gateway-error') && (s === 502 || s === 503 || s === 504)) ||

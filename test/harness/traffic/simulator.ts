@@ -6,12 +6,19 @@
  * metrics, as both the client (`reporter="source"`) and server (`reporter="destination"`) proxies
  * would, on a `/metrics` page for the real Prometheus. Loopback only; load is bounded in rate and
  * time and stops by itself.
+ *
+ * A request to a gRPC service (or with a gRPC content type) is a gRPC call: POST with
+ * `content-type: application/grpc`, reported with `request_protocol="grpc"` and the answer's
+ * `grpc_response_status`. The simulator's own answers to a gRPC call (fault abort, no route, no
+ * healthy upstream, timeout) are HTTP 200 with the gRPC status of the HTTP one, as Envoy's local
+ * replies to gRPC callers are.
  */
 import type * as k8s from '@kubernetes/client-node';
 import { Agent, request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Backend, type BackendOptions, type UpstreamCall } from './backend.js';
+import { Backend, type BackendOptions, type UpstreamAnswer, type UpstreamCall } from './backend.js';
 import { LiveIstioConfig } from './config.js';
+import { grpcStatusOfHttp, isGrpcContentType, parseGrpcStatus, type RequestProtocol } from './grpc.js';
 import { IstioMetrics, UNKNOWN_WORKLOAD, type WorkloadIdentity } from './metrics.js';
 import { seededRandom, type Random } from './rng.js';
 import {
@@ -32,7 +39,12 @@ export interface SimulatedService {
   /** @default the simulator's namespace */
   readonly namespace?: string;
   /** One backend per version. */
-  readonly versions: readonly Omit<BackendOptions, 'service' | 'namespace'>[];
+  readonly versions: readonly Omit<BackendOptions, 'service' | 'namespace' | 'protocol'>[];
+  /**
+   * `grpc`: callers send gRPC calls (POST, `content-type: application/grpc`) and the backends
+   * answer as gRPC servers (HTTP 200 and a `grpc-status`). @default 'http'
+   */
+  readonly protocol?: RequestProtocol;
 }
 
 /** The workload that sends the load (the caller, as Istio's `source_*` labels name it). */
@@ -74,7 +86,7 @@ export interface SimulatedRequest {
   readonly host: string;
   /** @default '/' */
   readonly path?: string;
-  /** @default 'GET' */
+  /** @default 'GET', 'POST' for a gRPC call */
   readonly method?: string;
   /** @default {} */
   readonly headers?: Readonly<Record<string, string>>;
@@ -82,8 +94,10 @@ export interface SimulatedRequest {
 
 /** What the caller saw. */
 export interface RequestOutcome {
-  /** HTTP status; 0 when the caller gave up first. */
+  /** HTTP status; 0 when the caller gave up first. 200 for every answered gRPC call. */
   readonly status: number;
+  /** The gRPC status of a gRPC call's answer (0 = OK); absent for HTTP, or when nothing answered. */
+  readonly grpcStatus?: number;
   /** Envoy response flags: `-`, `FI` (fault abort), `DI` (fault delay), `UT` (timeout), `UF`, `NR`, `NC`, `UH`, `DC`. */
   readonly flags: string;
   readonly route?: RouteRef;
@@ -117,6 +131,8 @@ export interface LoadReport {
   /** By the version that answered; `none` when no backend answered. */
   readonly byVersion: Readonly<Record<string, number>>;
   readonly byFlags: Readonly<Record<string, number>>;
+  /** By gRPC status (`0` = OK) of gRPC calls; empty for HTTP load. */
+  readonly byGrpcStatus: Readonly<Record<string, number>>;
   /** Caller-side latencies in ms, sorted. */
   readonly latenciesMs: readonly number[];
 }
@@ -137,11 +153,12 @@ const RETRY_MAX_MS = 250;
 interface ServiceEntry {
   readonly name: string;
   readonly namespace: string;
+  readonly protocol: RequestProtocol;
   readonly backends: Backend[];
 }
 
 type TryResult =
-  | { kind: 'response'; status: number }
+  | { kind: 'response'; status: number; grpcStatus?: number }
   | { kind: 'connect-failure' }
   | { kind: 'reset' }
   | { kind: 'timeout' }
@@ -212,11 +229,12 @@ export class TrafficSimulator {
       let n = 0;
       for (const svc of opts.services) {
         const namespace = svc.namespace ?? opts.namespace;
-        const entry: ServiceEntry = { name: svc.name, namespace, backends: [] };
+        const protocol = svc.protocol ?? 'http';
+        const entry: ServiceEntry = { name: svc.name, namespace, protocol, backends: [] };
         sim.services.set(qualifyHost(svc.name, namespace), entry);
         for (const v of svc.versions) {
           const backend = await Backend.start(
-            { seed: sim.seed + ++n, ...v, service: svc.name, namespace },
+            { seed: sim.seed + ++n, ...v, service: svc.name, namespace, protocol },
             (from, call, headers, signal) => sim.upstream(from, call, headers, signal),
           );
           entry.backends.push(backend);
@@ -308,6 +326,7 @@ export class TrafficSimulator {
     const byStatus: Record<string, number> = {};
     const byVersion: Record<string, number> = {};
     const byFlags: Record<string, number> = {};
+    const byGrpcStatus: Record<string, number> = {};
     const latencies: number[] = [];
     const inFlight = new Set<Promise<void>>();
     let sent = 0;
@@ -333,6 +352,7 @@ export class TrafficSimulator {
             bump(byStatus, String(o.status));
             bump(byVersion, o.version ?? 'none');
             bump(byFlags, o.flags);
+            if (o.grpcStatus !== undefined) bump(byGrpcStatus, String(o.grpcStatus));
             latencies.push(o.durationMs);
           });
           inFlight.add(p);
@@ -349,6 +369,7 @@ export class TrafficSimulator {
         byStatus,
         byVersion,
         byFlags,
+        byGrpcStatus,
         latenciesMs: latencies.sort((a, b) => a - b),
       };
     };
@@ -388,12 +409,12 @@ export class TrafficSimulator {
     call: UpstreamCall,
     headers: Record<string, string>,
     signal: AbortSignal,
-  ): Promise<number> {
-    if (this.closed) return 0;
+  ): Promise<UpstreamAnswer> {
+    if (this.closed) return { status: 0 };
     const o = await this.track(
       this.dispatch({ host: call.host, path: call.path ?? '/', headers }, from.identity, from.labels, signal),
     );
-    return o.status;
+    return { status: o.status, ...(o.grpcStatus !== undefined ? { grpcStatus: o.grpcStatus } : {}) };
   }
 
   private async dispatch(
@@ -407,19 +428,39 @@ export class TrafficSimulator {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
     const path = req.path ?? '/';
-    const method = (req.method ?? 'GET').toUpperCase();
     const svc = this.services.get(host);
+    // gRPC is told by the content type, as Envoy and Istio's stats filter tell it
+    const protocol: RequestProtocol =
+      isGrpcContentType(headers['content-type']) || (svc?.protocol === 'grpc' && !headers['content-type'])
+        ? 'grpc'
+        : 'http';
+    if (protocol === 'grpc') headers['content-type'] ??= 'application/grpc';
+    const method = (req.method ?? (protocol === 'grpc' ? 'POST' : 'GET')).toUpperCase();
     const serviceRef = svc
       ? { name: svc.name, namespace: svc.namespace }
       : { name: host.split('.')[0]!, namespace: host.split('.')[1] ?? source.namespace };
 
     const finish = (
-      status: number,
+      answered: number,
       flags: string[],
-      extra: { backend?: Backend; route?: RouteRef; destination?: Destination; tries?: number },
+      extra: {
+        backend?: Backend;
+        route?: RouteRef;
+        destination?: Destination;
+        tries?: number;
+        /** The backend's gRPC status; absent for the simulator's own answers. */
+        grpcStatus?: number;
+      },
     ): RequestOutcome => {
       const durationMs = performance.now() - started;
       const f = flags.length > 0 ? flags.join(',') : '-';
+      // Envoy answers a gRPC caller itself with HTTP 200 and the gRPC status of its HTTP status
+      let status = answered;
+      let grpcStatus: number | undefined;
+      if (protocol === 'grpc' && answered !== 0) {
+        grpcStatus = extra.grpcStatus ?? grpcStatusOfHttp(answered);
+        if (extra.grpcStatus === undefined) status = 200;
+      }
       this.metrics.record({
         reporter: 'source',
         source,
@@ -428,9 +469,12 @@ export class TrafficSimulator {
         responseCode: status,
         responseFlags: f,
         durationMs,
+        protocol,
+        ...(grpcStatus !== undefined ? { grpcStatus } : {}),
       });
       return {
         status,
+        ...(grpcStatus !== undefined ? { grpcStatus } : {}),
         flags: f,
         ...(extra.route ? { route: extra.route } : {}),
         ...(extra.destination ? { destination: extra.destination } : {}),
@@ -520,7 +564,13 @@ export class TrafficSimulator {
       }
       switch (res.kind) {
         case 'response':
-          return finish(res.status, flags, { route, destination, backend, tries: attempt });
+          return finish(res.status, flags, {
+            route,
+            destination,
+            backend,
+            tries: attempt,
+            ...(res.grpcStatus !== undefined ? { grpcStatus: res.grpcStatus } : {}),
+          });
         case 'timeout':
           return finish(504, [...flags, 'UT'], { route, destination, backend, tries: attempt });
         case 'connect-failure':
@@ -584,6 +634,7 @@ export class TrafficSimulator {
     signal: AbortSignal | undefined,
   ): Promise<TryResult> {
     const started = performance.now();
+    const protocol: RequestProtocol = isGrpcContentType(headers['content-type']) ? 'grpc' : 'http';
     return new Promise<TryResult>((resolve) => {
       let settled = false;
       let reached = false;
@@ -602,6 +653,8 @@ export class TrafficSimulator {
             responseCode: r.kind === 'response' ? r.status : 0,
             responseFlags: r.kind === 'response' ? '-' : 'DC',
             durationMs: performance.now() - started,
+            protocol,
+            ...(r.kind === 'response' && r.grpcStatus !== undefined ? { grpcStatus: r.grpcStatus } : {}),
           });
         }
         resolve(r);
@@ -638,7 +691,15 @@ export class TrafficSimulator {
       });
       req.on('response', (res) => {
         res.resume();
-        res.on('end', () => done({ kind: 'response', status: res.statusCode ?? 0 }));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (protocol === 'http') return done({ kind: 'response', status });
+          const grpcStatus =
+            parseGrpcStatus(res.headers['grpc-status']) ??
+            parseGrpcStatus(res.trailers['grpc-status']) ??
+            grpcStatusOfHttp(status);
+          done({ kind: 'response', status, grpcStatus });
+        });
         res.on('error', () => done({ kind: 'reset' }));
       });
       req.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,0 +1,156 @@
+/**
+ * The operator's `grpc-request-success-rate` query, one workload and grouped, on real Prometheus
+ * data: the traffic simulator (a test stand-in for Envoy) sends gRPC calls by a VirtualService on
+ * the real apiserver to a canary whose gRPC server fails a quarter of its calls with HTTP 200 and
+ * `grpc-status: 2`, and reports them as Istio's stats filter does (`request_protocol="grpc"`,
+ * `grpc_response_status`). The HTTP success rate of the same data stays at 100%, which is why a
+ * gRPC release needs the gRPC query.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { PrometheusProvider, type MetricResult } from '../../operator/adapters/prometheus.js';
+import { addScrapeTarget, cluster, testNamespace } from '../harness/cluster.js';
+import { GRPC_STATUS, TrafficSimulator } from '../harness/traffic/index.js';
+
+const GROUP = 'networking.istio.io';
+const VERSION = 'v1';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let ns: { name: string; dispose: () => Promise<void> };
+let sim: TrafficSimulator;
+let removeTarget: () => void = () => undefined;
+
+beforeAll(async () => {
+  const kc = cluster.kubeConfig();
+  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  ns = await testNamespace('prom-grpc');
+  const create = (plural: string, kind: string, spec: unknown) =>
+    api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns.name,
+      plural,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name: 'checkout' }, spec },
+    });
+  await create('destinationrules', 'DestinationRule', {
+    host: 'checkout',
+    subsets: [
+      { name: 'v1', labels: { version: 'v1' } },
+      { name: 'v2', labels: { version: 'v2' } },
+    ],
+  });
+  await create('virtualservices', 'VirtualService', {
+    hosts: ['checkout'],
+    http: [
+      {
+        retries: { attempts: 0 },
+        route: [
+          { destination: { host: 'checkout', subset: 'v1' }, weight: 50 },
+          { destination: { host: 'checkout', subset: 'v2' }, weight: 50 },
+        ],
+      },
+    ],
+  });
+  sim = await TrafficSimulator.start({
+    kubeConfig: kc,
+    namespace: ns.name,
+    seed: 11,
+    services: [
+      {
+        name: 'checkout',
+        protocol: 'grpc',
+        versions: [{ version: 'v1' }, { version: 'v2', errorRate: 0.25 }],
+      },
+    ],
+  });
+  removeTarget = addScrapeTarget(`prom-grpc-${ns.name}`, sim.metricsAddress, { sim: ns.name });
+});
+
+afterAll(async () => {
+  removeTarget();
+  await sim?.stop();
+  await ns?.dispose();
+});
+
+function value(r: MetricResult): number {
+  if (!r.ok) throw new Error(`expected a value, got ${r.error.kind}: ${r.error.message}`);
+  return r.value;
+}
+
+test('gRPC errors at HTTP 200: the gRPC success rate sees them, one workload and grouped; the HTTP one does not', async () => {
+  const provider = new PrometheusProvider({ url: cluster.prometheusUrl, timeoutMs: 5000 });
+  const vars = (workload: string) => ({ namespace: ns.name, workload, interval: '4s' });
+
+  // every call is answered with HTTP 200, a quarter of v2's with grpc-status 2 (UNKNOWN)
+  const one = await sim.send({ host: 'checkout', path: '/shop.Checkout/PlaceOrder' });
+  expect(one.status).toBe(200);
+  expect([0, GRPC_STATUS.UNKNOWN]).toContain(one.grpcStatus);
+
+  const load = sim.startLoad({
+    host: 'checkout',
+    path: '/shop.Checkout/PlaceOrder',
+    rps: 200,
+    durationMs: 12_000,
+  });
+  try {
+    // let the 4 s window fill with this load only, then wait (bounded) for the scrape
+    await sleep(6000);
+    let canary = await provider.builtin('grpc-request-success-rate', vars('checkout-v2'));
+    for (let i = 0; i < 20 && !canary.ok; i++) {
+      await sleep(250);
+      canary = await provider.builtin('grpc-request-success-rate', vars('checkout-v2'));
+    }
+    // one instant for every query below, so that they read the same samples
+    const at = new PrometheusProvider({ url: cluster.prometheusUrl, at: new Date(Date.now() - 1000) });
+    const grpcCanary = value(await at.builtin('grpc-request-success-rate', vars('checkout-v2')));
+    const grpcStable = value(await at.builtin('grpc-request-success-rate', vars('checkout-v1')));
+    const httpCanary = value(await at.builtin('request-success-rate', vars('checkout-v2')));
+    console.log(
+      `gRPC success rate: canary ${grpcCanary.toFixed(1)}%, stable ${grpcStable.toFixed(1)}%; ` +
+        `HTTP success rate of the canary: ${httpCanary.toFixed(1)}%`,
+    );
+    // 25% errors over ~400 calls in the window: 3 standard deviations are about 6.5 points
+    expect(grpcCanary).toBeGreaterThan(66);
+    expect(grpcCanary).toBeLessThan(84);
+    expect(grpcStable).toBe(100);
+    expect(httpCanary).toBe(100);
+
+    // grouped: each workload gets what its own query gives, and no data for one without series
+    const many = ['checkout-v2', 'checkout-v1', 'checkout-v9'].map(vars);
+    const grouped = await at.builtinMany('grpc-request-success-rate', many);
+    const single = await Promise.all(many.map((v) => at.builtin('grpc-request-success-rate', v)));
+    expect(value(grouped[0]!)).toBeCloseTo(value(single[0]!), 6);
+    expect(value(grouped[0]!)).toBeCloseTo(grpcCanary, 6);
+    expect(value(grouped[1]!)).toBe(100);
+    expect(grouped[2]!.ok || grouped[2]!.error.kind).toBe('no-data');
+    expect(single[2]!.ok || single[2]!.error.kind).toBe('no-data');
+
+    // the series carry Istio's labels for gRPC: protocol grpc, HTTP 200, and the gRPC status
+    const labels = await fetch(
+      `${cluster.prometheusUrl}/api/v1/query?query=${encodeURIComponent(
+        `sum by (destination_workload, request_protocol, response_code, grpc_response_status) ` +
+          `(istio_requests_total{reporter="destination",destination_workload_namespace="${ns.name}"})`,
+      )}`,
+    ).then((r) => r.json() as Promise<{ data: { result: { metric: Record<string, string> }[] } }>);
+    const seen = labels.data.result
+      .map(
+        (s) =>
+          `${s.metric.destination_workload} ${s.metric.request_protocol} ${s.metric.response_code} ${s.metric.grpc_response_status}`,
+      )
+      .sort();
+    expect(seen).toStrictEqual([
+      'checkout-v1 grpc 200 0',
+      'checkout-v2 grpc 200 0',
+      'checkout-v2 grpc 200 2',
+    ]);
+
+    // the canary recovers at run time; a window after that shows it
+    sim.backend('checkout', 'v2').set({ errorRate: 0 });
+    await sleep(5500);
+    expect(value(await provider.builtin('grpc-request-success-rate', vars('checkout-v2')))).toBe(100);
+  } finally {
+    await load.stop();
+  }
+  const report = await load.stop();
+  expect(report.byStatus).toStrictEqual({ '200': report.completed });
+  expect(Object.keys(report.byGrpcStatus).sort()).toStrictEqual(['0', '2']);
+});
