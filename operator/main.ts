@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadKubeConfig } from './adapters/kubeconfig.js';
 import { ok } from './core/result.js';
 import { defaultConcurrency, parseConcurrency } from './runtime/concurrency.js';
-import { parseLeaseTimings } from './runtime/lease-timings.js';
+import { parseLeaseTimings, parseRequestTimeout } from './runtime/lease-timings.js';
 import { startOperator } from './runtime/operator.js';
 import { createLogger, type Level } from './runtime/log.js';
 
@@ -29,6 +29,8 @@ const USAGE = `usage: operator [flags]
   --retry-period D         how often each replica tries to take or renew the Lease (env
                            RETRY_PERIOD); at least 100ms, and 1.2 times it shorter than the
                            renew deadline; default: 2s
+  --request-timeout D      time allowed for one request to the apiserver, answer included (env
+                           REQUEST_TIMEOUT); watches are bounded apart; 1s to 10m; default: 30s
   --no-leader-election     act at once without a Lease (a single replica only)
   --listen HOST:PORT       serve /metrics, /healthz, /readyz (env LISTEN_ADDRESS); default: :8080
   --identity NAME          replica identity (env POD_NAME); default: <hostname>-<pid>
@@ -51,6 +53,7 @@ async function main(): Promise<number> {
         'lease-duration': { type: 'string' },
         'renew-deadline': { type: 'string' },
         'retry-period': { type: 'string' },
+        'request-timeout': { type: 'string' },
         'no-leader-election': { type: 'boolean' },
         listen: { type: 'string' },
         identity: { type: 'string' },
@@ -110,6 +113,14 @@ async function main(): Promise<number> {
     log.error(leaseTimings.error);
     return 2;
   }
+  const requestTimeout = parseRequestTimeout(
+    values['request-timeout'] ?? env.REQUEST_TIMEOUT,
+    values['request-timeout'] !== undefined ? '--request-timeout' : 'REQUEST_TIMEOUT',
+  );
+  if (!requestTimeout.ok) {
+    log.error(requestTimeout.error);
+    return 2;
+  }
   const prometheusUrl = values['prometheus-url'] ?? env.PROMETHEUS_URL;
   if (!prometheusUrl || !/^https?:\/\//.test(prometheusUrl)) {
     log.error(
@@ -132,6 +143,7 @@ async function main(): Promise<number> {
   const leaseNamespace = values['lease-namespace'] ?? env.LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default';
   const handle = await startOperator({
     kubeConfig,
+    requestTimeoutMs: requestTimeout.value,
     prometheusUrl,
     namespace: values.namespace ?? env.WATCH_NAMESPACE ?? undefined,
     leaderElection: values['no-leader-election']

@@ -26,6 +26,7 @@ import { resourceVersionPrecondition, type JsonPatchOp } from '../core/json-patc
 import { err, ok, type Result } from '../core/result.js';
 import { sameStatus } from '../core/status.js';
 import { redactText } from '../../api/redact.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, showMs } from '../../api/operator-timings.js';
 
 /** Why a Kubernetes call failed. */
 export type KubeErrorKind =
@@ -130,7 +131,11 @@ function statusBody(body: unknown): { message?: string; details?: { name?: strin
  * causes is how the apiserver reports a patch that does not apply to the object as it is now (a
  * failed `test`, a path that is gone): the object changed since it was read, so it is a Conflict.
  */
-export function kubeError(e: unknown, what: string, opts: { jsonPatch?: boolean } = {}): KubeError {
+export function kubeError(
+  e: unknown,
+  what: string,
+  opts: { jsonPatch?: boolean; timeoutMs?: number } = {},
+): KubeError {
   if (e instanceof k8s.ApiException) {
     const code = e.code;
     const status = statusBody(e.body);
@@ -153,6 +158,13 @@ export function kubeError(e: unknown, what: string, opts: { jsonPatch?: boolean 
     const why = patchMismatch ? 'the object is no longer as it was read (a JSON Patch test failed)' : detail;
     return { kind, status: code, message: redactText(`${what}: HTTP ${code}${why ? `: ${why}` : ''}`) };
   }
+  if ((e as Error)?.name === 'TimeoutError' && opts.timeoutMs !== undefined) {
+    return {
+      kind: 'Unavailable',
+      status: 0,
+      message: `${what}: no answer from the apiserver within the request timeout (${showMs(opts.timeoutMs)}); the request was abandoned and will be retried`,
+    };
+  }
   const cause = (e as { cause?: { code?: string } })?.cause?.code;
   const message = (e as Error)?.message ?? String(e);
   return {
@@ -167,14 +179,58 @@ const JSON_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPa
 const MERGE_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
 /**
+ * Per-call client-node options that abandon the request after `timeoutMs`, from sending it to the
+ * last byte of the answer (fetch's abort signal covers the body too), added to `base`'s. A
+ * connection the apiserver accepted and never answers then fails like an unreachable apiserver
+ * instead of holding its caller forever. Watches are bounded elsewhere (`runtime/informers.ts`).
+ */
+export function requestTimeoutOptions(
+  timeoutMs: number,
+  base?: k8s.ConfigurationOptions<k8s.ObservableMiddleware>,
+): k8s.ConfigurationOptions<k8s.ObservableMiddleware> {
+  const abandonAfter: k8s.ObservableMiddleware = {
+    pre: (request) => {
+      request.setSignal(AbortSignal.timeout(timeoutMs));
+      return new k8s.Observable(Promise.resolve(request));
+    },
+    post: (response) => new k8s.Observable(Promise.resolve(response)),
+  };
+  return {
+    ...base,
+    middleware: [...(base?.middleware ?? []), abandonAfter],
+    middlewareMergeStrategy: 'append', // keep the client's own (its User-Agent)
+  };
+}
+
+export interface KubeClientOptions {
+  /**
+   * Time allowed for one request, answer included.
+   * @default DEFAULT_REQUEST_TIMEOUT_MS (30 s)
+   */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
  * Plain-JSON access to namespaced objects through client-node's generic custom-objects client,
  * which works for every group's REST paths (apps, coordination.k8s.io, events.k8s.io, CRDs).
  */
 export class KubeClient {
   private readonly api: k8s.CustomObjectsApi;
+  /** Time allowed for one request, answer included. */
+  readonly requestTimeoutMs: number;
+  private readonly plain: k8s.ConfigurationOptions<k8s.ObservableMiddleware>;
+  private readonly jsonPatchOptions: k8s.ConfigurationOptions<k8s.ObservableMiddleware>;
+  private readonly mergePatchOptions: k8s.ConfigurationOptions<k8s.ObservableMiddleware>;
 
-  constructor(readonly kubeConfig: k8s.KubeConfig) {
+  constructor(
+    readonly kubeConfig: k8s.KubeConfig,
+    opts: KubeClientOptions = {},
+  ) {
     this.api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.plain = requestTimeoutOptions(this.requestTimeoutMs);
+    this.jsonPatchOptions = requestTimeoutOptions(this.requestTimeoutMs, JSON_PATCH);
+    this.mergePatchOptions = requestTimeoutOptions(this.requestTimeoutMs, MERGE_PATCH);
   }
 
   /** Runs one API call; a failure becomes a {@link KubeError} that names `what`. */
@@ -186,13 +242,13 @@ export class KubeClient {
     try {
       return ok((await request()) as T);
     } catch (e) {
-      return err(kubeError(e, what, opts));
+      return err(kubeError(e, what, { ...opts, timeoutMs: this.requestTimeoutMs }));
     }
   }
 
   get<T extends KubeObject = KubeObject>(type: ResourceType, ref: ObjectRef): Promise<Result<T, KubeError>> {
     return this.call(`get ${type.plural} ${ref.namespace}/${ref.name}`, () =>
-      this.api.getNamespacedCustomObject({ ...type, ...ref }),
+      this.api.getNamespacedCustomObject({ ...type, ...ref }, this.plain),
     );
   }
 
@@ -204,8 +260,8 @@ export class KubeClient {
       `list ${type.plural}${namespace ? ` in ${namespace}` : ''}`,
       () =>
         namespace
-          ? this.api.listNamespacedCustomObject({ ...type, namespace })
-          : this.api.listClusterCustomObject(type),
+          ? this.api.listNamespacedCustomObject({ ...type, namespace }, this.plain)
+          : this.api.listClusterCustomObject(type, this.plain),
     );
     return res.ok ? ok({ items: res.value.items ?? [], metadata: res.value.metadata }) : res;
   }
@@ -216,7 +272,7 @@ export class KubeClient {
     body: unknown,
   ): Promise<Result<T, KubeError>> {
     return this.call(`create ${type.plural} in ${namespace}`, () =>
-      this.api.createNamespacedCustomObject({ ...type, namespace, body }),
+      this.api.createNamespacedCustomObject({ ...type, namespace, body }, this.plain),
     );
   }
 
@@ -227,7 +283,7 @@ export class KubeClient {
     body: unknown,
   ): Promise<Result<T, KubeError>> {
     return this.call(`replace ${type.plural} ${ref.namespace}/${ref.name}`, () =>
-      this.api.replaceNamespacedCustomObject({ ...type, ...ref, body }),
+      this.api.replaceNamespacedCustomObject({ ...type, ...ref, body }, this.plain),
     );
   }
 
@@ -243,10 +299,10 @@ export class KubeClient {
       `patch ${type.plural}${opts.subresource ? `/${opts.subresource}` : ''} ${ref.namespace}/${ref.name}`,
       () =>
         opts.subresource === 'status'
-          ? this.api.patchNamespacedCustomObjectStatus(req, JSON_PATCH)
+          ? this.api.patchNamespacedCustomObjectStatus(req, this.jsonPatchOptions)
           : opts.subresource === 'scale'
-            ? this.api.patchNamespacedCustomObjectScale(req, JSON_PATCH)
-            : this.api.patchNamespacedCustomObject(req, JSON_PATCH),
+            ? this.api.patchNamespacedCustomObjectScale(req, this.jsonPatchOptions)
+            : this.api.patchNamespacedCustomObject(req, this.jsonPatchOptions),
       { jsonPatch: true },
     );
   }
@@ -258,7 +314,7 @@ export class KubeClient {
     patch: unknown,
   ): Promise<Result<T, KubeError>> {
     return this.call(`merge-patch ${type.plural} ${ref.namespace}/${ref.name}`, () =>
-      this.api.patchNamespacedCustomObject({ ...type, ...ref, body: patch }, MERGE_PATCH),
+      this.api.patchNamespacedCustomObject({ ...type, ...ref, body: patch }, this.mergePatchOptions),
     );
   }
 }
@@ -285,6 +341,8 @@ export interface KubernetesAdapterOptions {
   readonly instance?: string;
   /** Field manager of writes. @default 'cdk8s-mesh-operator' */
   readonly fieldManager?: string;
+  /** Time allowed for one request, answer included. @default DEFAULT_REQUEST_TIMEOUT_MS (30 s) */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Event reasons whose Event `action` is `Progress`; every other reason's is `Reconcile`. */
@@ -298,7 +356,7 @@ export class KubernetesAdapter {
   readonly fieldManager: string;
 
   constructor(kubeConfig: k8s.KubeConfig, opts: KubernetesAdapterOptions = {}) {
-    this.client = new KubeClient(kubeConfig);
+    this.client = new KubeClient(kubeConfig, { requestTimeoutMs: opts.requestTimeoutMs });
     this.controller = opts.controller ?? `${GROUP}/canary-operator`;
     this.instance = (opts.instance ?? process.env.HOSTNAME ?? 'operator').slice(0, 128);
     this.fieldManager = opts.fieldManager ?? 'cdk8s-mesh-operator';

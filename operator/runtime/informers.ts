@@ -6,9 +6,18 @@
  * exponential backoff instead of staying down, `synced` tells when the first list has landed, and
  * errors after `stop()` are not reported, and a `transform` keeps only what the operator reads of
  * each object (the list's items and every watch event pass through it before the cache holds them).
+ *
+ * Bounded, as client-go's reflector bounds its watches: every list carries the request timeout;
+ * every watch asks for bookmarks (`allowWatchBookmarks`, which the apiserver answers about once a
+ * minute on a quiet watch) and for the server to end it after a random 5 to 10 minutes
+ * (`timeoutSeconds`, client-go's `minWatchTimeout` and its jitter), after which it resumes from
+ * the last resourceVersion; and a watch that brings nothing, not even a bookmark, for
+ * `watchIdleMs` is taken for dead (a connection the apiserver accepted and no longer answers) and
+ * opened again, as client-go's HTTP/2 health check does.
  */
 import * as k8s from '@kubernetes/client-node';
-import type { KubeObject, ResourceType } from '../adapters/kubernetes.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../api/operator-timings.js';
+import { requestTimeoutOptions, type KubeObject, type ResourceType } from '../adapters/kubernetes.js';
 import { systemClock, type Clock } from './clock.js';
 
 export interface InformerOptions {
@@ -25,6 +34,31 @@ export interface InformerOptions {
    * `metadata.name`, `namespace` and `resourceVersion`. @default - the whole object
    */
   readonly transform?: (obj: KubeObject) => KubeObject;
+  /** Time allowed for one list request, answer included. @default DEFAULT_REQUEST_TIMEOUT_MS (30 s) */
+  readonly requestTimeoutMs?: number;
+  /**
+   * A watch that brings no event and no bookmark for this long is closed and opened again; also
+   * the time allowed to open one. Longer than the apiserver's one-minute bookmarks.
+   * @default DEFAULT_WATCH_IDLE_MS (90 s)
+   */
+  readonly watchIdleMs?: number;
+  /** Random in [0, 1), for the watches' `timeoutSeconds`. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** A watch quiet for longer than this is taken for dead: the apiserver bookmarks every minute. */
+export const DEFAULT_WATCH_IDLE_MS = 90_000;
+/** client-go's reflector `minWatchTimeout`: the server ends each watch after 1 to 2 times this. */
+export const MIN_WATCH_TIMEOUT_S = 300;
+
+/**
+ * Sets how long client-node's Watch waits for its next byte (it is also the time allowed to
+ * connect) before it aborts the request with a TimeoutError, after which ListWatch opens the
+ * watch again from the last resourceVersion. client-node 2.x keeps it in a field with no setter
+ * (30 s by default); `test/unit/operator/runtime/informers.test.ts` fails if that field goes away.
+ */
+export function setWatchIdleTimeout(watch: k8s.Watch, ms: number): void {
+  (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = ms;
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -47,10 +81,14 @@ export class Informer<T extends KubeObject = KubeObject> {
   connects = 0;
   /** Watch failures that led to a restart. */
   restarts = 0;
+  /** Watches closed for bringing nothing for `watchIdleMs` (or not opening within it), then reopened. */
+  idleTimeouts = 0;
 
   constructor(private readonly opts: InformerOptions) {
     this.clock = opts.clock ?? systemClock;
     const api = opts.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const listOptions = requestTimeoutOptions(opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    const random = opts.random ?? Math.random;
     const { group, version, plural } = opts.type;
     const transform = opts.transform;
     const slim = (o: k8s.KubernetesObject): k8s.KubernetesObject =>
@@ -58,26 +96,36 @@ export class Informer<T extends KubeObject = KubeObject> {
     const list = async () => {
       const res = (
         opts.namespace
-          ? await api.listNamespacedCustomObject({ group, version, plural, namespace: opts.namespace })
-          : await api.listClusterCustomObject({ group, version, plural })
+          ? await api.listNamespacedCustomObject(
+              { group, version, plural, namespace: opts.namespace },
+              listOptions,
+            )
+          : await api.listClusterCustomObject({ group, version, plural }, listOptions)
       ) as k8s.KubernetesListObject<k8s.KubernetesObject>;
       return transform ? { ...res, items: res.items.map(slim) } : res;
     };
-    // client-node's makeInformer with a watch whose events pass through `transform` first.
+    // client-node's makeInformer with a watch that asks for bookmarks and a server-side end, is
+    // taken for dead when idle, and whose events pass through `transform` first.
     const watch = new k8s.Watch(opts.kubeConfig);
-    const slimWatch = transform
-      ? ({
-          watch: (path, query, callback, done) =>
-            watch.watch(
-              path,
-              query,
-              (phase, obj, raw) =>
-                callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : slim(obj), raw),
-              done,
-            ),
-        } as Pick<k8s.Watch, 'watch'> as k8s.Watch)
-      : watch;
-    this.inner = new k8s.ListWatch(collectionPath(opts.type, opts.namespace), slimWatch, list, false);
+    setWatchIdleTimeout(watch, opts.watchIdleMs ?? DEFAULT_WATCH_IDLE_MS);
+    const boundedWatch = {
+      watch: (path, query, callback, done) =>
+        watch.watch(
+          path,
+          {
+            ...query,
+            allowWatchBookmarks: true,
+            timeoutSeconds: Math.floor(MIN_WATCH_TIMEOUT_S * (1 + random())),
+          },
+          (phase, obj, raw) =>
+            callback(phase, !transform || phase === 'ERROR' || phase === 'BOOKMARK' ? obj : slim(obj), raw),
+          (err) => {
+            if ((err as Error | null)?.name === 'TimeoutError' && !this.stopped) this.idleTimeouts++;
+            done(err);
+          },
+        ),
+    } as Pick<k8s.Watch, 'watch'> as k8s.Watch;
+    this.inner = new k8s.ListWatch(collectionPath(opts.type, opts.namespace), boundedWatch, list, false);
     const emit = (event: InformerEvent) => (obj: k8s.KubernetesObject) => {
       this.failures = 0;
       for (const l of this.listeners) l(event, obj as unknown as T);

@@ -1,42 +1,29 @@
 /**
- * The three timings of leader election, as client-go names them, and the rules they must keep:
- * - lease duration: how long a replica waits, on its own clock, after it last saw the Lease change
- *   before it takes the Lease over. Stored in `Lease.spec.leaseDurationSeconds`, so whole seconds.
- * - renew deadline: how long the leader keeps acting while its renewals fail. Shorter than the
- *   lease duration, so a leader that cannot renew stops acting before anyone may take over.
- * - retry period: how often every replica tries to take or renew the Lease. Candidates wait up to
- *   1.2 times it (jitter, as client-go's JitterFactor), and the leader must get more than one try
- *   in before its renew deadline.
+ * Reading the operator's timings from its flags and environment variables: the three of leader
+ * election and the apiserver request timeout. The rules they must keep live in
+ * `api/operator-timings.ts`, shared with the `CanaryOperator` construct, which checks the same
+ * values at synth.
  */
 import { parseDuration } from '../../api/duration.js';
+import {
+  DEFAULT_LEASE_TIMINGS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  leaseTimingsProblem,
+  requestTimeoutProblem,
+  type LeaseTimingNames,
+  type LeaseTimings,
+} from '../../api/operator-timings.js';
 import { err, ok, type Result } from '../core/result.js';
 
-export interface LeaseTimings {
-  readonly leaseDurationMs: number;
-  readonly renewDeadlineMs: number;
-  readonly retryPeriodMs: number;
-}
-
-/** client-go's defaults for controllers (kube-controller-manager's `--leader-elect-*`). */
-export const DEFAULT_LEASE_TIMINGS: LeaseTimings = {
-  leaseDurationMs: 15_000,
-  renewDeadlineMs: 10_000,
-  retryPeriodMs: 2_000,
-};
-
-/** Candidates wait up to this factor of the retry period between tries (client-go's JitterFactor). */
-export const JITTER_FACTOR = 1.2;
-/** The shortest retry period accepted: each try is a GET and a PUT on the apiserver. */
-export const MIN_RETRY_PERIOD_MS = 100;
-/** The longest lease duration accepted: a crashed leader holds releases up for this long. */
-export const MAX_LEASE_DURATION_MS = 3_600_000;
-
-/** Where each timing came from, for messages: a flag or an environment variable. */
-export interface LeaseTimingNames {
-  readonly leaseDuration: string;
-  readonly renewDeadline: string;
-  readonly retryPeriod: string;
-}
+export {
+  DEFAULT_LEASE_TIMINGS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  JITTER_FACTOR,
+  MAX_LEASE_DURATION_MS,
+  MIN_RETRY_PERIOD_MS,
+  type LeaseTimingNames,
+  type LeaseTimings,
+} from '../../api/operator-timings.js';
 
 export const FLAG_NAMES: LeaseTimingNames = {
   leaseDuration: '--lease-duration',
@@ -44,31 +31,23 @@ export const FLAG_NAMES: LeaseTimingNames = {
   retryPeriod: '--retry-period',
 };
 
-const show = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
-
 /** Checks the rules between the three timings; the message names each by `names`. */
 export function checkLeaseTimings(
   t: LeaseTimings,
   names: LeaseTimingNames = FLAG_NAMES,
 ): Result<LeaseTimings, string> {
-  const { leaseDurationMs: lease, renewDeadlineMs: renew, retryPeriodMs: retry } = t;
-  if (!(lease >= 1000 && lease <= MAX_LEASE_DURATION_MS && lease % 1000 === 0))
+  const problem = leaseTimingsProblem(t, names);
+  return problem === undefined ? ok(t) : err(problem);
+}
+
+/** Reads one positive Go duration (`15s`, `1m`, `500ms`) as whole milliseconds. */
+function readDuration(text: string, name: string): Result<number, string> {
+  const d = parseDuration(text.trim());
+  if (!d.ok || d.ms <= 0)
     return err(
-      `${names.leaseDuration} must be whole seconds from 1s to 1h (got ${show(lease)}): the Lease stores it as leaseDurationSeconds`,
+      `${name} must be a positive duration such as 15s, 1m or 500ms (got "${text}")${d.ok ? '' : `: ${d.error}`}`,
     );
-  if (!(retry >= MIN_RETRY_PERIOD_MS))
-    return err(
-      `${names.retryPeriod} must be at least ${MIN_RETRY_PERIOD_MS}ms (got ${show(retry)}): every replica reads and writes the Lease this often`,
-    );
-  if (!(renew < lease))
-    return err(
-      `${names.renewDeadline} (${show(renew)}) must be shorter than ${names.leaseDuration} (${show(lease)}): a leader that cannot renew must stop acting before another replica may take over`,
-    );
-  if (!(retry * JITTER_FACTOR < renew))
-    return err(
-      `${names.renewDeadline} (${show(renew)}) must be longer than ${JITTER_FACTOR} × ${names.retryPeriod} (${show(retry)}): the leader needs more than one try to renew before it gives up`,
-    );
-  return ok(t);
+  return ok(Math.round(d.ms));
 }
 
 /**
@@ -85,13 +64,7 @@ export function parseLeaseTimings(
 ): Result<LeaseTimings, string> {
   const read = (key: keyof LeaseTimingNames, fallback: number): Result<number, string> => {
     const text = texts[key];
-    if (text === undefined) return ok(fallback);
-    const d = parseDuration(text.trim());
-    if (!d.ok || d.ms <= 0)
-      return err(
-        `${names[key]} must be a positive duration such as 15s, 1m or 500ms (got "${text}")${d.ok ? '' : `: ${d.error}`}`,
-      );
-    return ok(Math.round(d.ms));
+    return text === undefined ? ok(fallback) : readDuration(text, names[key]);
   };
   const lease = read('leaseDuration', DEFAULT_LEASE_TIMINGS.leaseDurationMs);
   if (!lease.ok) return lease;
@@ -103,4 +76,19 @@ export function parseLeaseTimings(
     { leaseDurationMs: lease.value, renewDeadlineMs: renew.value, retryPeriodMs: retry.value },
     names,
   );
+}
+
+/**
+ * Reads the apiserver request timeout (Go duration text); missing, it takes
+ * {@link DEFAULT_REQUEST_TIMEOUT_MS}. `name` is the flag or variable it came from.
+ */
+export function parseRequestTimeout(
+  text: string | undefined,
+  name = '--request-timeout',
+): Result<number, string> {
+  if (text === undefined) return ok(DEFAULT_REQUEST_TIMEOUT_MS);
+  const ms = readDuration(text, name);
+  if (!ms.ok) return ms;
+  const problem = requestTimeoutProblem(ms.value, name);
+  return problem === undefined ? ms : err(problem);
 }

@@ -52,6 +52,17 @@ export interface LeaderElectionOptions {
 export interface OperatorOptions {
   /** Who the operator talks to (in-cluster, or a kubeconfig). */
   readonly kubeConfig: k8s.KubeConfig;
+  /**
+   * Time allowed for one request to the apiserver (watches excepted), answer included; one past it
+   * is abandoned and retried like an unreachable apiserver.
+   * @default DEFAULT_REQUEST_TIMEOUT_MS (30 s)
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * A watch that brings no event and no bookmark for this long is taken for dead and opened again.
+   * @default DEFAULT_WATCH_IDLE_MS (90 s; the apiserver bookmarks a quiet watch every minute)
+   */
+  readonly watchIdleMs?: number;
   /** Base URL of Prometheus, e.g. `http://prometheus.istio-system:9090`. */
   readonly prometheusUrl: string;
   /** Time allowed for one Prometheus query. @default 5000 */
@@ -120,7 +131,10 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   const identity = opts.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const log = (opts.logger ?? createLogger()).with({ operator: identity });
   const metrics = new OperatorMetrics();
-  const kube = new KubernetesAdapter(opts.kubeConfig, { instance: identity });
+  const kube = new KubernetesAdapter(opts.kubeConfig, {
+    instance: identity,
+    requestTimeoutMs: opts.requestTimeoutMs,
+  });
   const istioRouter = new IstioRouter(kube.client);
   const prometheus = new PrometheusProvider({
     url: opts.prometheusUrl,
@@ -138,6 +152,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
       namespace: opts.namespace,
       clock,
       transform,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      watchIdleMs: opts.watchIdleMs,
       onError: (m) => {
         metrics.watchRestarts.inc({ resource: type.plural });
         log.warn(m);

@@ -6,7 +6,13 @@
  * client abandons timed-out queries or lets them pile up.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  connect,
+  createServer as createTcpServer,
+  type AddressInfo,
+  type Server as TcpServer,
+  type Socket,
+} from 'node:net';
 
 export interface SlowProxyStats {
   /** Requests received. */
@@ -117,6 +123,145 @@ export class SlowProxy {
         });
         upstreamReq.end(Buffer.concat(chunks));
       }, this.delayMs);
+    });
+  }
+}
+
+/** What a {@link HangingTcpProxy} saw. */
+export interface HangingTcpProxyStats {
+  /** Connections accepted. */
+  readonly connections: number;
+  /** Connections whose requests were held while hanging. */
+  readonly heldConnections: number;
+  /** Connections open now. */
+  readonly open: number;
+  /** Bytes of requests held back while hanging. */
+  readonly heldBytes: number;
+  /** Bytes dropped on silenced connections (either direction). */
+  readonly droppedBytes: number;
+}
+
+/** TLS record header: content type (1), version (2), length (2). */
+const TLS_HEADER = 5;
+/** TLS content type of application data: in TLS 1.3 everything after the client's first flight. */
+const TLS_APPLICATION_DATA = 0x17;
+
+/**
+ * A loopback TCP proxy in front of a TLS server (the kube-apiserver: TLS passes through untouched,
+ * so the client still verifies the apiserver's certificate and presents its own). On `hang()` it
+ * behaves as an apiserver that completes every TLS handshake and then answers nothing: on each
+ * connection, the client's bytes pass until its first TLS application-data record (in TLS 1.3 the
+ * client's Finished and its HTTP request travel as application data), which is held with
+ * everything after it. Answers to requests already received still flow back. `resume()` forwards
+ * what was held and carries on. `silenceOpen()` makes the connections open now go dead without a
+ * word (a dropped NAT entry, a peer gone without FIN): their bytes are dropped both ways for good,
+ * while new connections work.
+ */
+export class HangingTcpProxy {
+  private hanging = false;
+  private readonly held: (() => void)[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly live = new Set<{ dead: boolean }>();
+  private counts = { connections: 0, heldConnections: 0, open: 0, heldBytes: 0, droppedBytes: 0 };
+
+  private constructor(
+    private readonly server: TcpServer,
+    /** `host:port` to put in a kubeconfig's server URL. */
+    readonly address: string,
+  ) {}
+
+  /** Starts a proxy to `upstream` (a URL such as `https://127.0.0.1:6443`) on a free loopback port. */
+  static async start(upstream: string): Promise<HangingTcpProxy> {
+    const target = new URL(upstream);
+    const holder: { proxy?: HangingTcpProxy } = {};
+    const server = createTcpServer((client) => holder.proxy!.accept(client, target));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const proxy = new HangingTcpProxy(server, `127.0.0.1:${(server.address() as AddressInfo).port}`);
+    holder.proxy = proxy;
+    return proxy;
+  }
+
+  get stats(): HangingTcpProxyStats {
+    return { ...this.counts };
+  }
+
+  /** From now on, complete handshakes and pass on no request. */
+  hang(): void {
+    this.hanging = true;
+  }
+
+  /** Forward what was held, and everything from now on. */
+  resume(): void {
+    this.hanging = false;
+    for (const release of this.held.splice(0)) release();
+  }
+
+  /** The connections open now forward nothing more, either way, and stay open. */
+  silenceOpen(): void {
+    for (const c of this.live) c.dead = true;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private accept(client: Socket, target: URL): void {
+    this.counts.connections++;
+    this.counts.open++;
+    const conn = { dead: false };
+    this.live.add(conn);
+    const upstream = connect({ host: target.hostname, port: Number(target.port) });
+    for (const s of [client, upstream]) this.sockets.add(s);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', () => {
+      this.sockets.delete(client);
+      this.live.delete(conn);
+      this.counts.open--;
+      upstream.destroy();
+    });
+    // the server may give up on a connection whose request it never saw (kube-apiserver does after
+    // about 30 s); a hung or silenced one tells its client nothing of that
+    let holding = false;
+    upstream.on('close', () => {
+      this.sockets.delete(upstream);
+      if (holding || conn.dead) conn.dead = true;
+      else client.destroy();
+    });
+    client.on('error', close);
+    upstream.on('error', () => upstream.destroy());
+    const write = (to: Socket, chunk: Buffer) => {
+      if (conn.dead) this.counts.droppedBytes += chunk.length;
+      else if (!to.destroyed) to.write(chunk);
+    };
+    upstream.on('data', (chunk: Buffer) => write(client, chunk));
+    // the client's bytes, cut into TLS records, so that a hang starts at a request's first record
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= TLS_HEADER) {
+        const size = TLS_HEADER + pending.readUInt16BE(3);
+        if (pending.length < size) break;
+        const record = pending.subarray(0, size);
+        pending = pending.subarray(size);
+        if (!holding && this.hanging && record[0] === TLS_APPLICATION_DATA) {
+          holding = true;
+          this.counts.heldConnections++;
+        }
+        if (holding && this.hanging) {
+          this.counts.heldBytes += record.length;
+          this.held.push(() => write(upstream, record));
+        } else {
+          holding = false;
+          write(upstream, record);
+        }
+      }
     });
   }
 }

@@ -122,4 +122,14 @@ describe('operator/main.ts', () => {
     expect(await new Promise((r) => child.on('exit', r))).toBe(2);
     expect(stderr).toContain('RETRY_PERIOD must be at least 100ms (got 10ms)');
   });
+
+  test('fails if the request timeout is out of bounds, naming the flag (exit 2)', async () => {
+    const p = run([
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+      `--prometheus-url=${cluster.prometheusUrl}`,
+      '--request-timeout=100ms',
+    ]);
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toContain('--request-timeout must be from 1s to 600s (got 100ms)');
+  });
 });

@@ -1,4 +1,11 @@
-import { DEFAULT_LEASE_TIMINGS, parseLeaseTimings } from '../../../../operator/runtime/lease-timings.js';
+import * as k8s from '@kubernetes/client-node';
+import {
+  DEFAULT_LEASE_TIMINGS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  parseLeaseTimings,
+  parseRequestTimeout,
+} from '../../../../operator/runtime/lease-timings.js';
+import { setWatchIdleTimeout } from '../../../../operator/runtime/informers.js';
 
 describe('lease timings', () => {
   test("none given: client-go's defaults, 15s / 10s / 2s", () => {
@@ -101,5 +108,61 @@ describe('lease timings', () => {
       error:
         '--renew-deadline (6s) must be shorter than LEASE_DURATION (5s): a leader that cannot renew must stop acting before another replica may take over',
     });
+  });
+});
+
+describe('request timeout', () => {
+  test('none given: 30s', () => {
+    expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(30_000);
+    expect(parseRequestTimeout(undefined)).toStrictEqual({ ok: true, value: 30_000 });
+  });
+
+  test.each<[string, number]>([
+    ['10s', 10_000],
+    ['1s', 1000],
+    ['1m30s', 90_000],
+    ['10m', 600_000],
+    [' 2.5s ', 2500],
+  ])('%s', (text, ms) => {
+    expect(parseRequestTimeout(text)).toStrictEqual({ ok: true, value: ms });
+  });
+
+  test.each<[string, string, string]>([
+    [
+      'not a duration',
+      '30',
+      '--request-timeout must be a positive duration such as 15s, 1m or 500ms (got "30"): time: missing unit in duration "30"',
+    ],
+    ['zero', '0s', '--request-timeout must be a positive duration such as 15s, 1m or 500ms (got "0s")'],
+    [
+      'shorter than a second',
+      '500ms',
+      '--request-timeout must be from 1s to 600s (got 500ms): every request to the apiserver is abandoned after it, so a shorter one fails ordinary answers and a longer one lets a hung connection hold a release',
+    ],
+    [
+      'longer than 10 minutes',
+      '11m',
+      '--request-timeout must be from 1s to 600s (got 660s): every request to the apiserver is abandoned after it, so a shorter one fails ordinary answers and a longer one lets a hung connection hold a release',
+    ],
+  ])('fails if %s', (_, text, message) => {
+    expect(parseRequestTimeout(text)).toStrictEqual({ ok: false, error: message });
+  });
+
+  test('the message names the environment variable when it came from there', () => {
+    expect(parseRequestTimeout('1d', 'REQUEST_TIMEOUT')).toStrictEqual({
+      ok: false,
+      error:
+        'REQUEST_TIMEOUT must be a positive duration such as 15s, 1m or 500ms (got "1d"): time: unknown unit "d" in duration "1d"',
+    });
+  });
+});
+
+describe("client-node's watch idle timeout", () => {
+  test('is the field setWatchIdleTimeout sets (fails when a client-node upgrade renames it)', () => {
+    const watch = new k8s.Watch(new k8s.KubeConfig());
+    const field = () => (watch as unknown as Record<string, unknown>).requestTimeoutMs;
+    expect(field()).toBe(30_000); // client-node's own default: the field exists as named
+    setWatchIdleTimeout(watch, 90_000);
+    expect(field()).toBe(90_000);
   });
 });
