@@ -11,7 +11,10 @@
  * The CRDs' CEL rules (`x-kubernetes-validations`) are translated to JSON Schema where they say
  * something JSON Schema can say (a port range, "no `*`", "at most one of", a duration's syntax: the
  * 1ms floor of `duration(self) >= duration('1ms')` is not checked here); the others are left out,
- * and the header of the generated file counts them.
+ * and the header of the generated file counts them. The Gateway API CRDs' rules are not translated:
+ * they are kept as CEL, with the defaults and integer fields of the schema beneath them, for
+ * ./cel.ts to evaluate as the apiserver does (transition rules on `oldSelf` are left out: lint sees
+ * one version of an object).
  * With `--check`, writes nothing and exits 1 when the committed file differs.
  */
 import { execFileSync } from 'node:child_process';
@@ -93,20 +96,25 @@ function translate(rule: string): Schema | undefined {
   return undefined;
 }
 
-function compact(s: unknown, stats: Stats): unknown {
-  if (Array.isArray(s)) return s.map((x) => compact(x, stats));
+/**
+ * `s` with only the KEEP keywords. A branch of `oneOf`/`anyOf`/`allOf`/`not` (`branch`) states
+ * extra conditions on fields its parent lists, so it does not refuse the fields it leaves out.
+ */
+function compact(s: unknown, stats: Stats, cel = false, branch = false): unknown {
+  if (Array.isArray(s)) return s.map((x) => compact(x, stats, cel, branch));
   if (typeof s !== 'object' || s === null) return s;
   const src = s as Schema;
   const out: Schema = {};
   for (const [k, v] of Object.entries(src)) {
     if (!KEEP.has(k)) continue;
     if (k === 'properties') {
-      out[k] = Object.fromEntries(Object.entries(v as Schema).map(([p, ps]) => [p, compact(ps, stats)]));
+      out[k] = Object.fromEntries(Object.entries(v as Schema).map(([p, ps]) => [p, compact(ps, stats, cel)]));
     } else if (k === 'required' || k === 'enum') out[k] = v;
-    else out[k] = compact(v, stats);
+    else out[k] = compact(v, stats, cel, ['oneOf', 'anyOf', 'allOf', 'not'].includes(k));
   }
   const extra: Schema[] = [];
-  for (const { rule, message } of (src['x-kubernetes-validations'] ?? []) as {
+  const validations = cel ? [] : (src['x-kubernetes-validations'] ?? []);
+  for (const { rule, message } of validations as {
     rule: string;
     message?: string;
   }[]) {
@@ -119,12 +127,89 @@ function compact(s: unknown, stats: Stats): unknown {
   if (extra.length) out.allOf = [...((out.allOf as Schema[] | undefined) ?? []), ...extra];
   if (
     out.properties &&
+    !branch &&
     out.additionalProperties === undefined &&
     !out['x-kubernetes-preserve-unknown-fields']
   )
     out.additionalProperties = false;
   return out;
 }
+
+/** A CEL rule as the CRD states it. */
+interface CelRule {
+  rule: string;
+  message?: string;
+  messageExpression?: string;
+  fieldPath?: string;
+}
+
+/**
+ * The part of a schema the CEL rules need: `r` the rules of this node; `p` properties, `i` items,
+ * `a` additionalProperties (a map's values); `d` the default the apiserver fills in before the
+ * rules run; `n: 1` a `number` (a double in CEL; other JSON numbers are ints); `k` the keys of an
+ * `x-kubernetes-list-type: map` list and `s: 1` a `set` list, whose items must be unique.
+ */
+interface CelNode {
+  r?: CelRule[];
+  p?: Record<string, CelNode>;
+  i?: CelNode;
+  a?: CelNode;
+  d?: unknown;
+  n?: 1;
+  k?: string[];
+  s?: 1;
+}
+
+interface CelStats {
+  rules: Set<string>;
+  transition: Set<string>;
+}
+
+/** `s` as a CelNode; with `inside` (a rule above reads this value), every default and number too. */
+function celTree(s: Schema, inside: boolean, stats: CelStats): CelNode | undefined {
+  const node: CelNode = {};
+  const rules: CelRule[] = [];
+  for (const v of (s['x-kubernetes-validations'] ?? []) as CelRule[]) {
+    const rule = v.rule.replace(/\s+/g, ' ').trim();
+    if (/\boldSelf\b/.test(rule)) {
+      stats.transition.add(rule);
+      continue;
+    }
+    stats.rules.add(rule);
+    const r: CelRule = { rule };
+    if (v.message) r.message = v.message;
+    if (v.messageExpression) r.messageExpression = v.messageExpression;
+    if (v.fieldPath) r.fieldPath = v.fieldPath;
+    rules.push(r);
+  }
+  const under = inside || rules.length > 0;
+  if (rules.length) node.r = rules;
+  const props = s.properties as Record<string, Schema> | undefined;
+  if (props) {
+    const p: Record<string, CelNode> = {};
+    for (const [k, ps] of Object.entries(props)) {
+      const c = celTree(ps, under, stats);
+      if (c) p[k] = c;
+    }
+    if (Object.keys(p).length) node.p = p;
+  }
+  if (s.items && typeof s.items === 'object') {
+    const c = celTree(s.items as Schema, under, stats);
+    if (c) node.i = c;
+  }
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') {
+    const c = celTree(s.additionalProperties as Schema, under, stats);
+    if (c) node.a = c;
+  }
+  if (under && s.default !== undefined) node.d = s.default;
+  if (under && s.type === 'number') node.n = 1;
+  if (s['x-kubernetes-list-type'] === 'map') node.k = s['x-kubernetes-list-map-keys'] as string[];
+  if (s['x-kubernetes-list-type'] === 'set') node.s = 1;
+  return Object.keys(node).length ? node : undefined;
+}
+
+/** The API groups whose CEL rules are kept as CEL and evaluated (./cel.ts), not translated. */
+const CEL_GROUPS = new Set(['gateway.networking.k8s.io']);
 
 interface Crd {
   spec: {
@@ -137,6 +222,10 @@ interface Crd {
 /** The generated module's text for the CRDs in `files`. */
 export function render(files: readonly string[], label: string): string {
   const stats: Stats = { translated: 0, dropped: new Set() };
+  const celStats: CelStats = { rules: new Set(), transition: new Set() };
+  const celKinds: Record<string, number> = {};
+  const celTrees: CelNode[] = [];
+  const celSeen = new Map<string, number>();
   const kinds: Record<string, number> = {};
   const schemas: unknown[] = [];
   const seen = new Map<string, number>();
@@ -148,7 +237,19 @@ export function render(files: readonly string[], label: string): string {
         if (v.served === false) continue;
         const spec = (v.schema?.openAPIV3Schema?.properties as Schema | undefined)?.spec;
         if (!spec) continue;
-        const c = compact(spec, stats);
+        const cel = CEL_GROUPS.has(crd.spec.group);
+        const c = compact(spec, stats, cel);
+        const tree = cel ? celTree(spec, false, celStats) : undefined;
+        if (tree) {
+          const treeKey = JSON.stringify(tree);
+          let t = celSeen.get(treeKey);
+          if (t === undefined) {
+            t = celTrees.length;
+            celTrees.push(tree);
+            celSeen.set(treeKey, t);
+          }
+          celKinds[`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`] = t;
+        }
         const key = JSON.stringify(c);
         let i = seen.get(key);
         if (i === undefined) {
@@ -180,11 +281,16 @@ export function render(files: readonly string[], label: string): string {
     '// @ts-nocheck',
     `// Generated by scripts/crd-schemas.ts from ${label}: do not edit (npm run gen:schemas).`,
     `// ${Object.keys(kinds).length} apiVersion/kinds, ${schemas.length} distinct spec schemas; ${stats.translated} CEL rules translated to JSON Schema, ${stats.dropped.size} distinct CEL rules not evaluated.`,
+    `// ${Object.keys(celKinds).length} apiVersion/kinds with ${celStats.rules.size} distinct CEL rules on their spec kept as CEL (CEL_KINDS, CEL_TREES: mesh/model/schema/cel.ts evaluates them); ${celStats.transition.size} transition rules (on oldSelf) left out.`,
     code.replace(/^"use strict";/, ''),
     '/** The `spec` schema of each `group/version/Kind`, as an index into SCHEMAS (and validator `v<index>`). */',
     `export const KINDS = ${JSON.stringify(kinds)};`,
     '/** The schemas the validators check, to explain their errors. */',
     `export const SCHEMAS = JSON.parse(${JSON.stringify(JSON.stringify(schemas))});`,
+    "/** The CEL rules of each `group/version/Kind`'s spec, as an index into CEL_TREES. */",
+    `export const CEL_KINDS = ${JSON.stringify(celKinds)};`,
+    '/** The rules with the defaults and number fields beneath them (CelNode in scripts/crd-schemas.ts). */',
+    `export const CEL_TREES = JSON.parse(${JSON.stringify(JSON.stringify(celTrees))});`,
     '',
   ].join('\n');
 }

@@ -1,10 +1,12 @@
 /**
  * Every object is checked before the model reads it: its shape (nesting depth), its `metadata`, its
  * `spec` against the CRD schema of its apiVersion and kind (Istio 1.30's, compiled from
- * ./crd-validators.gen.ts), then Istio's own validation of what the schema cannot say. An object that
+ * ./crd-validators.gen.ts), the Gateway API CRDs' CEL rules (./cel.ts), then Istio's own validation
+ * of what the schema cannot say. An object that
  * fails is left out of the model and reported as MESH001 (istioctl's IST0106) on that object, so
  * no rule, explain, reachability or graph ever reads a malformed field, and the rest is still checked.
  */
+import { checkCelRules } from './cel.js';
 import { checkSpec, hasSchema, schemaGroups, shown } from './crd.js';
 import { istioValidation } from './istio-validation.js';
 import { checkMetadata } from './metadata.js';
@@ -67,7 +69,11 @@ export function checkObject(object: Record<string, unknown>): Checked {
     const spec = pruned.spec === undefined ? {} : pruned.spec;
     const own = checkSpec(apiVersion, kind, spec);
     problems.push(...own);
-    if (!own.length) problems.push(...istioValidation(apiVersion.split('/')[0]!, kind, spec));
+    if (!own.length)
+      problems.push(
+        ...checkCelRules(apiVersion, kind, spec),
+        ...istioValidation(apiVersion.split('/')[0]!, kind, spec),
+      );
   } else {
     groups ??= schemaGroups();
     const group = apiVersion.split('/')[0]!;
