@@ -11,16 +11,19 @@ import { ExplainError } from '../../mesh/explain/explain.js';
 import { explainPath, formatPath } from '../../mesh/explain/path.js';
 import { buildModel } from '../../mesh/model/load.js';
 import type { SourcedObject } from '../../mesh/model/types.js';
-import { KubeClient } from '../../operator/adapters/kubernetes.js';
+import { KubeClient, type CanaryReleaseObject } from '../../operator/adapters/kubernetes.js';
+import { PrometheusProvider } from '../../operator/adapters/prometheus.js';
 import { CommandError } from '../errors.js';
 import { EXIT } from '../exit.js';
 import { writeGate } from '../release/gates.js';
 import { ref } from '../release/format.js';
+import { readHistory, type HistoryBounds } from './history.js';
 import { LiveCluster } from './live.js';
 import { fetchTraffic, type TrafficByEdge } from './metrics.js';
 import {
   dashboardHandler,
   growSeries,
+  mergeSeries,
   type Answer,
   type ChartPoint,
   type DashboardBackend,
@@ -39,6 +42,8 @@ export interface DashboardOptions {
   readonly prometheusUrl?: string;
   /** How often traffic is read from Prometheus. @default 5000 */
   readonly trafficIntervalMs?: number;
+  /** Bounds of the Prometheus history a release's chart starts with. @default - {@link HistoryBounds}' defaults */
+  readonly history?: HistoryBounds;
   /** Told of snapshot failures (a bug: the page keeps the last good one). */
   readonly onError?: (message: string) => void;
 }
@@ -134,6 +139,25 @@ class Backend implements DashboardBackend {
 export async function startDashboard(o: DashboardOptions): Promise<RunningDashboard> {
   const backend = new Backend(o.kubeConfig);
   let building = Promise.resolve();
+  let closed = false;
+  const prometheus = o.prometheusUrl ? new PrometheusProvider({ url: o.prometheusUrl }) : undefined;
+  // Each release's past is read once (again when a new release of it starts), then checks extend it.
+  const pastRead = new Map<string, string>();
+  const readPast = (r: CanaryReleaseObject) => {
+    const key = `${r.metadata.namespace}/${r.metadata.name}`;
+    const release = `${r.metadata.uid ?? ''} ${(r.status as { release?: string } | undefined)?.release ?? ''}`;
+    if (!prometheus || pastRead.get(key) === release) return;
+    pastRead.set(key, release);
+    void readHistory(prometheus, r, new Date(), o.history).then((h) => {
+      building = building.then(() => {
+        if (closed) return;
+        backend.problem(`history ${key}`, h.ok ? undefined : h.message);
+        if (!h.ok || h.points.length === 0) return;
+        backend.series = { ...backend.series, [key]: mergeSeries(backend.series[key] ?? [], h.points) };
+        backend.emit('snapshot');
+      });
+    });
+  };
   const live = new LiveCluster({
     kubeConfig: o.kubeConfig,
     namespaces: o.namespaces,
@@ -147,6 +171,7 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
           backend.series = growSeries(backend.series, s.releases);
           backend.snapshot = s;
           backend.emit('snapshot');
+          if (prometheus) for (const r of releases) readPast(r);
         } catch (e) {
           o.onError?.(`the snapshot failed: ${(e as Error).stack ?? String(e)}`);
         }
@@ -171,7 +196,6 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   await live.start();
 
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let closed = false;
   const readTraffic = async () => {
     if (!o.prometheusUrl || closed) return;
     const r = await fetchTraffic(o.prometheusUrl, o.namespaces);

@@ -28,6 +28,8 @@ export interface ChartPoint {
   readonly successRate?: number;
   readonly p99Ms?: number;
   readonly canaryWeight: number;
+  /** `check`: a check of the operator's, seen in the release's status; `prometheus`: read back from Prometheus for the time before the dashboard saw the release. */
+  readonly source: 'check' | 'prometheus';
 }
 
 /** What the page is told; each is sent once on connect, then whenever it changes. */
@@ -216,22 +218,47 @@ function events(backend: DashboardBackend, req: IncomingMessage, res: ServerResp
 
 /** The chart's points of each release, grown by each new check the snapshots show. */
 export function growSeries(
-  series: Record<string, ChartPoint[]>,
+  series: Readonly<Record<string, readonly ChartPoint[]>>,
   releases: readonly ReleaseView[],
   max = 500,
 ): Record<string, ChartPoint[]> {
   const out: Record<string, ChartPoint[]> = {};
   for (const v of releases) {
     const key = `${v.namespace}/${v.name}`;
-    const points = [...(series[key] ?? [])];
-    if (v.lastCheckAt && points.at(-1)?.t !== v.lastCheckAt)
-      points.push({
-        t: v.lastCheckAt,
-        ...(v.successRate !== undefined ? { successRate: v.successRate } : {}),
-        ...(v.latencyP99Ms !== undefined ? { p99Ms: v.latencyP99Ms } : {}),
-        canaryWeight: v.canary.weight,
-      });
-    out[key] = points.slice(-max);
+    const held = series[key] ?? [];
+    out[key] =
+      v.lastCheckAt && !held.some((p) => p.source === 'check' && p.t === v.lastCheckAt)
+        ? mergeSeries(
+            held,
+            [
+              {
+                t: v.lastCheckAt,
+                ...(v.successRate !== undefined ? { successRate: v.successRate } : {}),
+                ...(v.latencyP99Ms !== undefined ? { p99Ms: v.latencyP99Ms } : {}),
+                canaryWeight: v.canary.weight,
+                source: 'check',
+              },
+            ],
+            max,
+          )
+        : held.slice(-max);
   }
   return out;
+}
+
+/**
+ * `held` and `more` in one series, oldest first, at most `max` (the newest): one point per time,
+ * and where a check and a point read from Prometheus share a time, the check.
+ */
+export function mergeSeries(
+  held: readonly ChartPoint[],
+  more: readonly ChartPoint[],
+  max = 500,
+): ChartPoint[] {
+  const byT = new Map<string, ChartPoint>();
+  for (const p of [...held, ...more]) {
+    const there = byT.get(p.t);
+    if (!there || p.source === 'check' || there.source !== 'check') byT.set(p.t, p);
+  }
+  return [...byT.values()].sort((a, b) => Date.parse(a.t) - Date.parse(b.t)).slice(-max);
 }

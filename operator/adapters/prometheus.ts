@@ -227,6 +227,16 @@ export interface CanaryTarget {
   readonly reporter?: 'destination' | 'source';
 }
 
+/** The window of a range query: from `start` to `end`, one point every `stepS` seconds. */
+export interface RangeWindow {
+  readonly start: Date;
+  readonly end: Date;
+  readonly stepS: number;
+}
+
+/** One sample of a range query: unix seconds and the value. */
+export type RangeSample = readonly [number, number];
+
 interface PromResponse {
   status?: unknown;
   errorType?: unknown;
@@ -306,12 +316,57 @@ export class PrometheusProvider implements MetricsProvider {
     return { canary, stable };
   }
 
-  private async instantQuery(promql: string): Promise<Result<PromResponse, MetricsError>> {
-    const endpoint = `${this.url}/api/v1/query`;
+  /**
+   * Runs a range query that must yield one series (aggregate it, as the built-in templates do) and
+   * returns its samples, oldest first, as `[unix seconds, value]`. Samples that are not numbers
+   * (NaN: no requests in that window) are left out; no series at all is an empty list. Bounded by
+   * `stepS` as Prometheus bounds it (at most 11,000 points per series).
+   */
+  async rangeQuery(promql: string, range: RangeWindow): Promise<Result<RangeSample[], MetricsError>> {
+    const answer = await this.post('query_range', promql, {
+      start: String(range.start.getTime() / 1000),
+      end: String(range.end.getTime() / 1000),
+      step: `${range.stepS}s`,
+    });
+    if (!answer.ok) return answer;
+    const type = answer.value.data?.resultType;
+    const result = answer.value.data?.result;
+    if (type !== 'matrix' || !Array.isArray(result))
+      return err({
+        kind: 'bad-response',
+        message: `the range query returned a ${String(type)}, not a range vector`,
+        query: promql,
+      });
+    if (result.length > 1)
+      return err({
+        kind: 'bad-query',
+        message: `the range query returned ${result.length} series; it must return one (aggregate it, e.g. with sum(...))`,
+        query: promql,
+      });
+    const values = ((result[0] as { values?: unknown } | undefined)?.values ?? []) as unknown[];
+    const out: RangeSample[] = [];
+    for (const v of values) {
+      if (!Array.isArray(v) || typeof v[0] !== 'number') continue;
+      const n = sampleValue(v[1]);
+      if (n !== undefined && Number.isFinite(n)) out.push([v[0], n]);
+    }
+    return ok(out);
+  }
+
+  private instantQuery(promql: string): Promise<Result<PromResponse, MetricsError>> {
+    return this.post('query', promql, this.at ? { time: String(this.at.getTime() / 1000) } : {});
+  }
+
+  private async post(
+    api: 'query' | 'query_range',
+    promql: string,
+    params: Readonly<Record<string, string>>,
+  ): Promise<Result<PromResponse, MetricsError>> {
+    const endpoint = `${this.url}/api/v1/${api}`;
     const body = new URLSearchParams({
       query: promql,
       timeout: `${Math.max(1, Math.ceil(this.timeoutMs / 1000))}s`,
-      ...(this.at ? { time: String(this.at.getTime() / 1000) } : {}),
+      ...params,
     });
     const signal = AbortSignal.timeout(this.timeoutMs);
     let status: number;

@@ -17,6 +17,7 @@ import { RESUME_ANNOTATION, type CanaryReleaseStatus } from '../../api/v1alpha1/
 import { startDashboard, type RunningDashboard } from '../../cli/dashboard/dashboard.js';
 import { bookinfo, SCENARIOS } from '../../examples/bookinfo/bookinfo.js';
 import { CANARY_RELEASES, KubeClient, type CanaryReleaseObject } from '../../operator/adapters/kubernetes.js';
+import { PrometheusProvider } from '../../operator/adapters/prometheus.js';
 import { addScrapeTarget, cluster, testNamespace } from '../harness/cluster.js';
 import { TrafficSimulator } from '../harness/traffic/index.js';
 import { canaryRelease, must } from './operator-fixtures.js';
@@ -276,7 +277,12 @@ describe('dashboard in Chromium', () => {
       }),
     );
     await grown(before + 4);
-    expect(admin.state().series[`${ns.name}/reviews`]!.map((p) => p.successRate)).toEqual([99.8, 99.5, 99.9]);
+    expect(
+      admin
+        .state()
+        .series[`${ns.name}/reviews`]!.filter((p) => p.source === 'check')
+        .map((p) => p.successRate),
+    ).toEqual([99.8, 99.5, 99.9]);
     await release.locator('[data-field="phase"]', { hasText: 'Paused' }).waitFor();
     expect(await release.locator('[data-field="weights"]').textContent()).toBe('v1 50% · v3 50%');
     await release.locator('button[data-action="promote"]').click();
@@ -289,6 +295,68 @@ describe('dashboard in Chromium', () => {
     if (docsShots)
       await page.locator('#releases-section').screenshot({ path: join(docsShots, 'dashboard-release.png') });
     await page.close();
+  }, 60_000);
+
+  test("a page opened after traffic flowed shows the release's past from Prometheus at once, then appends checks", async () => {
+    // Traffic to reviews (all three versions: no route picks one) before any dashboard reads it.
+    await writeStatus(status(iso(-1), { successRate: 99.7 }));
+    const started = Date.now();
+    const load = sim.runLoad({ host: 'reviews', rps: 20, requests: 160, concurrency: 4 });
+    // Prometheus has the canary's rate while the load runs (the operator's query, 5 s window).
+    const prometheus = new PrometheusProvider({ url: cluster.prometheusUrl });
+    const canary = { namespace: ns.name, workload: 'reviews-v3', interval: '5s' };
+    const deadline = Date.now() + 20_000;
+    let seen = await prometheus.builtin('request-success-rate', canary);
+    while (!seen.ok && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      seen = await prometheus.builtin('request-success-rate', canary);
+    }
+    expect(seen).toEqual({ ok: true, value: 100 });
+    await load;
+    const late = await startDashboard({
+      kubeConfig: cluster.kubeConfig(),
+      namespaces: [ns.name],
+      prometheusUrl: cluster.prometheusUrl,
+      trafficIntervalMs: 60_000,
+    });
+    try {
+      const page = await open(late);
+      const release = page.locator(`[data-release="${ns.name}/reviews"]`);
+      await release.waitFor();
+      const hollow = release.locator('svg.chart circle[data-source="prometheus"]');
+      await page.waitForFunction(
+        (sel: string) => (globalThis as unknown as PageGlobals).document.querySelectorAll(sel).length >= 4,
+        `[data-release="${ns.name}/reviews"] svg.chart circle[data-source="prometheus"]`,
+        { timeout: 15_000 },
+      );
+      const series = late.state().series[`${ns.name}/reviews`]!;
+      const past = series.filter((p) => p.source === 'prometheus');
+      // The status was not written since: the points are the past, read from Prometheus.
+      expect(series.filter((p) => p.source === 'check').map((p) => p.successRate)).toEqual([99.7]);
+      expect(past.length).toBeGreaterThanOrEqual(2);
+      expect(await hollow.count()).toBe(
+        past.filter((p) => p.successRate !== undefined).length +
+          past.filter((p) => p.p99Ms !== undefined).length,
+      );
+      for (const p of past) {
+        expect(Date.parse(p.t)).toBeGreaterThanOrEqual(started - 1000);
+        expect(p.canaryWeight).toBe(10);
+      }
+      expect(past.filter((p) => p.successRate !== undefined).map((p) => p.successRate)).toEqual(
+        past.filter((p) => p.successRate !== undefined).map(() => 100),
+      );
+      expect(past.some((p) => p.p99Ms !== undefined && Number.isFinite(p.p99Ms))).toBe(true);
+      // Live checks go on after the past.
+      const checkAt = iso(1);
+      await writeStatus(status(checkAt, { successRate: 99.6 }));
+      // One filled dot per check (these checks carry a success rate only).
+      await release.locator('svg.chart circle[data-source="check"]').nth(1).waitFor({ timeout: 20_000 });
+      const after = late.state().series[`${ns.name}/reviews`]!;
+      expect(after.at(-1)).toMatchObject({ t: checkAt, successRate: 99.6, source: 'check' });
+      await page.close();
+    } finally {
+      await late.close();
+    }
   }, 60_000);
 
   test("a user bound to a read-only Role sees the release, and the apiserver's refusal when they click abort", async () => {

@@ -196,25 +196,35 @@ function chart(view, points) {
         text: `${view.latencyP99Max}`,
       }),
     );
+  // A check of the operator's is a filled dot; a point read back from Prometheus (the time before
+  // the dashboard saw the release) a hollow one.
   const line = (key, y, color) => {
     const pts = points
       .filter((p) => p[key] !== undefined)
-      .map((p) => `${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`);
+      .map((p) => ({ cx: x(p.t).toFixed(1), cy: y(p[key]).toFixed(1), source: p.source }));
     if (pts.length)
       svg.append(
         el('polyline', {
-          points: pts.join(' '),
+          points: pts.map((p) => `${p.cx},${p.cy}`).join(' '),
           fill: 'none',
           stroke: color,
           'stroke-width': 2,
           'data-series': key,
         }),
       );
-    for (const p of pts) {
-      const [cx, cy] = p.split(',');
-      svg.append(el('circle', { cx, cy, r: 2.5, fill: color }));
-    }
+    for (const p of pts)
+      svg.append(
+        el('circle', {
+          cx: p.cx,
+          cy: p.cy,
+          r: 2.5,
+          fill: p.source === 'prometheus' ? '#fff' : color,
+          stroke: color,
+          'data-source': p.source ?? 'check',
+        }),
+      );
   };
+  const past = points.filter((p) => p.source === 'prometheus').length;
   line('successRate', rateY, '#1b7f3b');
   line('p99Ms', p99Y, '#6b46c1');
   svg.append(
@@ -223,7 +233,7 @@ function chart(view, points) {
       y: H - 4,
       'font-size': 10,
       fill: '#4a5568',
-      text: `${points.length} checks · green: success rate (80–100%) · purple: p99 (ms) · dashed: thresholds`,
+      text: `${points.filter((p) => p.source !== 'prometheus').length} checks${past ? ` + ${past} from Prometheus (hollow)` : ''} · green: success rate (80–100%) · purple: p99 (ms) · dashed: thresholds`,
     }),
   );
   return svg;

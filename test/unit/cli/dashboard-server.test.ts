@@ -210,8 +210,8 @@ describe('dashboard parts', () => {
     s = growSeries(s, [view('2026-01-01T00:00:00Z', 99)]);
     s = growSeries(s, [view('2026-01-01T00:00:05Z', 97)]);
     expect(s['shop/reviews']).toEqual([
-      { t: '2026-01-01T00:00:00Z', successRate: 99, p99Ms: 40, canaryWeight: 10 },
-      { t: '2026-01-01T00:00:05Z', successRate: 97, p99Ms: 40, canaryWeight: 10 },
+      { t: '2026-01-01T00:00:00Z', successRate: 99, p99Ms: 40, canaryWeight: 10, source: 'check' },
+      { t: '2026-01-01T00:00:05Z', successRate: 97, p99Ms: 40, canaryWeight: 10, source: 'check' },
     ]);
     expect(
       growSeries(s, [view('2026-01-01T00:00:10Z', 90)], 2)['shop/reviews']!.map((p) => p.successRate),
