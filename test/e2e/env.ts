@@ -156,7 +156,11 @@ export class E2eEnv {
         namespace: ns,
         seed: opts.seed ?? 7,
         refreshMs: 200,
-        services: opts.services.map(({ name, versions }) => ({ name, versions })),
+        services: opts.services.map(({ name, versions, protocol }) => ({
+          name,
+          versions,
+          ...(protocol ? { protocol } : {}),
+        })),
       });
       const env = new E2eEnv(ns, kc, client, sim, opts.prometheusUrl ?? cluster.prometheusUrl, () =>
         namespace.dispose(),
