@@ -156,10 +156,11 @@ export class E2eEnv {
         namespace: ns,
         seed: opts.seed ?? 7,
         refreshMs: 200,
-        services: opts.services.map(({ name, versions, protocol }) => ({
+        services: opts.services.map(({ name, versions, protocol, versionServices }) => ({
           name,
           versions,
           ...(protocol ? { protocol } : {}),
+          ...(versionServices ? { versionServices } : {}),
         })),
       });
       const env = new E2eEnv(ns, kc, client, sim, opts.prometheusUrl ?? cluster.prometheusUrl, () =>

@@ -1,17 +1,34 @@
 /**
  * Keeps the traffic simulator (a test stand-in for Envoy) on the live Istio configuration: lists
- * the VirtualServices and DestinationRules (networking.istio.io/v1) of the watched namespaces
- * from the real apiserver, again every `refreshMs`, so that an operator's weight changes take
- * effect the way istiod's push would make them take effect in Envoy.
+ * the VirtualServices and DestinationRules (networking.istio.io/v1), HTTPRoutes and GRPCRoutes
+ * (gateway.networking.k8s.io/v1) of the watched namespaces from the real apiserver, again every
+ * `refreshMs`, so that an operator's weight changes take effect the way istiod's push would make
+ * them take effect in Envoy. The Gateway API routes are read by the mesh model (`buildModel`),
+ * as `lint` and `explain` read them.
  */
 import * as k8s from '@kubernetes/client-node';
+import { buildModel } from '../../../mesh/model/load.js';
+import type { KubeObject, MeshModel } from '../../../mesh/model/types.js';
 import type { DestinationRule, MeshConfig, VirtualService } from './routing.js';
 
 const GROUP = 'networking.istio.io';
 const VERSION = 'v1';
+const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
+
+/** Kinds whose resourceVersion a test can wait for. */
+export type WatchedKind = 'VirtualService' | 'DestinationRule' | 'HTTPRoute' | 'GRPCRoute';
+
+interface Listed {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: { readonly name: string; readonly namespace: string; readonly resourceVersion?: string };
+}
 
 export class LiveIstioConfig {
   private current: MeshConfig = { virtualServices: [], destinationRules: [] };
+  private routes: readonly Listed[] = [];
+  /** resourceVersions of the routes the current model was built from. */
+  private routesKey = '';
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
@@ -56,13 +73,13 @@ export class LiveIstioConfig {
   }
 
   /** The resourceVersion of an object as last read, for tests that wait for a change to land. */
-  resourceVersion(
-    kind: 'VirtualService' | 'DestinationRule',
-    namespace: string,
-    name: string,
-  ): string | undefined {
-    const list: readonly (VirtualService | DestinationRule)[] =
-      kind === 'VirtualService' ? this.current.virtualServices : this.current.destinationRules;
+  resourceVersion(kind: WatchedKind, namespace: string, name: string): string | undefined {
+    const list: readonly Listed[] =
+      kind === 'VirtualService'
+        ? this.current.virtualServices
+        : kind === 'DestinationRule'
+          ? this.current.destinationRules
+          : this.routes.filter((r) => r.kind === kind);
     return list.find((o) => o.metadata.namespace === namespace && o.metadata.name === name)?.metadata
       .resourceVersion;
   }
@@ -76,8 +93,19 @@ export class LiveIstioConfig {
     try {
       const vs: VirtualService[] = [];
       const dr: DestinationRule[] = [];
+      const routes: Listed[] = [];
       for (const namespace of this.namespaces) {
-        const [v, d] = await Promise.all([
+        const gatewayApi = (plural: string, kind: string) =>
+          this.api
+            .listNamespacedCustomObject({ group: GATEWAY_API_GROUP, version: 'v1', namespace, plural })
+            .then((l) =>
+              ((l as { items?: Listed[] }).items ?? []).map((o) => ({
+                ...o,
+                apiVersion: `${GATEWAY_API_GROUP}/v1`,
+                kind,
+              })),
+            );
+        const [v, d, h, g] = await Promise.all([
           this.api.listNamespacedCustomObject({
             group: GROUP,
             version: VERSION,
@@ -90,11 +118,30 @@ export class LiveIstioConfig {
             namespace,
             plural: 'destinationrules',
           }),
+          gatewayApi('httproutes', 'HTTPRoute'),
+          gatewayApi('grpcroutes', 'GRPCRoute'),
         ]);
         vs.push(...((v as { items: VirtualService[] }).items ?? []));
         dr.push(...((d as { items: DestinationRule[] }).items ?? []));
+        routes.push(...h, ...g);
       }
-      this.current = { virtualServices: vs, destinationRules: dr };
+      // the model is rebuilt only when a route changed
+      const key = routes
+        .map((r) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}@${r.metadata.resourceVersion}`)
+        .join();
+      let gatewayApi: MeshModel | undefined = this.current.gatewayApi;
+      if (key !== this.routesKey) {
+        gatewayApi = routes.length
+          ? buildModel(routes.map((object) => ({ object: object as unknown as KubeObject })))
+          : undefined;
+        this.routesKey = key;
+      }
+      this.routes = routes;
+      this.current = {
+        virtualServices: vs,
+        destinationRules: dr,
+        ...(gatewayApi ? { gatewayApi } : {}),
+      };
       this.lastError = undefined;
       this.refreshes++;
     } catch (e) {

@@ -11,7 +11,9 @@ export {
 } from './backend.js';
 export { GRPC_STATUS, grpcStatusOfHttp, type RequestProtocol } from './grpc.js';
 export { ISTIO_DURATION_BUCKETS_MS, ISTIO_LABELS, type IstioLabel } from './metrics.js';
+export { type WatchedKind } from './config.js';
 export {
+  decideGatewayApiRoute,
   decideRoute,
   qualifyHost,
   type Destination,

@@ -1,8 +1,16 @@
 /**
  * The routing rules of the traffic simulator, a test stand-in for Envoy: given the live
- * VirtualServices and DestinationRules and one request, which route applies and what it says
- * (destination and subset by weight, fault, timeout, retries, mirrors). Pure: random choices come
- * from the `Random` passed in.
+ * VirtualServices, DestinationRules, HTTPRoutes and GRPCRoutes and one request, which route
+ * applies and what it says (destination and subset by weight, fault, timeout, retries, mirrors).
+ * Pure: random choices come from the `Random` passed in.
+ *
+ * Gateway API (GAMMA): the HTTPRoutes and GRPCRoutes whose parentRef is the called Service (on
+ * its port, when the parentRef names one) take the place of a VirtualService for that host. The
+ * rule is chosen, and its backendRefs, weights, `RequestMirror`, `RequestRedirect` and
+ * `timeouts.request` read, by the mesh model's own reading (`mesh/explain`'s
+ * `chooseGatewayApiRule` and `gatewayApiEffects`), so the simulator and `explain` cannot disagree.
+ * A backendRef is a Service (one per version, `reviews-v2`); a rule whose backends all weigh 0,
+ * or that has none, answers 500, as the Gateway API says. Istio's default retry policy applies.
  *
  * Istio semantics followed (istio.io VirtualService reference):
  * - the VirtualService for a host is the oldest one whose `hosts` match and whose `gateways` are
@@ -33,6 +41,9 @@ import type {
   VirtualServiceSpec,
 } from '../../../mesh/model/types.js';
 import { GRPC_RETRY_ON } from './grpc.js';
+import { chooseGatewayApiRule } from '../../../mesh/explain/gateway-api-route.js';
+import { gatewayApiEffects } from '../../../mesh/explain/gateway-api.js';
+import type { GatewayApiRoute, MeshModel } from '../../../mesh/model/types.js';
 import type { Random } from './rng.js';
 
 export interface IstioObject<S> {
@@ -51,6 +62,8 @@ export type DestinationRule = IstioObject<DestinationRuleSpec>;
 export interface MeshConfig {
   readonly virtualServices: readonly VirtualService[];
   readonly destinationRules: readonly DestinationRule[];
+  /** The HTTPRoutes and GRPCRoutes, as the mesh model reads them (`buildModel`). @default - none */
+  readonly gatewayApi?: MeshModel;
 }
 
 /** Who sends a request: the load generator, or a backend calling another service. */
@@ -91,7 +104,9 @@ export interface RetryPolicy {
 export interface RouteRef {
   /** `namespace/name` of the VirtualService, absent when none applies (default routing). */
   readonly virtualService?: string;
-  /** Index of the `http` route. */
+  /** `Kind namespace/name` of the HTTPRoute or GRPCRoute whose rule applies. */
+  readonly gatewayApiRoute?: string;
+  /** Index of the `http` route, or of the Gateway API rule. */
   readonly index: number;
   readonly name?: string;
 }
@@ -319,8 +334,89 @@ function pickWeighted(routes: readonly RouteDestination[], random: Random): Rout
   return routes[routes.length - 1];
 }
 
+/** The HTTPRoutes and GRPCRoutes attached to the Service `host` names (on the authority's port, if any). */
+export function serviceParentRoutes(model: MeshModel, req: Pick<RouteRequest, 'host' | 'authority'>) {
+  const [name, namespace] = req.host.split('.');
+  const port = Number(req.authority.split(':')[1]) || undefined;
+  return model.gatewayApiRoutes.filter((r: GatewayApiRoute) =>
+    r.parentRefs.some(
+      (p) =>
+        p.group === '' &&
+        p.kind === 'Service' &&
+        p.name === name &&
+        p.namespace === namespace &&
+        (p.port === undefined || port === undefined || p.port === port),
+    ),
+  );
+}
+
+/** How the Gateway API routes a request, or undefined when no route has the host's Service as parent. */
+export function decideGatewayApiRoute(
+  model: MeshModel,
+  req: RouteRequest,
+  random: Random,
+): RouteDecision | undefined {
+  const routes = serviceParentRoutes(model, req);
+  if (routes.length === 0) return undefined;
+  const [path = '/', query = ''] = req.path.split('?', 2) as [string, string?];
+  const chosen = chooseGatewayApiRule(routes, {
+    method: req.method,
+    path,
+    query: Object.fromEntries(new URLSearchParams(query)),
+    headers: req.headers,
+  });
+  if (!chosen)
+    return {
+      kind: 'no-route',
+      reason: `no rule of the HTTPRoutes and GRPCRoutes of ${req.host} matches`,
+    };
+  const name = `${chosen.route.kind} ${chosen.route.namespace}/${chosen.route.name}`;
+  const ref: RouteRef = {
+    gatewayApiRoute: name,
+    index: chosen.ruleIndex,
+    ...(chosen.rule.name !== undefined ? { name: chosen.rule.name } : {}),
+  };
+  const effects = gatewayApiEffects(model, chosen, path, []);
+  const redirect = effects.partial.redirect as
+    { redirectCode: number; scheme?: string; hostname?: string; port?: number; path?: string } | undefined;
+  if (redirect) {
+    const host = `${redirect.hostname ?? req.authority.split(':')[0]}${redirect.port ? `:${redirect.port}` : ''}`;
+    return {
+      kind: 'redirect',
+      route: ref,
+      status: redirect.redirectCode,
+      location: `${redirect.scheme ?? 'http'}://${host}${redirect.path ?? path}`,
+    };
+  }
+  const backends = effects.route.route ?? [];
+  if (effects.partial.directResponse !== undefined || !backends.some((b) => (b.weight ?? 0) > 0)) {
+    return {
+      kind: 'direct-response',
+      route: ref,
+      status: 500,
+      body: `${name} rule ${chosen.ruleIndex} has no backend`,
+    };
+  }
+  const chosenBackend = pickWeighted(backends, random)!;
+  const mirror = effects.partial.mirror;
+  const timeoutMs = durationMs(effects.partial.timeout);
+  return {
+    kind: 'forward',
+    route: ref,
+    destination: { host: qualifyHost(chosenBackend.destination.host, chosen.route.namespace) },
+    ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
+    retryPolicy: DEFAULT_RETRY_POLICY,
+    mirrors:
+      mirror && roll(random, mirror.percentage ?? 100)
+        ? [{ host: qualifyHost(mirror.host, chosen.route.namespace) }]
+        : [],
+  };
+}
+
 /** Decides how one request is routed. */
 export function decideRoute(config: MeshConfig, req: RouteRequest, random: Random): RouteDecision {
+  const gatewayApi = config.gatewayApi && decideGatewayApiRoute(config.gatewayApi, req, random);
+  if (gatewayApi) return gatewayApi;
   const vs = virtualServiceFor(config, req.host);
   if (vs === undefined) {
     return {

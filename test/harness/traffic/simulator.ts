@@ -17,7 +17,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { Agent, request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Backend, type BackendOptions, type UpstreamAnswer, type UpstreamCall } from './backend.js';
-import { LiveIstioConfig } from './config.js';
+import { LiveIstioConfig, type WatchedKind } from './config.js';
 import { grpcStatusOfHttp, isGrpcContentType, parseGrpcStatus, type RequestProtocol } from './grpc.js';
 import { IstioMetrics, UNKNOWN_WORKLOAD, type WorkloadIdentity } from './metrics.js';
 import { seededRandom, type Random } from './rng.js';
@@ -45,6 +45,12 @@ export interface SimulatedService {
    * answer as gRPC servers (HTTP 200 and a `grpc-status`). @default 'http'
    */
   readonly protocol?: RequestProtocol;
+  /**
+   * Each version is also behind a Service of its own, `<name>-<version>` (`reviews-v2`), the
+   * backendRef of an HTTPRoute or GRPCRoute rule: the Gateway API has no subsets, and the
+   * constructs synthesize one Service per version. @default false
+   */
+  readonly versionServices?: boolean;
 }
 
 /** The workload that sends the load (the caller, as Istio's `source_*` labels name it). */
@@ -238,6 +244,15 @@ export class TrafficSimulator {
             (from, call, headers, signal) => sim.upstream(from, call, headers, signal),
           );
           entry.backends.push(backend);
+          if (svc.versionServices) {
+            const name = `${svc.name}-${v.version}`;
+            sim.services.set(qualifyHost(name, namespace), {
+              name,
+              namespace,
+              protocol,
+              backends: [backend],
+            });
+          }
         }
       }
       await live.start();
@@ -254,7 +269,7 @@ export class TrafficSimulator {
     return this.metricsHostPort;
   }
 
-  /** The Istio config as last read from the apiserver. */
+  /** The Istio and Gateway API config as last read from the apiserver. */
   get config(): MeshConfig {
     return this.live.config;
   }
@@ -265,11 +280,7 @@ export class TrafficSimulator {
   }
 
   /** The resourceVersion of a VirtualService or DestinationRule as the simulator last read it. */
-  observedResourceVersion(
-    kind: 'VirtualService' | 'DestinationRule',
-    name: string,
-    namespace = this.namespace,
-  ) {
+  observedResourceVersion(kind: WatchedKind, name: string, namespace = this.namespace) {
     return this.live.resourceVersion(kind, namespace, name);
   }
 
