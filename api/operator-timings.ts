@@ -56,17 +56,38 @@ export interface LeaseTimingNames {
 /** A duration in milliseconds as the user would write it: `15s`, `1500ms`. */
 export const showMs = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
+/** A broken rule: the timing to change and what is wrong. */
+export interface TimingProblem<K extends string = string> {
+  readonly field: K;
+  readonly message: string;
+}
+
 /** What is wrong with the three lease timings together, or `undefined` when they keep every rule. */
-export function leaseTimingsProblem(t: LeaseTimings, names: LeaseTimingNames): string | undefined {
+export function leaseTimingsProblem(
+  t: LeaseTimings,
+  names: LeaseTimingNames,
+): TimingProblem<keyof LeaseTimingNames> | undefined {
   const { leaseDurationMs: lease, renewDeadlineMs: renew, retryPeriodMs: retry } = t;
   if (!(lease >= 1000 && lease <= MAX_LEASE_DURATION_MS && lease % 1000 === 0))
-    return `${names.leaseDuration} must be whole seconds from 1s to 1h (got ${showMs(lease)}): the Lease stores it as leaseDurationSeconds`;
+    return {
+      field: 'leaseDuration',
+      message: `${names.leaseDuration} must be whole seconds from 1s to 1h (got ${showMs(lease)}): the Lease stores it as leaseDurationSeconds`,
+    };
   if (!(retry >= MIN_RETRY_PERIOD_MS))
-    return `${names.retryPeriod} must be at least ${MIN_RETRY_PERIOD_MS}ms (got ${showMs(retry)}): every replica reads and writes the Lease this often`;
+    return {
+      field: 'retryPeriod',
+      message: `${names.retryPeriod} must be at least ${MIN_RETRY_PERIOD_MS}ms (got ${showMs(retry)}): every replica reads and writes the Lease this often`,
+    };
   if (!(renew < lease))
-    return `${names.renewDeadline} (${showMs(renew)}) must be shorter than ${names.leaseDuration} (${showMs(lease)}): a leader that cannot renew must stop acting before another replica may take over`;
+    return {
+      field: 'renewDeadline',
+      message: `${names.renewDeadline} (${showMs(renew)}) must be shorter than ${names.leaseDuration} (${showMs(lease)}): a leader that cannot renew must stop acting before another replica may take over`,
+    };
   if (!(retry * JITTER_FACTOR < renew))
-    return `${names.renewDeadline} (${showMs(renew)}) must be longer than ${JITTER_FACTOR} × ${names.retryPeriod} (${showMs(retry)}): the leader needs more than one try to renew before it gives up`;
+    return {
+      field: 'renewDeadline',
+      message: `${names.renewDeadline} (${showMs(renew)}) must be longer than ${JITTER_FACTOR} × ${names.retryPeriod} (${showMs(retry)}): the leader needs more than one try to renew before it gives up`,
+    };
   return undefined;
 }
 

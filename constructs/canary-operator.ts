@@ -1,10 +1,16 @@
-import { ApiObject, Size } from 'cdk8s';
+import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
+import {
+  DEFAULT_LEASE_TIMINGS,
+  leaseTimingsProblem,
+  requestTimeoutProblem,
+  showMs,
+} from '../api/operator-timings.js';
 import { canaryReleaseCrd, GROUP, PLURAL } from '../api/v1alpha1/index.js';
 import { RESTRICTED_CONTAINER } from './pod-security.js';
-import { checkProps, dnsLabel } from './validation.js';
+import { checkProps, dnsLabel, duration } from './validation.js';
 
 export interface CanaryOperatorProps {
   /** Container image of the operator (built from this repository: `node operator/main.ts`). */
@@ -25,19 +31,73 @@ export interface CanaryOperatorProps {
    * @default 8080
    */
   readonly port?: number;
+  /**
+   * How long the other replicas wait after the leader last renewed its Lease before one takes
+   * over (`--lease-duration`): a crashed leader's releases wait this long. Whole seconds, 1s to 1h,
+   * longer than `renewDeadline`.
+   * @default Duration.seconds(15) (client-go's)
+   */
+  readonly leaseDuration?: Duration;
+  /**
+   * How long the leader keeps acting while it cannot renew its Lease (`--renew-deadline`).
+   * Shorter than `leaseDuration`, so a leader cut off stops before another may start, and longer
+   * than 1.2 × `retryPeriod`, so it gets more than one try.
+   * @default Duration.seconds(10) (client-go's)
+   */
+  readonly renewDeadline?: Duration;
+  /**
+   * How often each replica tries to take or renew the Lease (`--retry-period`); at least 100 ms.
+   * @default Duration.seconds(2) (client-go's)
+   */
+  readonly retryPeriod?: Duration;
+  /**
+   * Time allowed for one request to the apiserver, answer included (`--request-timeout`); a
+   * request past it is abandoned and retried, so a hung connection cannot hold a release. 1s to
+   * 10 min. Watches are bounded apart (reopened after 90 s without even a bookmark).
+   * @default Duration.seconds(30)
+   */
+  readonly requestTimeout?: Duration;
 }
 
-const schema = z.strictObject({
-  image: z.string().min(1),
-  namespace: dnsLabel.default('cdk8s-mesh-system'),
-  replicas: z.number().int().min(1).default(2),
-  prometheusUrl: z
-    .url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. http://prometheus.istio-system:9090' })
-    .default('http://prometheus.istio-system:9090'),
-  watchNamespace: dnsLabel.optional(),
-  installCrd: z.boolean().default(true),
-  port: z.number().int().min(1).max(65535).default(8080),
-});
+const ms = (d: Duration | undefined) => (d === undefined ? undefined : d.toMilliseconds({ integral: false }));
+
+const schema = z
+  .strictObject({
+    image: z.string().min(1),
+    namespace: dnsLabel.default('cdk8s-mesh-system'),
+    replicas: z.number().int().min(1).default(2),
+    prometheusUrl: z
+      .url({
+        protocol: /^https?$/,
+        error: 'expected an http(s) URL, e.g. http://prometheus.istio-system:9090',
+      })
+      .default('http://prometheus.istio-system:9090'),
+    watchNamespace: dnsLabel.optional(),
+    installCrd: z.boolean().default(true),
+    port: z.number().int().min(1).max(65535).default(8080),
+    leaseDuration: duration.optional(),
+    renewDeadline: duration.optional(),
+    retryPeriod: duration.optional(),
+    requestTimeout: duration.optional(),
+  })
+  .superRefine((p, ctx) => {
+    // the rules the operator checks at start (api/operator-timings.ts), here at synth
+    const given = p.leaseDuration ?? p.renewDeadline ?? p.retryPeriod;
+    if (given !== undefined) {
+      const problem = leaseTimingsProblem(
+        {
+          leaseDurationMs: ms(p.leaseDuration) ?? DEFAULT_LEASE_TIMINGS.leaseDurationMs,
+          renewDeadlineMs: ms(p.renewDeadline) ?? DEFAULT_LEASE_TIMINGS.renewDeadlineMs,
+          retryPeriodMs: ms(p.retryPeriod) ?? DEFAULT_LEASE_TIMINGS.retryPeriodMs,
+        },
+        { leaseDuration: 'leaseDuration', renewDeadline: 'renewDeadline', retryPeriod: 'retryPeriod' },
+      );
+      if (problem) ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+    }
+    const timeout = ms(p.requestTimeout);
+    const problem = timeout === undefined ? undefined : requestTimeoutProblem(timeout, 'requestTimeout');
+    if (problem) ctx.addIssue({ code: 'custom', path: ['requestTimeout'], message: problem });
+  });
 
 /** The name of the operator's objects (ServiceAccount, roles, Deployment, Lease). */
 export const OPERATOR_NAME = 'cdk8s-mesh-operator';
@@ -131,6 +191,14 @@ export class CanaryOperator extends Construct {
       subjects,
     });
 
+    const flags = (
+      [
+        ['--lease-duration', p.leaseDuration],
+        ['--renew-deadline', p.renewDeadline],
+        ['--retry-period', p.retryPeriod],
+        ['--request-timeout', p.requestTimeout],
+      ] as const
+    ).flatMap(([flag, d]) => (d === undefined ? [] : [`${flag}=${showMs(ms(d)!)}`]));
     this.deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: meta,
       replicas: p.replicas,
@@ -144,6 +212,8 @@ export class CanaryOperator extends Construct {
           name: 'operator',
           image: p.image,
           portNumber: p.port,
+          // the timings given, as the flags the operator takes (the others keep its defaults)
+          ...(flags.length ? { args: flags } : {}),
           envVariables: {
             PROMETHEUS_URL: kplus.EnvValue.fromValue(p.prometheusUrl),
             LEASE_NAMESPACE: kplus.EnvValue.fromValue(ns),

@@ -37,7 +37,7 @@ export function checkLeaseTimings(
   names: LeaseTimingNames = FLAG_NAMES,
 ): Result<LeaseTimings, string> {
   const problem = leaseTimingsProblem(t, names);
-  return problem === undefined ? ok(t) : err(problem);
+  return problem === undefined ? ok(t) : err(problem.message);
 }
 
 /** Reads one positive Go duration (`15s`, `1m`, `500ms`) as whole milliseconds. */
