@@ -148,11 +148,12 @@ export class CanaryOperator extends Construct {
           resources: ['destinationrules'],
           verbs: ['get', 'list', 'watch'],
         },
-        // Releases on the Gateway API: the driven HTTPRoute or GRPCRoute is read and patched by name.
+        // Releases on the Gateway API: the driven HTTPRoute or GRPCRoute is read and patched by
+        // name; create: a release with a template owns its route (docs/releases.md, GitOps).
         {
           apiGroups: ['gateway.networking.k8s.io'],
           resources: ['httproutes', 'grpcroutes'],
-          verbs: ['get', 'patch'],
+          verbs: ['get', 'create', 'patch'],
         },
         { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
         // Scale-down of the losing version and its undoing: replicas only, never the pod template.

@@ -33,13 +33,20 @@ export interface CanaryReleaseProps extends Omit<
   /** Gate progress on the Deployments' readiness. @default true */
   readonly checkReadiness?: boolean;
   /**
-   * The operator owns the App's VirtualService: it is synthesized into the CanaryRelease
-   * (`virtualService.template`) instead of as an object of its own, and the operator writes it,
-   * keeping the weights it set when a changed template arrives. A GitOps tool re-applying the
-   * manifests then never resets the weights (see docs/releases.md, GitOps). With `false`, the
-   * VirtualService is synthesized as it is and the operator patches its weights in place.
-   * On a Mesh with `trafficApi: 'gateway-api'` the App's HTTPRoute or GRPCRoute is always
-   * synthesized as it is, and the operator patches the weights of its rule in place.
+   * The operator owns the App's route object: its VirtualService, or on a Mesh with
+   * `trafficApi: 'gateway-api'` its HTTPRoute (GRPCRoute for a gRPC App). The object is
+   * synthesized into the CanaryRelease (`virtualService.template`, `httpRoute.template`,
+   * `grpcRoute.template`) instead of as an object of its own, and the operator writes it,
+   * keeping the weights, mirror and header routes it set when a changed template arrives. A
+   * GitOps tool re-applying the manifests then never resets the weights (see docs/releases.md,
+   * GitOps). With `false`, the route object is synthesized as it is and the operator patches its
+   * driven route in place.
+   * @default true
+   */
+  readonly ownRoute?: boolean;
+  /**
+   * The former name of {@link ownRoute}, which now covers HTTPRoutes and GRPCRoutes too.
+   * @deprecated use `ownRoute`
    * @default true
    */
   readonly ownVirtualService?: boolean;
@@ -66,7 +73,8 @@ export class CanaryRelease extends Construct {
       revision,
       routeName = 'primary',
       checkReadiness = true,
-      ownVirtualService = true,
+      ownVirtualService,
+      ownRoute = ownVirtualService ?? true,
       name = app.name,
       ...plan
     } = props;
@@ -76,9 +84,9 @@ export class CanaryRelease extends Construct {
     // grpc_response_status (the default with a grpcRoute).
     const gatewayApi = app.mesh.trafficApi === 'gateway-api';
     const grpc = app.protocol === 'grpc';
-    const route = gatewayApi
-      ? { [grpc ? 'grpcRoute' : 'httpRoute']: { name: app.name, rule: routeName } }
-      : { virtualService: { name: app.name, route: routeName } };
+    const routeField = gatewayApi ? (grpc ? 'grpcRoute' : 'httpRoute') : 'virtualService';
+    const routeRef = gatewayApi ? { name: app.name, rule: routeName } : { name: app.name, route: routeName };
+    const route = { [routeField]: routeRef };
     for (const [field, subset] of [
       ['stable', stable],
       ['canary', canary],
@@ -120,8 +128,8 @@ export class CanaryRelease extends Construct {
         ],
       });
     }
-    const owned = ownVirtualService && !gatewayApi ? app.virtualService : undefined;
-    // The App's VirtualService leaves the synthesized objects and travels in the release instead;
+    const owned = ownRoute ? (gatewayApi ? app.gatewayApiRoute : app.virtualService) : undefined;
+    // The App's route object leaves the synthesized objects and travels in the release instead;
     // rendered at synth time, so routes the App adds later are in it.
     if (owned) owned.node.scope?.node.tryRemoveChild(owned.node.id);
     this.resource = new ApiObject(this, 'Resource', {
@@ -132,10 +140,9 @@ export class CanaryRelease extends Construct {
       spec: owned
         ? {
             ...input,
-            virtualService: {
-              name: app.name,
-              route: routeName,
-              template: Lazy.any({ produce: () => virtualServiceTemplate(owned) }),
+            [routeField]: {
+              ...routeRef,
+              template: Lazy.any({ produce: () => routeTemplate(owned) }),
             },
           }
         : input,
@@ -168,8 +175,8 @@ export class CanaryRelease extends Construct {
   }
 }
 
-/** The `virtualService.template` of a VirtualService construct: its labels, annotations and spec. */
-function virtualServiceTemplate(vs: ApiObject): { metadata?: object; spec: unknown } {
+/** The `template` of a route object construct (a VirtualService, an HTTPRoute, a GRPCRoute): its labels, annotations and spec. */
+function routeTemplate(vs: ApiObject): { metadata?: object; spec: unknown } {
   const o = vs.toJson() as { metadata?: { labels?: object; annotations?: object }; spec: unknown };
   const metadata = {
     ...(o.metadata?.labels ? { labels: o.metadata.labels } : {}),

@@ -49,6 +49,8 @@ export interface IReleasable extends IVersionedWorkload {
   addRoute(options: HttpRouteOptions): unknown;
   /** Its VirtualService, once a route exists. */
   readonly virtualService?: ApiObject | undefined;
+  /** Its HTTPRoute (GRPCRoute for gRPC), once a route exists on a Gateway API mesh. */
+  readonly gatewayApiRoute?: ApiObject | undefined;
 }
 
 /** Istio's protocol names; a Service port is named after its protocol (`http`, `grpc-web`, `tcp-redis`). @see https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/ */

@@ -216,37 +216,91 @@ export type CanaryVersion = z.infer<typeof CanaryVersion>;
 /** Marks a schema node whose content the apiserver keeps as it is (an Istio object's spec). */
 const PRESERVE_UNKNOWN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 
+/** The labels and annotations of a route object a release owns, and the spec it is written from. */
+const routeTemplate = (kind: 'VirtualService' | 'HTTPRoute' | 'GRPCRoute', specDescription: string) =>
+  z.strictObject({
+    metadata: z
+      .strictObject({
+        labels: z.record(z.string(), z.string()).optional().describe(`Labels of the ${kind}. Default: none.`),
+        annotations: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe(`Annotations of the ${kind}. Default: none.`),
+      })
+      .optional()
+      .describe(`Labels and annotations of the ${kind}. Default: none.`),
+    spec: z.record(z.string(), z.unknown()).meta(PRESERVE_UNKNOWN).describe(specDescription),
+  });
+
 /**
  * The VirtualService the operator writes for a release that owns it: what GitOps carries instead
  * of the VirtualService itself (see docs/releases.md, GitOps).
  */
-export const VirtualServiceTemplate = z
-  .strictObject({
-    metadata: z
-      .strictObject({
-        labels: z
-          .record(z.string(), z.string())
-          .optional()
-          .describe('Labels of the VirtualService. Default: none.'),
-        annotations: z
-          .record(z.string(), z.string())
-          .optional()
-          .describe('Annotations of the VirtualService. Default: none.'),
-      })
-      .optional()
-      .describe('Labels and annotations of the VirtualService. Default: none.'),
-    spec: z
-      .record(z.string(), z.unknown())
-      .meta(PRESERVE_UNKNOWN)
-      .describe(
-        'The VirtualService spec (networking.istio.io/v1), as Istio reads it; its HTTP route named by virtualService.route starts at the weights given here.',
-      ),
-  })
-  .describe(
-    'The VirtualService as you want it. When set, the operator owns the VirtualService: it creates it, keeps it equal to this template, and keeps its own state of the driven route (the stable and canary weights, mirror, fault, and the header routes it added) across changes of the template. Leave the VirtualService itself out of what GitOps applies. Default: none (you own the VirtualService and the operator changes only its own parts of it).',
-  );
+export const VirtualServiceTemplate = routeTemplate(
+  'VirtualService',
+  'The VirtualService spec (networking.istio.io/v1), as Istio reads it; its HTTP route named by virtualService.route starts at the weights given here.',
+).describe(
+  'The VirtualService as you want it. When set, the operator owns the VirtualService: it creates it, keeps it equal to this template, and keeps its own state of the driven route (the stable and canary weights, mirror, fault, and the header routes it added) across changes of the template. Leave the VirtualService itself out of what GitOps applies. Default: none (you own the VirtualService and the operator changes only its own parts of it).',
+);
 /** The VirtualService a release owns, as written in the CanaryRelease. */
 export type VirtualServiceTemplate = z.infer<typeof VirtualServiceTemplate>;
+
+/**
+ * The HTTPRoute or GRPCRoute the operator writes for a release that owns it: what GitOps carries
+ * instead of the route itself (see docs/releases.md, GitOps).
+ */
+const gatewayRouteTemplate = (kind: 'HTTPRoute' | 'GRPCRoute', field: string) =>
+  routeTemplate(
+    kind,
+    `The ${kind} spec (gateway.networking.k8s.io/v1), as the Gateway API reads it; its rule named by ${field}.rule starts at the backendRef weights given here.`,
+  ).describe(
+    `The ${kind} as you want it. When set, the operator owns the ${kind}: it creates it, keeps it equal to this template, and keeps its own state of the driven rule (the stable and canary backendRef weights, the RequestMirror filter to the canary, and the header rules it added) across changes of the template. Leave the ${kind} itself out of what GitOps applies. Default: none (you own the ${kind} and the operator changes only its own parts of it).`,
+  );
+/** The HTTPRoute a release owns, as written in the CanaryRelease. */
+export const HttpRouteTemplate = gatewayRouteTemplate('HTTPRoute', 'httpRoute');
+/** The HTTPRoute a release owns, as written in the CanaryRelease. */
+export type HttpRouteTemplate = z.infer<typeof HttpRouteTemplate>;
+/** The GRPCRoute a release owns, as written in the CanaryRelease. */
+export const GrpcRouteTemplate = gatewayRouteTemplate('GRPCRoute', 'grpcRoute');
+/** The GRPCRoute a release owns, as written in the CanaryRelease. */
+export type GrpcRouteTemplate = z.infer<typeof GrpcRouteTemplate>;
+
+/** The names of the entries of a template's route list (`http` or `rules`) and the problem if `want` is not among them. */
+function missingRouteProblem(list: unknown, want: string, field: string, listName: string): string[] {
+  const names = Array.isArray(list)
+    ? list.map((r) => (r && typeof r === 'object' ? (r as { name?: unknown }).name : undefined))
+    : [];
+  if (names.includes(want)) return [];
+  return [
+    `${listName} has no ${listName === 'http' ? 'route' : 'rule'} named "${want}" (${field}); it has ${
+      names
+        .filter((n) => typeof n === 'string')
+        .map((n) => `"${String(n)}"`)
+        .join(', ') || 'none'
+    }`,
+  ];
+}
+
+/** The problems of a Gateway API route template with the rule it must hold (zod only: the spec is schemaless to the apiserver). */
+function gatewayTemplateProblems(
+  ref: { rule: string; template?: { spec: Record<string, unknown> } },
+  field: string,
+): string[] {
+  const spec = ref.template?.spec;
+  if (!spec) return [];
+  const out: string[] = [];
+  const parents = spec.parentRefs;
+  if (
+    !Array.isArray(parents) ||
+    parents.length === 0 ||
+    !parents.every((p) => p && typeof p === 'object' && typeof (p as { name?: unknown }).name === 'string')
+  )
+    out.push(
+      'parentRefs must list at least one parent (a Service or a Gateway) by name, as in a route of the Gateway API',
+    );
+  out.push(...missingRouteProblem(spec.rules, ref.rule, `${field}.rule`, 'rules'));
+  return out;
+}
 
 /** The problems of a template with the route it must hold (zod only: the spec is schemaless to the apiserver). */
 function templateProblems(ref: { route: string; template?: VirtualServiceTemplate }): string[] {
@@ -256,19 +310,7 @@ function templateProblems(ref: { route: string; template?: VirtualServiceTemplat
   const hosts = spec.hosts;
   if (!Array.isArray(hosts) || hosts.length === 0 || !hosts.every((h) => typeof h === 'string' && h !== ''))
     out.push('hosts must list at least one host, as in a VirtualService');
-  const http = spec.http;
-  const names = Array.isArray(http)
-    ? http.map((r) => (r && typeof r === 'object' ? (r as { name?: unknown }).name : undefined))
-    : [];
-  if (!names.includes(ref.route))
-    out.push(
-      `http has no route named "${ref.route}" (virtualService.route); it has ${
-        names
-          .filter((n) => typeof n === 'string')
-          .map((n) => `"${String(n)}"`)
-          .join(', ') || 'none'
-      }`,
-    );
+  out.push(...missingRouteProblem(spec.http, ref.route, 'virtualService.route', 'http'));
   return out;
 }
 
@@ -299,11 +341,15 @@ export type RouteRef = z.infer<typeof RouteRef>;
 const RULE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Which rule of which HTTPRoute or GRPCRoute (Gateway API) the release drives. */
-const gatewayRouteRef = (kind: 'HTTPRoute' | 'GRPCRoute', field: string) =>
+const gatewayRouteRef = (
+  kind: 'HTTPRoute' | 'GRPCRoute',
+  field: string,
+  template: typeof HttpRouteTemplate | typeof GrpcRouteTemplate,
+) =>
   z
     .strictObject({
       name: dnsName(`${field}.name`).describe(
-        `Name of the ${kind}, in the same namespace. You own it: the operator changes only the weights of the stable and canary backendRefs of the named rule, its mirror filter to the canary, and the header rules it adds.`,
+        `Name of the ${kind}, in the same namespace. Without a template you own it: the operator changes only the weights of the stable and canary backendRefs of the named rule, its mirror filter to the canary, and the header rules it adds.`,
       ),
       rule: z
         .string()
@@ -315,15 +361,20 @@ const gatewayRouteRef = (kind: 'HTTPRoute' | 'GRPCRoute', field: string) =>
         .describe(
           `Name of the rule in the ${kind} (spec.rules[].name) whose stable/canary backendRef weights are shifted.`,
         ),
+      template: template.optional(),
+    })
+    .superRefine((ref, ctx) => {
+      for (const message of gatewayTemplateProblems(ref, field))
+        ctx.addIssue({ code: 'custom', message, path: ['template', 'spec'] });
     })
     .describe(`The ${kind} rule the release drives.`);
 
 /** The HTTPRoute rule a release drives. */
-export const HttpRouteRef = gatewayRouteRef('HTTPRoute', 'httpRoute');
+export const HttpRouteRef = gatewayRouteRef('HTTPRoute', 'httpRoute', HttpRouteTemplate);
 /** The HTTPRoute rule a release drives. */
 export type HttpRouteRef = z.infer<typeof HttpRouteRef>;
 /** The GRPCRoute rule a release drives. */
-export const GrpcRouteRef = gatewayRouteRef('GRPCRoute', 'grpcRoute');
+export const GrpcRouteRef = gatewayRouteRef('GRPCRoute', 'grpcRoute', GrpcRouteTemplate);
 /** The GRPCRoute rule a release drives. */
 export type GrpcRouteRef = z.infer<typeof GrpcRouteRef>;
 

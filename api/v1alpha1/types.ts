@@ -44,6 +44,24 @@ export type VirtualServiceTemplate = {
     } | undefined;
 };
 
+/** The HTTPRoute a release owns, as written in the CanaryRelease. */
+export type HttpRouteTemplate = {
+    spec: Record<string, unknown>;
+    metadata?: {
+        labels?: Record<string, string> | undefined;
+        annotations?: Record<string, string> | undefined;
+    } | undefined;
+};
+
+/** The GRPCRoute a release owns, as written in the CanaryRelease. */
+export type GrpcRouteTemplate = {
+    spec: Record<string, unknown>;
+    metadata?: {
+        labels?: Record<string, string> | undefined;
+        annotations?: Record<string, string> | undefined;
+    } | undefined;
+};
+
 /** The VirtualService route a release drives. */
 export type RouteRef = {
     name: string;
@@ -61,12 +79,26 @@ export type RouteRef = {
 export type HttpRouteRef = {
     name: string;
     rule: string;
+    template?: {
+        spec: Record<string, unknown>;
+        metadata?: {
+            labels?: Record<string, string> | undefined;
+            annotations?: Record<string, string> | undefined;
+        } | undefined;
+    } | undefined;
 };
 
 /** The GRPCRoute rule a release drives. */
 export type GrpcRouteRef = {
     name: string;
     rule: string;
+    template?: {
+        spec: Record<string, unknown>;
+        metadata?: {
+            labels?: Record<string, string> | undefined;
+            annotations?: Record<string, string> | undefined;
+        } | undefined;
+    } | undefined;
 };
 
 /** Request protocol of the released service. */
@@ -302,10 +334,24 @@ export type CanaryReleaseSpec = {
     httpRoute?: {
         name: string;
         rule: string;
+        template?: {
+            spec: Record<string, unknown>;
+            metadata?: {
+                labels?: Record<string, string> | undefined;
+                annotations?: Record<string, string> | undefined;
+            } | undefined;
+        } | undefined;
     } | undefined;
     grpcRoute?: {
         name: string;
         rule: string;
+        template?: {
+            spec: Record<string, unknown>;
+            metadata?: {
+                labels?: Record<string, string> | undefined;
+                annotations?: Record<string, string> | undefined;
+            } | undefined;
+        } | undefined;
     } | undefined;
     steps?: {
         setWeight?: number | undefined;
@@ -380,10 +426,24 @@ export type CanaryReleaseSpecInput = {
     httpRoute?: {
         name: string;
         rule: string;
+        template?: {
+            spec: Record<string, unknown>;
+            metadata?: {
+                labels?: Record<string, string> | undefined;
+                annotations?: Record<string, string> | undefined;
+            } | undefined;
+        } | undefined;
     } | undefined;
     grpcRoute?: {
         name: string;
         rule: string;
+        template?: {
+            spec: Record<string, unknown>;
+            metadata?: {
+                labels?: Record<string, string> | undefined;
+                annotations?: Record<string, string> | undefined;
+            } | undefined;
+        } | undefined;
     } | undefined;
     steps?: {
         setWeight?: number | undefined;
@@ -466,7 +526,7 @@ export type CanaryReleaseSpecInput = {
 };
 
 /** The kinds of route object a release can drive. */
-export type RouteKind = "HTTPRoute" | "GRPCRoute" | "VirtualService";
+export type RouteKind = "VirtualService" | "HTTPRoute" | "GRPCRoute";
 
 /** The route a valid spec drives, whichever field names it. */
 export interface DrivenRoute {
@@ -665,10 +725,24 @@ export type CanaryRelease = {
         httpRoute?: {
             name: string;
             rule: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         } | undefined;
         grpcRoute?: {
             name: string;
             rule: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         } | undefined;
         steps?: {
             setWeight?: number | undefined;
@@ -807,10 +881,24 @@ export type CanaryReleaseInput = {
         httpRoute?: {
             name: string;
             rule: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         } | undefined;
         grpcRoute?: {
             name: string;
             rule: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         } | undefined;
         steps?: {
             setWeight?: number | undefined;
@@ -1025,10 +1113,24 @@ export type SpecResult = {
         httpRoute?: {
             name: string;
             rule: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         } | undefined;
         grpcRoute?: {
             name: string;
             rule: string;
+            template?: {
+                spec: Record<string, unknown>;
+                metadata?: {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                } | undefined;
+            } | undefined;
         } | undefined;
         steps?: {
             setWeight?: number | undefined;

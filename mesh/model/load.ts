@@ -57,7 +57,7 @@ import type {
 } from './types.js';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { checkObject } from './schema/index.js';
-import { withOwnedVirtualServices } from './owned-virtual-services.js';
+import { withOwnedRoutes } from './owned-routes.js';
 import { arr, isObj, num, obj, str, strs, type Json } from './json.js';
 
 export interface ModelOptions {
@@ -185,7 +185,7 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
   const registry = new Registry();
   let meshConfig: MeshConfig | undefined;
 
-  for (const { object: given, origin = {} } of withOwnedVirtualServices(flattenLists(objects), defaultNs)) {
+  for (const { object: given, origin = {} } of withOwnedRoutes(flattenLists(objects), defaultNs)) {
     const checked = checkObject(given);
     const object = (checked.ok ? checked.object : given) as KubeObject;
     const kind = str(object.kind) || '(no kind)';

@@ -8,12 +8,18 @@
  * Writes are one JSON Patch per `apply`, conditional on the resourceVersion that was read and on
  * the names of the rules it addresses by index: a route changed since it was read is refused
  * (409, or 422 for a failed test), reported as `Conflict`, and the caller re-observes.
+ *
+ * A release with an `httpRoute.template` / `grpcRoute.template` owns its route: `getRoutes` first
+ * creates it from the template, or writes a changed template into it (carrying the release's own
+ * state over, {@link ownedGatewayRouteSpec}), as the Istio router does for a VirtualService
+ * (`owned-route.ts`): an unchanged template, by its digest, is never written again.
  */
 import {
   gatewayRoutePatch,
   observeGatewayRoute,
+  ownedGatewayRouteSpec,
+  type GatewayRouteSpec,
   type GatewayRouteTarget,
-  type GatewayRule,
 } from '../core/gateway-routes.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { RouteAction } from '../core/routes.js';
@@ -27,10 +33,11 @@ import {
   type ObjectRef,
 } from './kubernetes.js';
 import type { RouterError } from './istio-router.js';
+import { syncOwnedObject } from './owned-route.js';
 
 /** An HTTPRoute or GRPCRoute as the router reads it. */
 export interface GatewayRouteObject extends KubeObject {
-  readonly spec?: { readonly rules?: GatewayRule[] };
+  readonly spec?: GatewayRouteSpec;
 }
 
 /** What `getRoutes` read: the observation for `decide`, and what `apply` needs to write safely. */
@@ -46,15 +53,47 @@ export interface GatewayRouteSnapshot {
 export class GatewayApiRouter {
   constructor(private readonly client: KubeClient) {}
 
-  /** Reads the route fresh and observes the driven rule. */
+  /**
+   * Reads the route fresh and observes the driven rule; for a release that owns it, first brings
+   * it to the template (`Conflict` if it changed between the read and the write).
+   */
   async getRoutes(t: GatewayRouteTarget): Promise<Result<GatewayRouteSnapshot, KubeError>> {
     const res = await this.client.get<GatewayRouteObject>(this.type(t), this.ref(t));
-    if (!res.ok) {
-      if (res.error.kind === 'NotFound')
-        return ok({ observation: observeGatewayRoute(t, undefined), resourceVersion: '' });
-      return res;
-    }
-    return ok(this.snapshot(t, res.value));
+    if (!res.ok && res.error.kind !== 'NotFound') return res;
+    return this.observe(t, res.ok ? res.value : undefined);
+  }
+
+  /**
+   * Observes the driven rule in the route `live` as read (from the apiserver or a cache;
+   * undefined: it does not exist); for a release that owns it, first brings it to the template
+   * (`Conflict` if it changed since `live` was read).
+   */
+  async observe(
+    t: GatewayRouteTarget,
+    live: GatewayRouteObject | undefined,
+  ): Promise<Result<GatewayRouteSnapshot, KubeError>> {
+    const template = t.template;
+    const synced = template
+      ? await syncOwnedObject(
+          this.client,
+          {
+            type: this.type(t),
+            kind: t.kind,
+            namespace: t.namespace,
+            name: t.name,
+            release: t.release,
+            template,
+            merge: (route) => ownedGatewayRouteSpec(t, template.spec, route),
+          },
+          live,
+        )
+      : ok(live);
+    if (!synced.ok) return synced;
+    return ok(
+      synced.value
+        ? this.snapshot(t, synced.value)
+        : { observation: observeGatewayRoute(t, undefined), resourceVersion: '' },
+    );
   }
 
   /**

@@ -13,12 +13,9 @@
  * it from the template, or writes a changed template into it (carrying the release's own state
  * over, {@link ownedVirtualServiceSpec}). The VirtualService records the digest of the template
  * it holds, so an unchanged template is never written again: a GitOps tool re-applying the
- * CanaryRelease causes no write, and nobody else's edit of the VirtualService is undone.
+ * CanaryRelease causes no write, and nobody else's edit of the VirtualService is undone (the
+ * write itself is `owned-route.ts`'s, shared with the Gateway API router).
  */
-import { createHash } from 'node:crypto';
-import { canonical } from '../../api/canonical-json.js';
-import { TEMPLATE_ANNOTATION } from '../../api/v1alpha1/canary-release.js';
-import { pointerKey, resourceVersionPrecondition, type JsonPatchOp } from '../core/json-patch.js';
 import { err, ok, type Result } from '../core/result.js';
 import {
   observeRoutes,
@@ -38,6 +35,7 @@ import {
   type KubeObject,
   type ObjectRef,
 } from './kubernetes.js';
+import { syncOwnedObject } from './owned-route.js';
 
 /** A VirtualService as the router reads it. */
 export interface VirtualServiceObject extends KubeObject {
@@ -96,38 +94,24 @@ export class IstioRouter {
   }
 
   /** Creates the VirtualService a release owns, or writes its changed template into it. */
-  private async syncTemplate(
+  private syncTemplate(
     t: RouteTarget,
     template: NonNullable<RouteTarget['template']>,
     live: VirtualServiceObject | undefined,
   ): Promise<Result<VirtualServiceObject | undefined, KubeError>> {
-    const mark = `${t.release}/${templateDigest(template)}`;
-    if (live?.metadata.annotations?.[TEMPLATE_ANNOTATION] === mark) return ok(live);
-    const spec = ownedVirtualServiceSpec(t, template.spec, live);
-    const labels = template.metadata?.labels ?? {};
-    const annotations = { ...template.metadata?.annotations, [TEMPLATE_ANNOTATION]: mark };
-    if (!live) {
-      return this.client.create<VirtualServiceObject>(VIRTUAL_SERVICES, t.namespace, {
-        apiVersion: `${VIRTUAL_SERVICES.group}/${VIRTUAL_SERVICES.version}`,
+    return syncOwnedObject(
+      this.client,
+      {
+        type: VIRTUAL_SERVICES,
         kind: 'VirtualService',
-        metadata: { name: t.virtualService, namespace: t.namespace, labels, annotations },
-        spec,
-      });
-    }
-    const ops: JsonPatchOp[] = [resourceVersionPrecondition(live.metadata.resourceVersion ?? '')];
-    const meta = live.metadata as { labels?: Record<string, string>; annotations?: Record<string, string> };
-    for (const [field, wanted] of [
-      ['labels', labels],
-      ['annotations', annotations],
-    ] as const) {
-      if (Object.keys(wanted).length === 0) continue;
-      if (!meta[field]) ops.push({ op: 'add', path: `/metadata/${field}`, value: wanted });
-      else
-        for (const [k, v] of Object.entries(wanted))
-          ops.push({ op: 'add', path: `/metadata/${field}/${pointerKey(k)}`, value: v });
-    }
-    ops.push({ op: 'add', path: '/spec', value: spec });
-    return this.client.jsonPatch<VirtualServiceObject>(VIRTUAL_SERVICES, this.ref(t), ops);
+        namespace: t.namespace,
+        name: t.virtualService,
+        release: t.release,
+        template,
+        merge: (vs) => ownedVirtualServiceSpec(t, template.spec, vs),
+      },
+      live,
+    );
   }
 
   /**
@@ -159,9 +143,4 @@ export class IstioRouter {
   private ref(t: RouteTarget): ObjectRef {
     return { namespace: t.namespace, name: t.virtualService };
   }
-}
-
-/** A short digest of a template: equal templates, whatever their key order, give equal digests. */
-export function templateDigest(template: unknown): string {
-  return createHash('sha256').update(canonical(template)).digest('hex').slice(0, 16);
 }

@@ -36,7 +36,8 @@ import type {
 } from '../../imports/gateway.networking.k8s.io.js';
 import { pointerKey, resourceVersionPrecondition, type JsonPatchOp } from './json-patch.js';
 import { err, ok, type Result } from './result.js';
-import type { RouteAction, RouteMissing } from './routes.js';
+import { ownedRoutes, type OwnedRouteKind } from './owned-routes.js';
+import type { RouteAction, RouteMissing, TemplateMetadata } from './routes.js';
 import type { RouteObservation } from './types.js';
 
 /** Which rule of which HTTPRoute or GRPCRoute one release drives. */
@@ -57,6 +58,11 @@ export interface GatewayRouteTarget {
   readonly stableBackend: string;
   /** The Service that is the canary version's backendRef. */
   readonly canaryBackend: string;
+  /**
+   * The route as the CanaryRelease's `httpRoute.template` / `grpcRoute.template` gives it, when
+   * the release owns the route (see {@link ownedGatewayRouteSpec}).
+   */
+  readonly template?: { readonly spec: GatewayRouteSpec; readonly metadata?: TemplateMetadata };
 }
 
 /** Whether a release's target is a Gateway API rule (else a VirtualService route). */
@@ -93,9 +99,15 @@ export interface GatewayRule {
   [field: string]: unknown;
 }
 
+/** The spec of an HTTPRoute or GRPCRoute, with its rules as read; other fields are kept as they are. */
+export interface GatewayRouteSpec {
+  readonly rules?: GatewayRule[];
+  readonly [field: string]: unknown;
+}
+
 /** An HTTPRoute or GRPCRoute as far as its rules go. */
 export interface GatewayRouteLike {
-  readonly spec?: { readonly rules?: GatewayRule[] };
+  readonly spec?: GatewayRouteSpec;
 }
 
 /** A route action the Gateway API cannot carry out (a fault: it has no fault injection). */
@@ -412,4 +424,50 @@ function diffRules(
     if (changes.length > 0) ops.push({ op: 'test', path: `${at(i)}/name`, value: now.name }, ...changes);
   }
   return ops;
+}
+
+/**
+ * The spec of an HTTPRoute or GRPCRoute the release owns (pure): the template's, with the
+ * release's own state carried over from the `live` route ({@link ownedRoutes}, shared with the
+ * VirtualService): of the managed rule, the weights of the stable and canary backendRefs (a
+ * backendRef the template lacks is added, as {@link gatewayRoutePatch} adds it) and the
+ * RequestMirror filter to the canary; and the release's header rules, just before the managed
+ * rule. Every other rule, filter and field is the template's.
+ */
+export function ownedGatewayRouteSpec(
+  t: GatewayRouteTarget,
+  template: GatewayRouteSpec,
+  live: GatewayRouteLike | undefined,
+): GatewayRouteSpec {
+  const kind: OwnedRouteKind<GatewayRule> = {
+    managed: t.rule,
+    isReleaseRoute: (r) => isHeaderRuleOf(t, r),
+    carryOver: (managed, was) => carryOverRule(t, managed, was),
+  };
+  return { ...template, rules: ownedRoutes(kind, template.rules ?? [], live?.spec?.rules) };
+}
+
+/** The backendRef weights and canary mirror of the live managed rule `was`, carried into the template's `managed`. */
+function carryOverRule(t: GatewayRouteTarget, managed: GatewayRule, was: GatewayRule): void {
+  const liveRefs = was.backendRefs ?? [];
+  const refs = (managed.backendRefs ??= []);
+  for (const service of [t.stableBackend, t.canaryBackend]) {
+    const live = liveRefs.find((b) => refersTo(t, b, service));
+    if (!live) continue;
+    const ref = refs.find((b) => refersTo(t, b, service));
+    if (ref) {
+      if (live.weight === undefined) delete ref.weight;
+      else ref.weight = live.weight;
+    } else {
+      const like = refs.find((b) => refersTo(t, b, t.stableBackend) || refersTo(t, b, t.canaryBackend));
+      refs.push(backendRefTo(service, like ?? live, live.weight));
+    }
+  }
+  const templateMirror = canaryMirror(t, managed);
+  const liveMirror = canaryMirror(t, was);
+  if (!templateMirror && !liveMirror) return;
+  const others = (managed.filters ?? []).filter((f) => f !== templateMirror);
+  const filters = liveMirror ? [...others, structuredClone(liveMirror)] : others;
+  if (filters.length > 0) managed.filters = filters;
+  else delete managed.filters;
 }

@@ -35,6 +35,7 @@
  */
 import { pointerKey, resourceVersionPrecondition, type JsonPatchOp } from './json-patch.js';
 import { err, ok, type Result } from './result.js';
+import { ownedRoutes, type OwnedRouteKind } from './owned-routes.js';
 import { destinationWeights } from '../../api/route-weights.js';
 import { Reason } from '../../api/v1alpha1/constants.js';
 import type {
@@ -463,26 +464,26 @@ function fieldChanges(base: string, was: HttpRoute, now: HttpRoute): JsonPatchOp
 
 /**
  * The spec of a VirtualService the release owns (pure): the template's, with the release's own
- * state carried over from the `live` VirtualService, so that a new template (a GitOps change of
- * the user's routes) never undoes what the release has done:
- * - of the managed route, the weights of the stable and canary destinations (a destination the
- *   template lacks is added, as {@link routePatch} adds it), the mirror to the canary, and the fault;
- * - the release's header routes, just before the managed route.
- * Every other route and field is the template's. Without a live VirtualService, or when it has no
- * managed route, the template as it is: the release starts from the template's weights.
+ * state carried over from the `live` VirtualService ({@link ownedRoutes}): of the managed route,
+ * the weights of the stable and canary destinations (a destination the template lacks is added,
+ * as {@link routePatch} adds it), the mirror to the canary, and the fault; and the release's
+ * header routes, just before the managed route. Every other route and field is the template's.
  */
 export function ownedVirtualServiceSpec(
   t: RouteTarget,
   template: VirtualServiceSpec,
   live: VirtualServiceLike | undefined,
 ): VirtualServiceSpec {
-  const http: HttpRoute[] = (template.http ?? []).map((r) => structuredClone(r));
-  const i = http.findIndex((r) => r.name === t.route);
-  const liveHttp = live?.spec?.http ?? [];
-  const was = liveHttp.find((r) => r.name === t.route);
-  if (i < 0 || !was) return { ...template, http };
-  const managed = http[i]!;
-  // 1. the weights of stable and canary, as the release left them
+  const kind: OwnedRouteKind<HttpRoute> = {
+    managed: t.route,
+    isReleaseRoute: (r) => isHeaderRouteOf(t, r),
+    carryOver: (managed, was) => carryOverRoute(t, managed, was),
+  };
+  return { ...template, http: ownedRoutes(kind, template.http ?? [], live?.spec?.http) };
+}
+
+/** The weights, mirror and fault of the live managed route `was`, carried into the template's `managed`. */
+function carryOverRoute(t: RouteTarget, managed: HttpRoute, was: HttpRoute): void {
   const liveDests = was.route ?? [];
   const liveWeights = destinationWeights(liveDests);
   const dests = (managed.route ??= []);
@@ -496,7 +497,6 @@ export function ownedVirtualServiceSpec(
       dests.push({ destination: { host, subset }, weight: liveWeights[j]! });
     }
   }
-  // 2. the mirror to the canary and the fault, as the release left them
   delete managed.fault;
   if (managed.mirror?.subset === t.canarySubset) {
     delete managed.mirror;
@@ -507,9 +507,4 @@ export function ownedVirtualServiceSpec(
     if (was.mirrorPercentage) managed.mirrorPercentage = structuredClone(was.mirrorPercentage);
   }
   if (was.fault) managed.fault = structuredClone(was.fault);
-  // 3. the header routes of the release, before the managed route
-  const names = new Set(http.map((r) => r.name));
-  const headers = liveHttp.filter((r) => isHeaderRouteOf(t, r) && !names.has(r.name));
-  http.splice(i, 0, ...headers.map((r) => structuredClone(r)));
-  return { ...template, http };
 }

@@ -27,7 +27,7 @@ import type { TrafficSnapshot, TrafficTarget } from '../adapters/routers.js';
 import { releaseSubject, type CanaryReleaseObject, type ObjectRef } from '../adapters/kubernetes.js';
 import { analysisDue, decide, type Action, type Observations, type Readiness } from '../core/index.js';
 import { isRouteAction, type VirtualServiceSpec } from '../core/routes.js';
-import { isGatewayTarget } from '../core/gateway-routes.js';
+import type { GatewayRouteSpec } from '../core/gateway-routes.js';
 import { sameStatus } from '../core/status.js';
 import { observeMetrics } from './analysis-metrics.js';
 import { sleep, type Clock } from './clock.js';
@@ -94,6 +94,7 @@ export function routeTarget(obj: CanaryReleaseObject, spec: CanaryReleaseSpec): 
   const release = obj.metadata.name;
   const r = drivenRoute(spec);
   if (r.kind !== 'VirtualService') {
+    const template = (spec.httpRoute ?? spec.grpcRoute)?.template;
     return {
       kind: r.kind,
       namespace,
@@ -104,6 +105,15 @@ export function routeTarget(obj: CanaryReleaseObject, spec: CanaryReleaseSpec): 
       canarySubset: spec.canary.subset,
       stableBackend: backendServiceOf(spec, 'stable'),
       canaryBackend: backendServiceOf(spec, 'canary'),
+      ...(template
+        ? {
+            template: {
+              // schemaless to the apiserver; the Gateway API's schema judges it when it is written
+              spec: template.spec as GatewayRouteSpec,
+              ...(template.metadata ? { metadata: template.metadata } : {}),
+            },
+          }
+        : {}),
     };
   }
   const vs = spec.virtualService!;
@@ -226,26 +236,28 @@ export class Reconciler {
             : Promise.resolve({}),
         ]);
         if (!snap.ok && snap.error.kind === 'Conflict') {
-          // An owned VirtualService changed while its template was written into it.
-          refused('VirtualService', metrics.routeWrites);
+          // An owned route object changed while its template was written into it.
+          refused(drivenRoute(spec).kind, metrics.routeWrites);
           continue;
         }
         if (
           !snap.ok &&
-          !isGatewayTarget(target) &&
           target.template &&
           (snap.error.kind === 'Invalid' || snap.error.kind === 'Forbidden')
         ) {
-          // The apiserver refused the VirtualService written from the template: say what to fix.
+          // The apiserver refused the route object written from the template: say what to fix.
+          const { kind, name, field } = drivenRoute(spec);
+          const plural = kind === 'VirtualService' ? 'virtualservices' : kind.toLowerCase() + 's';
+          const api = kind === 'VirtualService' ? 'networking.istio.io/v1' : 'gateway.networking.k8s.io/v1';
           metrics.routeWrites.inc({ result: 'error' });
           await this.event(
             obj,
             'Warning',
             Reason.RouteUpdateFailed,
-            `could not write VirtualService ${target.virtualService} from .spec.virtualService.template: ${snap.error.message}; ${
+            `could not write ${kind} ${name} from .spec.${field}.template: ${snap.error.message}; ${
               snap.error.kind === 'Invalid'
-                ? 'correct the template (it must be a valid networking.istio.io/v1 VirtualService spec)'
-                : 'grant the operator get, create and patch on virtualservices (its install manifests do)'
+                ? `correct the template (it must be a valid ${api} ${kind} spec)`
+                : `grant the operator get, create and patch on ${plural} (its install manifests do)`
             }; the release waits and the write is retried`,
           );
           throw new ReconcileError(snap.error.message, Reason.RouteUpdateFailed);

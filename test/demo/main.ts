@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     revision: '1.20.3',
     // The demo applies Bookinfo first and the release later: its VirtualService routes to v1
     // before the release exists, so it is applied with Bookinfo rather than owned by the release.
-    ownVirtualService: false,
+    ownRoute: false,
     steps: [
       { headerRoute: { name: 'jason', headers: { 'end-user': { exact: 'jason' } } } },
       { setWeight: 10 },

@@ -3,8 +3,12 @@
  * (v1.5.1, standard channel) installed: the apiserver accepts every patch it writes, it patches
  * only the managed rule and the rules it adds (every other rule and field of the user's HTTPRoute
  * stays byte-for-byte as written), a GRPCRoute is driven the same way, and a route changed since
- * it was read is never overwritten (the write is refused as a Conflict).
+ * it was read is never overwritten (the write is refused as a Conflict). A release with a
+ * template owns its route: created from it, written again only when the template changes, and
+ * then with the release's weights, header rules and mirror kept.
  */
+import { TEMPLATE_ANNOTATION } from '../../api/v1alpha1/canary-release.js';
+import { templateDigest } from '../../operator/adapters/owned-route.js';
 import { GatewayApiRouter, type GatewayRouteSnapshot } from '../../operator/adapters/gateway-api-router.js';
 import { GRPC_ROUTES, HTTP_ROUTES, KubeClient, type KubeObject } from '../../operator/adapters/kubernetes.js';
 import type { GatewayRouteTarget } from '../../operator/core/gateway-routes.js';
@@ -270,5 +274,101 @@ describe('GatewayApiRouter on the real apiserver', () => {
     expect(rulesOf(await read('race'))[1]).toStrictEqual(userRules.managed);
     const fresh = must(await apply(t, [{ type: 'SetRoutes', stableWeight: 50, canaryWeight: 50 }]));
     expect(fresh.observation).toMatchObject({ stableWeight: 50, canaryWeight: 50 });
+  });
+
+  test('a release with a template owns its HTTPRoute: creates it, writes it again only when the template changes, and keeps its own weights, header rules and mirror then', async () => {
+    // as the constructs synthesize it: backendRefs without the CRD's defaults
+    const spec = {
+      parentRefs,
+      rules: [
+        {
+          name: 'primary',
+          timeouts: { request: '5s' },
+          backendRefs: [
+            { name: 'reviews-v1', port: 9080, weight: 100 },
+            { name: 'reviews-v3', port: 9080, weight: 0 },
+          ],
+        },
+        userRules.after,
+      ],
+    };
+    const template = { metadata: { labels: { app: 'reviews' } }, spec };
+    const t: GatewayRouteTarget = { ...target('owned'), template };
+
+    // 1. created from the template, marked with its digest
+    const first = must(await router.getRoutes(t));
+    expect(first.observation).toMatchObject({ found: true, stableWeight: 100, canaryWeight: 0 });
+    let route = await read('owned');
+    expect(rulesOf(route).map((r) => r.name)).toStrictEqual(['primary', 'fallback']);
+    expect(route.metadata).toMatchObject({
+      labels: { app: 'reviews' },
+      annotations: { [TEMPLATE_ANNOTATION]: `reviews-rel/${templateDigest(template)}` },
+    });
+
+    // 2. the release's steps
+    must(
+      await apply(t, [
+        { type: 'SetRoutes', stableWeight: 70, canaryWeight: 30 },
+        { type: 'AddHeaderRoute', name: 'beta', headers: { 'x-beta': { exact: '1' } } },
+        { type: 'SetMirror', percentage: 10 },
+      ]),
+    );
+    const rv = (await read('owned')).metadata.resourceVersion;
+
+    // 3. the same template again (a GitOps re-apply of the CanaryRelease): no write at all
+    for (let i = 0; i < 3; i++) must(await router.getRoutes(t));
+    expect((await read('owned')).metadata.resourceVersion).toBe(rv);
+
+    // 4. a changed template (a new timeout, a rule less): written once, the release's state kept
+    const changed = {
+      ...template,
+      spec: { ...spec, rules: [{ ...spec.rules[0]!, timeouts: { request: '9s' } }] },
+    };
+    const t2 = { ...t, template: changed };
+    const after = must(await router.getRoutes(t2));
+    expect(after.observation).toStrictEqual({
+      found: true,
+      stableWeight: 70,
+      canaryWeight: 30,
+      headerRoutes: ['beta'],
+      mirrorPercentage: 10,
+      fault: false,
+    });
+    route = await read('owned');
+    expect(rulesOf(route).map((r) => r.name)).toStrictEqual(['reviews-rel-beta', 'primary']);
+    expect(rulesOf(route)[1]).toMatchObject({ timeouts: { request: '9s' } });
+    expect(route.metadata.annotations?.[TEMPLATE_ANNOTATION]).toBe(`reviews-rel/${templateDigest(changed)}`);
+    const rv2 = route.metadata.resourceVersion;
+    must(await router.getRoutes(t2));
+    expect((await read('owned')).metadata.resourceVersion).toBe(rv2);
+  });
+
+  test('a release with a template owns its GRPCRoute the same way; a template the apiserver refuses is Invalid and writes nothing', async () => {
+    const spec = {
+      parentRefs,
+      rules: [
+        {
+          name: 'primary',
+          matches: [{ method: { service: 'shop.Reviews' } }],
+          backendRefs: [
+            { name: 'reviews-v1', port: 9080, weight: 100 },
+            { name: 'reviews-v3', port: 9080, weight: 0 },
+          ],
+        },
+      ],
+    };
+    const t: GatewayRouteTarget = { ...target('owned-grpc', 'GRPCRoute'), template: { spec } };
+    must(await router.getRoutes(t));
+    must(await apply(t, [{ type: 'SetRoutes', stableWeight: 40, canaryWeight: 60 }]));
+    const rv = (await read('owned-grpc', GRPC_ROUTES)).metadata.resourceVersion;
+    // a parent port above 65535: refused by the apiserver's schema
+    const bad = { spec: { ...spec, parentRefs: [{ ...parentRefs[0]!, port: 70_000 }] } };
+    const refused = await router.getRoutes({ ...t, template: bad });
+    expect(!refused.ok && refused.error.kind).toBe('Invalid');
+    expect((await read('owned-grpc', GRPC_ROUTES)).metadata.resourceVersion).toBe(rv);
+    // the good template again: still no write, the release's weights as they were
+    const again = must(await router.getRoutes(t));
+    expect(again.observation).toMatchObject({ stableWeight: 40, canaryWeight: 60 });
+    expect((await read('owned-grpc', GRPC_ROUTES)).metadata.resourceVersion).toBe(rv);
   });
 });

@@ -7,7 +7,8 @@
  * when the template changes, and never losing the release's weights and routes when it does.
  */
 import { TEMPLATE_ANNOTATION } from '../../api/v1alpha1/canary-release.js';
-import { IstioRouter, templateDigest, type RouteSnapshot } from '../../operator/adapters/istio-router.js';
+import { IstioRouter, type RouteSnapshot } from '../../operator/adapters/istio-router.js';
+import { templateDigest } from '../../operator/adapters/owned-route.js';
 import type { RouteAction, RouteTarget } from '../../operator/core/routes.js';
 import { KubeClient, VIRTUAL_SERVICES, type KubeObject } from '../../operator/adapters/kubernetes.js';
 import { cluster, testNamespace } from '../harness/cluster.js';

@@ -285,6 +285,39 @@ describe('virtualService.template', () => {
   });
 });
 
+describe('httpRoute.template and grpcRoute.template', () => {
+  const template = {
+    metadata: { labels: { app: 'reviews' } },
+    spec: {
+      parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9080 }],
+      rules: [{ name: 'primary', backendRefs: [{ name: 'reviews-v1', port: 9080 }] }],
+    },
+  };
+
+  test('a template is kept as written, spec and all, on either kind', () => {
+    const http = parseSpec({ ...gatewayBase, httpRoute: { name: 'reviews', rule: 'primary', template } });
+    expect(http.ok && http.spec.httpRoute).toStrictEqual({ name: 'reviews', rule: 'primary', template });
+    const grpc = parseSpec({
+      ...gatewayBase,
+      httpRoute: undefined,
+      grpcRoute: { name: 'reviews', rule: 'primary', template },
+    });
+    expect(grpc.ok && grpc.spec.grpcRoute).toStrictEqual({ name: 'reviews', rule: 'primary', template });
+  });
+
+  test('fails if the template has no rule of httpRoute.rule, or no parentRefs', () => {
+    expect(
+      problems({
+        ...gatewayBase,
+        httpRoute: { name: 'reviews', rule: 'primary', template: { spec: { rules: [{ name: 'main' }] } } },
+      }),
+    ).toStrictEqual([
+      '.spec.httpRoute.template.spec: parentRefs must list at least one parent (a Service or a Gateway) by name, as in a route of the Gateway API (received {"rules":[{"name":"main"}]})',
+      '.spec.httpRoute.template.spec: rules has no rule named "primary" (httpRoute.rule); it has "main" (received {"rules":[{"name":"main"}]})',
+    ]);
+  });
+});
+
 describe('control annotations', () => {
   test('resume and abort are read with the generation they are for', () => {
     expect(

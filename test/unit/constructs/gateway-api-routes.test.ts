@@ -188,7 +188,7 @@ describe('App routes as an HTTPRoute', () => {
     );
   });
 
-  test('a CanaryRelease drives the rule of the App’s HTTPRoute: weights on the per-version Services', () => {
+  test('a CanaryRelease drives the rule of the App’s HTTPRoute, which it owns: the route travels as its template, weights on the per-version Services', () => {
     const reviews = reviewsOf();
     const release = new CanaryRelease(reviews.mesh, 'release', {
       app: reviews,
@@ -208,10 +208,47 @@ describe('App routes as an HTTPRoute', () => {
       service: 'reviews',
       stable: { subset: 'v1', deployment: 'reviews-v1' },
       canary: { subset: 'v3', deployment: 'reviews-v3' },
-      httpRoute: { name: 'reviews', rule: 'primary' },
+      httpRoute: {
+        name: 'reviews',
+        rule: 'primary',
+        // the operator owns the HTTPRoute: GitOps carries it here, not as an object
+        template: {
+          metadata: { labels: { app: 'reviews' } },
+          spec: {
+            parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9080 }],
+            // the route the release starts from: stable 100, canary 0
+            rules: [
+              {
+                name: 'primary',
+                backendRefs: [
+                  { name: 'reviews-v1', port: 9080, weight: 100 },
+                  { name: 'reviews-v3', port: 9080, weight: 0 },
+                ],
+              },
+            ],
+          },
+        },
+      },
     });
-    expect(release.spec.httpRoute).toStrictEqual({ name: 'reviews', rule: 'primary' });
-    // the route the release starts from stays a synthesized object: stable 100, canary 0
+    expect(release.spec.httpRoute?.name).toBe('reviews');
+    expect(ofKind(objs, 'HTTPRoute')).toStrictEqual([]);
+    expect(names(objs)).toEqual(expect.arrayContaining(['Service/reviews-v1', 'Service/reviews-v3']));
+  });
+
+  test('with ownRoute: false the HTTPRoute is synthesized as it is and the release names its rule only', () => {
+    const reviews = reviewsOf();
+    new CanaryRelease(reviews.mesh, 'release', {
+      app: reviews,
+      stable: 'v1',
+      canary: 'v3',
+      ownRoute: false,
+      steps: [{ setWeight: 10 }],
+    });
+    const objs = synth(reviews.mesh);
+    expect(one(objs, 'CanaryRelease', 'reviews').spec!.httpRoute).toStrictEqual({
+      name: 'reviews',
+      rule: 'primary',
+    });
     expect(one(objs, 'HTTPRoute', 'reviews').spec!.rules).toStrictEqual([
       {
         name: 'primary',
@@ -221,7 +258,6 @@ describe('App routes as an HTTPRoute', () => {
         ],
       },
     ]);
-    expect(names(objs)).toEqual(expect.arrayContaining(['Service/reviews-v1', 'Service/reviews-v3']));
   });
 
   test('a gRPC App’s release drives its GRPCRoute and counts gRPC errors', () => {
@@ -238,10 +274,27 @@ describe('App routes as an HTTPRoute', () => {
       stepWeight: 20,
       maxWeight: 60,
     });
-    expect(one(synth(cart.mesh), 'CanaryRelease', 'cart').spec!.grpcRoute).toStrictEqual({
+    const objs = synth(cart.mesh);
+    expect(one(objs, 'CanaryRelease', 'cart').spec!.grpcRoute).toStrictEqual({
       name: 'cart',
       rule: 'primary',
+      template: {
+        metadata: { labels: { app: 'cart' } },
+        spec: {
+          parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 7070 }],
+          rules: [
+            {
+              name: 'primary',
+              backendRefs: [
+                { name: 'cart-v1', port: 7070, weight: 100 },
+                { name: 'cart-v2', port: 7070, weight: 0 },
+              ],
+            },
+          ],
+        },
+      },
     });
+    expect(ofKind(objs, 'GRPCRoute')).toStrictEqual([]);
     expect(protocolOf(release.spec)).toBe('grpc');
   });
 

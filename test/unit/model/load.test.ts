@@ -234,3 +234,68 @@ spec:
     }
   });
 });
+
+describe('a CanaryRelease that owns its HTTPRoute or GRPCRoute', () => {
+  const release = (field: 'httpRoute' | 'grpcRoute', weights: [number, number]) => `
+apiVersion: delivery.cdk8s-mesh.io/v1alpha1
+kind: CanaryRelease
+metadata: { name: reviews, namespace: shop }
+spec:
+  service: reviews
+  stable: { subset: v1 }
+  canary: { subset: v2 }
+  stepWeight: 10
+  maxWeight: 50
+  ${field}:
+    name: reviews
+    rule: primary
+    template:
+      metadata: { labels: { app: reviews } }
+      spec:
+        parentRefs: [{ group: '', kind: Service, name: reviews, port: 9080 }]
+        rules:
+          - name: primary
+            backendRefs:
+              - { name: reviews-v1, port: 9080, weight: ${weights[0]} }
+              - { name: reviews-v2, port: 9080, weight: ${weights[1]} }
+`;
+  const weightsOf = (m: ReturnType<typeof buildModel>) =>
+    m.gatewayApiRoutes.map(
+      (r) =>
+        `${r.kind} ${r.namespace}/${r.name}: ${r.rules
+          .flatMap((x) => (x as { backendRefs?: { weight?: number }[] }).backendRefs ?? [])
+          .map((b) => b.weight)
+          .join('/')}`,
+    );
+
+  test('the manifests’ template is read as the route it becomes, of the kind the field names, with its labels', () => {
+    const http = buildModel(parseYamlObjects(release('httpRoute', [100, 0]), 'dist/shop.k8s.yaml').objects);
+    expect(weightsOf(http)).toStrictEqual(['HTTPRoute shop/reviews: 100/0']);
+    expect(http.gatewayApiRoutes[0]!.labels).toStrictEqual({ app: 'reviews' });
+    expect(http.invalid).toStrictEqual([]);
+    const grpc = buildModel(parseYamlObjects(release('grpcRoute', [100, 0]), 'dist/shop.k8s.yaml').objects);
+    expect(weightsOf(grpc)).toStrictEqual(['GRPCRoute shop/reviews: 100/0']);
+  });
+
+  test('where the route itself is there too (a live cluster), it is read, with the weights the release set', () => {
+    const live = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: reviews, namespace: shop }
+spec:
+  parentRefs: [{ group: '', kind: Service, name: reviews, port: 9080 }]
+  rules:
+    - name: primary
+      backendRefs:
+        - { name: reviews-v1, port: 9080, weight: 60 }
+        - { name: reviews-v2, port: 9080, weight: 40 }
+`;
+    for (const text of [
+      `${release('httpRoute', [100, 0])}---${live}`,
+      `${live}---${release('httpRoute', [100, 0])}`,
+    ]) {
+      const m = buildModel(parseYamlObjects(text, 'cluster').objects);
+      expect(weightsOf(m)).toStrictEqual(['HTTPRoute shop/reviews: 60/40']);
+    }
+  });
+});

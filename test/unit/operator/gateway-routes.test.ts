@@ -5,11 +5,15 @@
  * lists: the patch applies to the object it was made from, reads back as exactly the weights,
  * header rules and mirror asked for, and leaves every rule the user owns as it was. (The same
  * patches against the real apiserver with the Gateway API CRDs: `operator-gateway-router.test.ts`.)
+ * And the route a release owns (`ownedGatewayRouteSpec`): a template written over the live route
+ * keeps what the release did to it, whatever the user changed in the template.
  */
 import fc from 'fast-check';
 import {
   gatewayRoutePatch,
   observeGatewayRoute,
+  ownedGatewayRouteSpec,
+  type GatewayRouteSpec,
   type GatewayRouteTarget,
   type GatewayRule,
 } from '../../../operator/core/gateway-routes.js';
@@ -413,6 +417,169 @@ describe('gatewayRoutePatch properties', () => {
         expect(m(after).timeouts).toStrictEqual(m(r).timeouts);
         expect(m(after).matches).toStrictEqual(m(r).matches);
         return true;
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('ownedGatewayRouteSpec', () => {
+  const template = routeOf([admin, managed]).spec;
+
+  test('without a live route it is the template as it is', () => {
+    expect(ownedGatewayRouteSpec(t, template, undefined)).toStrictEqual(template);
+  });
+
+  test('a changed template keeps the weights, header rules and mirror the release set, and takes the rest from the template', () => {
+    const live = patched({ ...routeOf([]), spec: template }, [
+      { type: 'SetRoutes', stableWeight: 60, canaryWeight: 40 },
+      { type: 'AddHeaderRoute', name: 'beta', headers: { 'x-beta': { exact: '1' } } },
+      { type: 'SetMirror', percentage: 20 },
+    ]);
+    // the user's Git change: a new timeout, the admin rule gone, a second parent
+    const next = {
+      ...template,
+      parentRefs: [...template.parentRefs, { name: 'mesh-gw' }],
+      rules: [{ ...managed, timeouts: { request: '9s' } }],
+    };
+    const headerRule = live.spec.rules.find((r) => r.name === 'rel-beta')!;
+    expect(ownedGatewayRouteSpec(t, next, live)).toStrictEqual({
+      parentRefs: next.parentRefs,
+      rules: [
+        headerRule,
+        {
+          ...managed,
+          timeouts: { request: '9s' },
+          filters: [
+            ...managed.filters!,
+            {
+              type: 'RequestMirror',
+              requestMirror: { backendRef: { name: 'reviews-v2', port: 9080 }, percent: 20 },
+            },
+          ],
+          backendRefs: [
+            { name: 'reviews-v1', port: 9080, weight: 60 },
+            { name: 'reviews-v2', port: 9080, weight: 40 },
+          ],
+        },
+      ],
+    });
+  });
+
+  test('a template without the canary backendRef gets it with the live weight, shaped like the stable one', () => {
+    const live = patched(routeOf([managed]), [{ type: 'SetRoutes', stableWeight: 30, canaryWeight: 70 }]);
+    const next = routeOf([{ name: 'primary', backendRefs: [{ name: 'reviews-v1', port: 9080 }] }]).spec;
+    expect(ownedGatewayRouteSpec(t, next, live).rules).toStrictEqual([
+      {
+        name: 'primary',
+        backendRefs: [
+          { name: 'reviews-v1', port: 9080, weight: 30 },
+          { name: 'reviews-v2', port: 9080, weight: 70 },
+        ],
+      },
+    ]);
+  });
+
+  test('the next release’s template (v2 stable, v3 canary) starts where the promotion left the traffic; the old version leaves the rule', () => {
+    const live = routeOf([
+      {
+        name: 'primary',
+        backendRefs: [
+          { name: 'reviews-v1', port: 9080, weight: 0 },
+          { name: 'reviews-v2', port: 9080, weight: 100 },
+        ],
+      },
+    ]);
+    const next = routeOf([
+      {
+        name: 'primary',
+        backendRefs: [
+          { name: 'reviews-v2', port: 9080, weight: 100 },
+          { name: 'reviews-v3', port: 9080, weight: 0 },
+        ],
+      },
+    ]).spec;
+    const t3 = {
+      ...t,
+      stableSubset: 'v2',
+      canarySubset: 'v3',
+      stableBackend: 'reviews-v2',
+      canaryBackend: 'reviews-v3',
+    };
+    expect(ownedGatewayRouteSpec(t3, next, live)).toStrictEqual(next);
+  });
+
+  test('a GRPCRoute’s template is merged the same way', () => {
+    const g = { ...t, kind: 'GRPCRoute' as const };
+    const grpcManaged: GatewayRule = {
+      name: 'primary',
+      matches: [{ method: { service: 'shop.Reviews' } }],
+      backendRefs: [
+        { name: 'reviews-v1', port: 9080, weight: 100 },
+        { name: 'reviews-v2', port: 9080, weight: 0 },
+      ],
+    };
+    const live = patched(routeOf([grpcManaged]), [{ type: 'SetRoutes', stableWeight: 10, canaryWeight: 90 }]);
+    const next = routeOf([{ ...grpcManaged, matches: [{ method: { service: 'shop.ReviewsV2' } }] }]).spec;
+    const owned = ownedGatewayRouteSpec(g, next, live);
+    expect(owned.rules![0]!.matches).toStrictEqual([{ method: { service: 'shop.ReviewsV2' } }]);
+    expect(observeGatewayRoute(g, { spec: owned })).toMatchObject({ stableWeight: 10, canaryWeight: 90 });
+  });
+
+  const userChange = fc.constantFrom<(s: GatewayRouteSpec) => GatewayRouteSpec>(
+    (s) => s,
+    (s) => ({
+      ...s,
+      rules: s.rules!.map((r) => (r.name === 'primary' ? { ...r, timeouts: { request: '9s' } } : r)),
+    }),
+    (s) => ({ ...s, rules: s.rules!.filter((r) => r.name === 'primary') }),
+    (s) => ({ ...s, parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9081 }] }),
+    (s) => ({
+      ...s,
+      rules: s.rules!.map((r) =>
+        r.name === 'primary'
+          ? { ...r, filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'reviews.shop' } }] }
+          : r,
+      ),
+    }),
+  );
+  const state = (o: RouteObservation) =>
+    o.found
+      ? {
+          stableWeight: o.stableWeight,
+          canaryWeight: o.canaryWeight,
+          mirrorPercentage: o.mirrorPercentage,
+          headerRoutes: [...o.headerRoutes].sort(),
+        }
+      : o;
+  const ours = (r: GatewayRule) => r.name === 'primary' || /^rel-(jason|beta)$/.test(r.name ?? '');
+
+  test('properties: the release’s state survives any template change, the user’s rules are the template’s, and writing it again changes nothing', () => {
+    fc.assert(
+      fc.property(route, fc.array(action, { maxLength: 6 }), userChange, (r, actions, change) => {
+        const live = patched(r, actions);
+        const next = change(r.spec);
+        const owned = ownedGatewayRouteSpec(t, next, live);
+        expect(state(observeGatewayRoute(t, { spec: owned }))).toStrictEqual(
+          state(observeGatewayRoute(t, live)),
+        );
+        expect(owned.rules!.filter((x) => !ours(x))).toStrictEqual(next.rules!.filter((x) => !ours(x)));
+        expect({ ...owned, rules: undefined }).toStrictEqual({ ...next, rules: undefined });
+        // the template's own filters of the managed rule stay; only the canary mirror is the release's
+        const userFilters = (x: GatewayRouteSpec) =>
+          (x.rules!.find((u) => u.name === 'primary')!.filters ?? []).filter(
+            (f) => f.type !== 'RequestMirror',
+          );
+        expect(userFilters(owned)).toStrictEqual(userFilters(next));
+        expect(ownedGatewayRouteSpec(t, next, { spec: owned })).toStrictEqual(owned);
+        // weights stay integers summing to 100 once the release has set them
+        if (actions.some((a) => a.type === 'SetRoutes')) {
+          const refs = owned.rules!.find((u) => u.name === 'primary')!.backendRefs!;
+          const sum = refs
+            .filter((b) => b.name === 'reviews-v1' || b.name === 'reviews-v2')
+            .reduce((n, b) => n + b.weight!, 0);
+          expect(sum).toBe(100);
+        }
       }),
       { numRuns: 300 },
     );
