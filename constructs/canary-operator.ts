@@ -149,11 +149,12 @@ export class CanaryOperator extends Construct {
           verbs: ['get', 'list', 'watch'],
         },
         // Releases on the Gateway API: the driven HTTPRoute or GRPCRoute is read and patched by
-        // name; create: a release with a template owns its route (docs/releases.md, GitOps).
+        // name, and watched (an edit is seen at once); create: a release with a template owns its
+        // route (docs/releases.md, GitOps).
         {
           apiGroups: ['gateway.networking.k8s.io'],
           resources: ['httproutes', 'grpcroutes'],
-          verbs: ['get', 'create', 'patch'],
+          verbs: ['get', 'list', 'watch', 'create', 'patch'],
         },
         { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
         // Scale-down of the losing version and its undoing: replicas only, never the pod template.

@@ -266,6 +266,19 @@ export class KubeClient {
     return res.ok ? ok({ items: res.value.items ?? [], metadata: res.value.metadata }) : res;
   }
 
+  /**
+   * Whether the apiserver serves `type` (its CRD is installed): asked of discovery, which every
+   * authenticated client may read. A group/version it does not serve at all is `false`.
+   */
+  async serves(type: ResourceType): Promise<Result<boolean, KubeError>> {
+    const res = await this.call<{ resources?: { name: string }[] }>(
+      `discover ${type.group}/${type.version}`,
+      () => this.api.getAPIResources({ group: type.group, version: type.version }, this.plain),
+    );
+    if (res.ok) return ok((res.value.resources ?? []).some((r) => r.name === type.plural));
+    return res.error.kind === 'NotFound' ? ok(false) : res;
+  }
+
   create<T extends KubeObject = KubeObject>(
     type: ResourceType,
     namespace: string,

@@ -17,6 +17,8 @@ import {
   DEPLOYMENTS,
   deploymentSummary,
   DESTINATION_RULES,
+  GRPC_ROUTES,
+  HTTP_ROUTES,
   KubernetesAdapter,
   VIRTUAL_SERVICES,
   withoutBookkeeping,
@@ -163,7 +165,32 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   const virtualServices = informer(VIRTUAL_SERVICES);
   const destinationRules = informer(DESTINATION_RULES);
   const deployments = informer(DEPLOYMENTS, deploymentSummary);
-  const informers = [releases, virtualServices, destinationRules, deployments];
+  // HTTPRoutes and GRPCRoutes are watched where the Gateway API CRDs are installed (a cluster
+  // without them runs releases on VirtualServices only): an edit of a driven rule, or the deletion
+  // of a route a release owns, brings a reconcile at once. Their reads stay fresh GETs.
+  const gatewayRoutes: { field: 'httpRoute' | 'grpcRoute'; informer: Informer }[] = [];
+  for (const [field, type] of [
+    ['httpRoute', HTTP_ROUTES],
+    ['grpcRoute', GRPC_ROUTES],
+  ] as const) {
+    const served = await kube.client.serves(type);
+    if (served.ok && served.value) gatewayRoutes.push({ field, informer: informer(type) });
+    else
+      log.info(
+        `not watching ${type.plural}: ${served.ok ? 'the apiserver does not serve them' : served.error.message}`,
+        {
+          effect:
+            'an edit of a driven route is seen at the next check; restart the operator once the Gateway API CRDs are installed',
+        },
+      );
+  }
+  const informers = [
+    releases,
+    virtualServices,
+    destinationRules,
+    deployments,
+    ...gatewayRoutes.map((g) => g.informer),
+  ];
 
   const reconciler = new Reconciler({
     kube: new CachedStore(kube, {
@@ -220,6 +247,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   const specOf = (r: CanaryReleaseObject) =>
     (r.spec ?? {}) as {
       virtualService?: { name?: string };
+      httpRoute?: { name?: string };
+      grpcRoute?: { name?: string };
       service?: string;
       stable?: { deployment?: string };
       canary?: { deployment?: string };
@@ -230,6 +259,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   virtualServices.on((_e, vs) =>
     releasesIn(vs.metadata.namespace, (s) => s.virtualService?.name === vs.metadata.name),
   );
+  for (const { field, informer: routes } of gatewayRoutes)
+    routes.on((_e, r) => releasesIn(r.metadata.namespace, (s) => s[field]?.name === r.metadata.name));
   deployments.on((_e, d) =>
     releasesIn(
       d.metadata.namespace,

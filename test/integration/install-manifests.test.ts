@@ -28,10 +28,10 @@ const RELEASES: Record<string, string> = {
   // create: a release with a template owns its VirtualService
   'networking.istio.io/virtualservices': 'get list watch create patch',
   'networking.istio.io/destinationrules': 'get list watch',
-  // releases on the Gateway API: the driven route, read and patched by name; create: a release
-  // with a template owns its route
-  'gateway.networking.k8s.io/httproutes': 'get create patch',
-  'gateway.networking.k8s.io/grpcroutes': 'get create patch',
+  // releases on the Gateway API: the driven route, read and patched by name and watched; create:
+  // a release with a template owns its route
+  'gateway.networking.k8s.io/httproutes': 'get list watch create patch',
+  'gateway.networking.k8s.io/grpcroutes': 'get list watch create patch',
   'apps/deployments': 'get list watch',
   // scale-down of the losing version (and its undoing): replicas only, never the pod template
   'apps/deployments/scale': 'patch',

@@ -60,7 +60,7 @@ describe('CanaryOperator', () => {
       {
         apiGroups: ['gateway.networking.k8s.io'],
         resources: ['httproutes', 'grpcroutes'],
-        verbs: ['get', 'create', 'patch'],
+        verbs: ['get', 'list', 'watch', 'create', 'patch'],
       },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['patch'] },
