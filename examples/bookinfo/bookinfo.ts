@@ -33,8 +33,8 @@ export interface BookinfoOptions {
   readonly namespace?: string;
   /** Props to add to (or override on) a service's App. @default - upstream's services as they are */
   readonly services?: Partial<Record<ServiceName, Partial<AppProps>>>;
-  /** The data plane and traffic API of the mesh. @default - sidecars and Istio's API */
-  readonly mode?: Pick<MeshProps, 'dataPlane' | 'trafficApi'>;
+  /** The data plane and traffic API of the mesh (and, in ambient mode, whether it has a waypoint). @default - sidecars and Istio's API */
+  readonly mode?: Pick<MeshProps, 'dataPlane' | 'trafficApi' | 'waypoint'>;
 }
 
 /** The Bookinfo services in a new Mesh chart named `id`. */

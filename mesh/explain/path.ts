@@ -20,6 +20,7 @@
  */
 import type { MeshModel } from '../model/types.js';
 import { explain, type ExplainOptions } from './explain.js';
+import { ambientCallee, ambientOutbound } from './path/ambient.js';
 import { calleeHop } from './path/callee.js';
 import { calleeNodeHop } from './path/callee-node.js';
 import { callerHop } from './path/caller.js';
@@ -52,6 +53,8 @@ export function explainPath(
   let proxied = true;
   if (!w.caller.ingress) {
     callerHop(w);
+    // An ambient caller: its node's ztunnel, HBONE, the waypoint, the callee's ztunnel.
+    if (w.caller.ambient) return finish(w, ambientOutbound(w));
     proxied = outboundIptablesHop(w);
   }
 
@@ -60,6 +63,18 @@ export function explainPath(
   const reached = proxied ? routingProxyHop(w) : kubeProxyPick(w);
   if ('ended' in reached) return finish(w, reached.ended);
   const targetPort = targetPortOf(w, reached.by === 'envoy' ? reached.dest : undefined);
+
+  // An ambient callee: a proxy's HBONE tunnel (through the waypoint, if any) or plain text, to its ztunnel.
+  if (reached.server.ambient) {
+    if (reached.by === 'kube-proxy') calleeNodeHop(w, reached, targetPort);
+    const sender =
+      reached.by === 'kube-proxy'
+        ? undefined
+        : w.caller.ingress
+          ? 'the ingress gateway'
+          : `${w.cw?.name ?? 'caller'} istio-proxy`;
+    return finish(w, ambientCallee(w, reached.server, sender));
+  }
 
   // 4. The wire.
   const tls = transportHop(w, reached, targetPort);

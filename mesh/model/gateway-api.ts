@@ -128,31 +128,52 @@ export interface WaypointBinding {
   readonly forIngress: boolean;
 }
 
+/** The waypoint a Service's `istio.io/use-waypoint` label (else its namespace's) names, found or not. */
+export interface WaypointReference {
+  readonly name: string;
+  readonly namespace: string;
+  /** Which label named it: the Service's or its namespace's. */
+  readonly boundBy: string;
+  /** Whether traffic from the ingress gateway passes it too (`istio.io/ingress-use-waypoint`). */
+  readonly forIngress: boolean;
+}
+
 /**
- * The waypoint of `service`: its `istio.io/use-waypoint` label, else its namespace's (`none` opts
- * out), naming a Gateway of class istio-waypoint in the Service's namespace or the one
- * `istio.io/use-waypoint-namespace` names. Undefined when there is none, or when the label names a
- * Gateway the model does not have (Istio then sends the traffic nowhere it can route; the
- * validator reports the missing waypoint).
+ * The waypoint `service`'s `istio.io/use-waypoint` label names, else its namespace's (`none` opts
+ * out), in the Service's namespace or the one `istio.io/use-waypoint-namespace` names; whether the
+ * model has that Gateway or not. A Service's own label that names a missing waypoint does not fall
+ * back to its namespace's, as in Istio's ambient index.
  */
-export function waypointFor(model: MeshModel, service: Service): WaypointBinding | undefined {
+export function waypointReference(model: MeshModel, service: Service): WaypointReference | undefined {
   const ns = model.namespaces.find((n) => n.name === service.namespace);
   const own = service.labels[USE_WAYPOINT];
   const labels = own !== undefined ? service.labels : ns?.labels;
   const name = labels?.[USE_WAYPOINT];
   if (name === undefined || name === 'none' || name === '') return undefined;
-  const wpNs = labels?.[USE_WAYPOINT_NAMESPACE] ?? service.namespace;
-  const gateway = model.k8sGateways.find(
-    (g) => g.name === name && g.namespace === wpNs && g.gatewayClassName === WAYPOINT_CLASS,
-  );
-  if (!gateway) return undefined;
   const ingress = service.labels[INGRESS_USE_WAYPOINT] ?? ns?.labels[INGRESS_USE_WAYPOINT];
   return {
-    gateway,
+    name,
+    namespace: labels?.[USE_WAYPOINT_NAMESPACE] ?? service.namespace,
     boundBy:
       own !== undefined ? `Service ${service.namespace}/${service.name}` : `namespace ${service.namespace}`,
     forIngress: ingress === 'true',
   };
+}
+
+/**
+ * The waypoint of `service` ({@link waypointReference}): a Gateway of class istio-waypoint.
+ * Undefined when there is none, or when the label names a Gateway the model does not have (istiod
+ * then binds no waypoint, reports the Service's `istio.io/WaypointBound` condition False, and
+ * ztunnel sends the traffic straight to the pods; the validator reports the missing waypoint).
+ */
+export function waypointFor(model: MeshModel, service: Service): WaypointBinding | undefined {
+  const ref = waypointReference(model, service);
+  if (!ref) return undefined;
+  const gateway = model.k8sGateways.find(
+    (g) => g.name === ref.name && g.namespace === ref.namespace && g.gatewayClassName === WAYPOINT_CLASS,
+  );
+  if (!gateway) return undefined;
+  return { gateway, boundBy: ref.boundBy, forIngress: ref.forIngress };
 }
 
 /** Whether a policy's `targetRefs` attach it to `service` or to its waypoint (what the waypoint enforces). */

@@ -12,7 +12,9 @@ export function callerHop(w: Walk): void {
       cw
         ? caller.sidecar
           ? `${cw.name} has an istio-proxy sidecar; its istio-init (or the CNI) installed the ISTIO_* nat chains`
-          : `${cw.name} has no sidecar: ${noSidecarWhy(model, cw)}`
+          : cw.ambient
+            ? `${cw.name} is in ambient mode (no sidecar): its node's ztunnel handles its traffic`
+            : `${cw.name} has no sidecar: ${noSidecarWhy(model, cw)}`
         : `${name} has no sidecar`,
     ],
     status: 'pass',

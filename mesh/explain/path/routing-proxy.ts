@@ -48,7 +48,7 @@ function toPathDestination(d: ExplainedDestination): PathDestination {
 }
 
 /** The destination the path follows: the requested subset, else the most likely. */
-function followed(w: Walk): ExplainedDestination | undefined {
+export function followed(w: Walk): ExplainedDestination | undefined {
   const { e, request } = w;
   const byProbability = [...e.destinations].sort((a, b) => b.probability - a.probability);
   return (
@@ -57,13 +57,14 @@ function followed(w: Walk): ExplainedDestination | undefined {
   );
 }
 
-function routeDecision(w: Walk, dest: ExplainedDestination | undefined): RouteDecision {
+export function routeDecision(w: Walk, dest: ExplainedDestination | undefined): RouteDecision {
   const { e, caller, servicePort } = w;
   return {
     ...(e.virtualService ? { virtualService: e.virtualService } : {}),
+    ...(e.gatewayApiRoute ? { gatewayApiRoute: `${e.gatewayApiRoute.kind} ${e.gatewayApiRoute.name}` } : {}),
     ...(e.route
       ? {
-          rule: `http[${e.route.index}]${e.route.name ? ` '${e.route.name}'` : ''}${e.route.match !== undefined ? ` match[${e.route.match}]` : ''}`,
+          rule: `${e.gatewayApiRoute ? 'rules' : (e.route.kind ?? 'http')}[${e.route.index}]${e.route.name ? ` '${e.route.name}'` : ''}${e.route.match !== undefined ? ` match[${e.route.match}]` : ''}`,
         }
       : {}),
     ...(dest ? { destination: toPathDestination(dest) } : {}),
@@ -83,16 +84,28 @@ function routeDecision(w: Walk, dest: ExplainedDestination | undefined): RouteDe
   };
 }
 
-function routeDetails(w: Walk, dest: ExplainedDestination | undefined, route: RouteDecision): string[] {
-  const { e, caller } = w;
+/**
+ * The route's lines: the rule, the destination and its cluster, the others of a split, fault,
+ * timeout, retries, mirror; `ownConnection` adds that the proxy's upstream connection (uid 1337) is
+ * not captured again (a sidecar's, not a gateway's or a waypoint's).
+ */
+export function routeDetails(
+  w: Walk,
+  dest: ExplainedDestination | undefined,
+  route: RouteDecision,
+  ownConnection: boolean,
+): string[] {
+  const { e } = w;
   const details: string[] = [];
   const catchAll = catchAllOf(dest);
   details.push(
     e.virtualService
       ? `VirtualService ${e.virtualService}${route.rule ? ` ${route.rule}` : ''}`
-      : catchAll && dest
-        ? `no virtual host for ${e.host} in the proxy's routes: ${whyNoCluster(dest)}`
-        : `no VirtualService for ${e.host}: the default route to the Service`,
+      : e.gatewayApiRoute
+        ? `${e.gatewayApiRoute.kind} ${e.gatewayApiRoute.name}${route.rule ? ` ${route.rule}` : ''} (parent ${e.gatewayApiRoute.parent})`
+        : catchAll && dest
+          ? `no virtual host for ${e.host} in the proxy's routes: ${whyNoCluster(dest)}`
+          : `no VirtualService for ${e.host}: the default route to the Service`,
   );
   if (dest && catchAll === PASSTHROUGH_CLUSTER)
     details.push(
@@ -125,7 +138,7 @@ function routeDetails(w: Walk, dest: ExplainedDestination | undefined, route: Ro
     details.push(
       `mirror ${e.mirror.percentage}% to ${e.mirror.host}${e.mirror.subset ? ` subset ${e.mirror.subset}` : ''} (fire and forget)`,
     );
-  if (!caller.ingress && catchAll !== BLACKHOLE_CLUSTER && !dest?.clusterMissingBy)
+  if (ownConnection && catchAll !== BLACKHOLE_CLUSTER && !dest?.clusterMissingBy)
     details.push(
       `Envoy's own connection to the endpoint runs as uid ${PROXY_UID}: ISTIO_OUTPUT RETURNs it, so it is not captured again`,
     );
@@ -134,7 +147,7 @@ function routeDetails(w: Walk, dest: ExplainedDestination | undefined, route: Ro
 }
 
 /** The proxy answers the request itself: no route, a direct response, a redirect. */
-function answeredByProxy(w: Walk): PathOutcome | undefined {
+export function answeredByProxy(w: Walk): PathOutcome | undefined {
   const { e } = w;
   if (e.noRoute)
     return { result: 'no-route', status: 404, responseFlags: 'NR', detail: e.notes[0] ?? 'no route matches' };
@@ -153,7 +166,7 @@ function answeredByProxy(w: Walk): PathOutcome | undefined {
   return undefined;
 }
 
-const NO_DESTINATION: PathOutcome = {
+export const NO_DESTINATION: PathOutcome = {
   result: 'unavailable',
   status: 503,
   responseFlags: 'NR',
@@ -161,7 +174,7 @@ const NO_DESTINATION: PathOutcome = {
 };
 
 /** The request ends before it leaves the pod: an unusable destination, a fault, a timeout, or a ServiceEntry. */
-function endsBeforeLeaving(w: Walk, dest: ExplainedDestination): PathOutcome | undefined {
+export function endsBeforeLeaving(w: Walk, dest: ExplainedDestination): PathOutcome | undefined {
   const { e } = w;
   if (dest.egress?.result === 'blackhole')
     return e.protocol.tcp
@@ -207,22 +220,31 @@ function endsBeforeLeaving(w: Walk, dest: ExplainedDestination): PathOutcome | u
   return undefined;
 }
 
+/** The route's decision in one line: which route, to where (or the catch-all cluster). */
+export function routeSummary(w: Walk, dest: ExplainedDestination | undefined): string {
+  const { e } = w;
+  const catchAll = catchAllOf(dest);
+  const by = e.virtualService
+    ? `VirtualService ${e.virtualService}`
+    : e.gatewayApiRoute
+      ? `${e.gatewayApiRoute.kind} ${e.gatewayApiRoute.name}`
+      : undefined;
+  if (!dest) return by ? `${by}: no rule matches` : `no route for ${e.host}`;
+  if (catchAll && !by)
+    return catchAll === PASSTHROUGH_CLUSTER
+      ? `${PASSTHROUGH_CLUSTER} → ${dest.host} as addressed (ALLOW_ANY)${dest.workloads[0] ? `, no mTLS` : ''}`
+      : `${BLACKHOLE_CLUSTER}: ${e.protocol.tcp ? 'the connection is closed' : '502'} (REGISTRY_ONLY)`;
+  return `${by ?? 'default route'} → ${dest.host}${dest.subset ? ` subset ${dest.subset}` : ''}${dest.workloads[0] ? ` (${dest.workloads[0]})` : ''}`;
+}
+
 /** Pushes the hop; the request goes on to the destination's workload, or ends here. */
 export function routingProxyHop(w: Walk): Reached | Ended {
   const { model, request, e, caller, cw, servicePort } = w;
   const dest = followed(w);
   const route = routeDecision(w, dest);
-  const details = routeDetails(w, dest, route);
+  const details = routeDetails(w, dest, route, !caller.ingress);
+  const summary = routeSummary(w, dest);
   const catchAll = catchAllOf(dest);
-  const summary = dest
-    ? catchAll && !e.virtualService
-      ? catchAll === PASSTHROUGH_CLUSTER
-        ? `${PASSTHROUGH_CLUSTER} → ${dest.host} as addressed (ALLOW_ANY)${dest.workloads[0] ? `, no mTLS` : ''}`
-        : `${BLACKHOLE_CLUSTER}: ${e.protocol.tcp ? 'the connection is closed' : '502'} (REGISTRY_ONLY)`
-      : `${e.virtualService ? `VirtualService ${e.virtualService}` : 'default route'} → ${dest.host}${dest.subset ? ` subset ${dest.subset}` : ''}${dest.workloads[0] ? ` (${dest.workloads[0]})` : ''}`
-    : e.virtualService
-      ? `VirtualService ${e.virtualService}: no rule matches`
-      : `no route for ${e.host}`;
   if (caller.ingress) {
     w.hops.push({
       kind: 'gateway',

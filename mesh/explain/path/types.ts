@@ -11,6 +11,12 @@ export const OUTBOUND_CAPTURE_PORT = 15001;
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 /** What REGISTRY_ONLY sends an unknown host to: the catch-all `block_all` answers 502 (HTTP), a TCP connection is closed. */
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
+/** ztunnel's outbound capture port in an ambient pod's network namespace. */
+export const ZTUNNEL_OUTBOUND_PORT = 15001;
+/** HBONE: mTLS HTTP/2 CONNECT tunnels, accepted by ztunnel and waypoints. */
+export const HBONE_PORT = 15008;
+/** ztunnel's inbound port for plain text from outside the mesh, in an ambient pod's network namespace. */
+export const ZTUNNEL_PLAINTEXT_PORT = 15006;
 /** Envoy's inbound capture port (`ISTIO_IN_REDIRECT`). */
 export const INBOUND_CAPTURE_PORT = 15006;
 /** The uid (and gid) istio-proxy runs as; ISTIO_OUTPUT never captures its traffic. */
@@ -90,7 +96,9 @@ export interface PathDestination {
 export interface RouteDecision {
   /** `namespace/name`, undefined for the default route to the Service. */
   readonly virtualService?: string;
-  /** `http[i]` with its name and matched block. */
+  /** `HTTPRoute ns/name` or `GRPCRoute ns/name` when one routed the request instead of a VirtualService. */
+  readonly gatewayApiRoute?: string;
+  /** `http[i]` (`rules[i]` of an HTTPRoute) with its name and matched block. */
   readonly rule?: string;
   readonly destination?: PathDestination;
   /** The other destinations of a split. */
@@ -151,6 +159,35 @@ export type PathHop =
       /** The filter chain the connection lands on; undefined when none matches. */
       readonly filterChain?: 'mTLS' | 'plaintext';
       /** The peer principal from the client certificate (mTLS only). */
+      readonly principal?: string;
+      readonly authorization?: AuthzResult;
+    })
+  | (HopBase & {
+      /** Ambient mode: the caller's node ztunnel, which captured the connection in the pod. */
+      readonly kind: 'ztunnel-outbound';
+      readonly port: typeof ZTUNNEL_OUTBOUND_PORT;
+      /** `namespace/name` of the waypoint it sends to, if any. */
+      readonly waypoint?: string;
+    })
+  | (HopBase & {
+      /** An HBONE tunnel (mTLS, HTTP/2 CONNECT on 15008) between ztunnels, a sidecar and a waypoint. */
+      readonly kind: 'hbone';
+      readonly port: typeof HBONE_PORT;
+      /** The identity the tunnel's client certificate carries. */
+      readonly principal?: string;
+    })
+  | (HopBase & {
+      /** Ambient mode: the waypoint (an Envoy of its own): L7 routes and `targetRefs` policies. */
+      readonly kind: 'waypoint';
+      readonly waypoint: string;
+      readonly route: RouteDecision;
+      readonly authorization?: AuthzResult;
+    })
+  | (HopBase & {
+      /** Ambient mode: the callee's node ztunnel: the tunnel ends, L4 policies. */
+      readonly kind: 'ztunnel-inbound';
+      readonly port: typeof HBONE_PORT | typeof ZTUNNEL_PLAINTEXT_PORT;
+      /** The identity ztunnel sees: the caller's, the waypoint's, or none (plain text). */
       readonly principal?: string;
       readonly authorization?: AuthzResult;
     })
