@@ -19,9 +19,12 @@ export interface GraphVersionRow {
 
 /** A box of the picture. */
 export interface GraphNode {
-  /** `namespace/name` of a Service, `ingress`, or `external:namespace/name` of a ServiceEntry. */
+  /**
+   * `namespace/name` of a Service, `ingress`, `external:namespace/name` of a ServiceEntry, or
+   * `client:namespace/app` of a workload that calls but has no Service (a load generator, a job).
+   */
   readonly key: string;
-  readonly kind: 'service' | 'ingress' | 'external';
+  readonly kind: 'service' | 'ingress' | 'external' | 'client';
   readonly title: string;
   readonly subtitle: string;
   /** The mTLS mode its workloads accept, and the badge's colour. */
@@ -147,6 +150,30 @@ function serviceNode(model: MeshModel, svc: Service, r: Reachability): Node {
   };
 }
 
+/**
+ * The box of a caller with no Service of its own (a client-only workload, such as a load
+ * generator): its pods and ServiceAccount. Undefined for a caller the model has no workload of.
+ */
+function clientNode(model: MeshModel, c: ReachabilityCell['from']): Node | undefined {
+  const ws = model.workloads.filter(
+    (w) => w.namespace === c.namespace && (w.podLabels.app ?? w.name) === c.name,
+  );
+  if (!ws.length) return undefined;
+  const accounts = [...new Set(ws.map((w) => w.serviceAccountName))];
+  const modes = new Set(ws.map((w) => (w.sidecar ? 'sidecar' : w.ambient ? 'ambient' : 'no sidecar')));
+  return {
+    key: `client:${c.namespace}/${c.name}`,
+    kind: 'client',
+    title: c.name,
+    subtitle: `${c.namespace} · client, no Service`,
+    rows: [],
+    notes: [
+      `${ws.reduce((n, w) => n + w.replicas, 0)} pod(s), ${[...modes].join(', ')}`,
+      `ServiceAccount ${accounts.join(', ')}`,
+    ],
+  };
+}
+
 /** The boxes and arrows of the picture of `model`. */
 export function meshGraph(model: MeshModel): MeshGraph {
   const r = reachability(model);
@@ -161,7 +188,7 @@ export function meshGraph(model: MeshModel): MeshGraph {
       ? 'ingress'
       : model.services.find((s) => s.namespace === c.namespace && s.name === c.name)
         ? `${c.namespace}/${c.name}`
-        : undefined;
+        : clientNode(model, c)?.key;
 
   // The ingress gateway: its Gateways' servers, and the routes of the VirtualServices bound to them.
   if (model.gateways.length) {
@@ -221,6 +248,11 @@ export function meshGraph(model: MeshModel): MeshGraph {
         ? `declared, denied${c.findings.length ? ` (${c.findings.join(',')})` : ''}`
         : `${ops}${tls}${kind === 'undeclared' ? ' (MESH507)' : ''}`;
     edges.push({ from, to: c.to, label, kind });
+    if (from.startsWith('client:') && !byKey.has(from)) {
+      const client = clientNode(model, c.from)!;
+      nodes.push(client);
+      byKey.set(from, client);
+    }
   }
   // External services: a box per ServiceEntry outside the mesh, with its ports.
   for (const se of model.serviceEntries.filter((x) => x.location !== 'MESH_INTERNAL')) {

@@ -66,7 +66,14 @@ export function graphSvg(layout: GraphLayout, options: { readonly title?: string
     );
   }
   for (const n of layout.nodes) {
-    const fill = n.kind === 'ingress' ? '#f3effc' : n.kind === 'external' ? '#fffaf0' : '#f7fafc';
+    const fill =
+      n.kind === 'ingress'
+        ? '#f3effc'
+        : n.kind === 'external'
+          ? '#fffaf0'
+          : n.kind === 'client'
+            ? '#ebf8ff'
+            : '#f7fafc';
     out.push(
       `<g data-node="${esc(n.key)}">`,
       `<rect x="${n1(n.x)}" y="${n1(n.y)}" width="${n.width}" height="${n.height}" rx="8" fill="${fill}" stroke="#4a5568" stroke-width="1.2"${n.kind === 'external' ? ' stroke-dasharray="5 3"' : ''}/>`,

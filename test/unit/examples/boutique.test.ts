@@ -237,9 +237,11 @@ describe('Online Boutique beyond upstream', () => {
 
 test('the picture in docs/boutique.md (docs/boutique-graph.svg) is what cdk8s-mesh graph draws of the synthesized YAML: npx tsx scripts/boutique-graph.ts', async () => {
   const svg = await boutiqueGraph();
-  // Drawn with the call graph file: the 15 declared calls between Services are declared arrows (and
-  // the legend's one); without the file there would be none.
-  expect(svg.match(/marker-end="url\(#arrow-declared\)"/g)).toHaveLength(16);
+  // Drawn with the call graph file: the 15 declared calls between Services and the load generator's
+  // (a Client, drawn as a caller box) are declared arrows (and the legend's one); without the file
+  // there would be none.
+  expect(svg.match(/marker-end="url\(#arrow-declared\)"/g)).toHaveLength(17);
+  expect(svg).toContain('<g data-node="client:default/loadgenerator">');
   expect(readFileSync(BOUTIQUE_GRAPH_FILE, 'utf8')).toBe(svg);
   // Synth, the call graph and the ELK layout take seconds on a loaded machine: more than Jest's 5 s default.
 }, 60_000);

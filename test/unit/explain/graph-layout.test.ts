@@ -129,6 +129,72 @@ describe('graph layout', () => {
     expect(layout.width).toBeLessThan(4000);
   });
 
+  test('Online Boutique: the load generator (a Client, no Service) is a caller box left of frontend', async () => {
+    process.env.CDK8S_MESH_WARNINGS ??= 'off';
+    const b = boutique(Testing.app(), 'boutique');
+    const graph = meshGraph(b.mesh.model());
+    expect(graph.nodes.find((n) => n.kind === 'client')).toEqual({
+      key: 'client:default/loadgenerator',
+      kind: 'client',
+      title: 'loadgenerator',
+      subtitle: 'default · client, no Service',
+      rows: [],
+      notes: ['1 pod(s), sidecar', 'ServiceAccount loadgenerator'],
+    });
+    expect(graph.edges.filter((e) => e.from === 'client:default/loadgenerator')).toEqual([
+      {
+        from: 'client:default/loadgenerator',
+        to: 'default/frontend',
+        label: 'GET POST · mTLS',
+        kind: 'declared',
+      },
+    ]);
+    const layout = await layoutOf(b.mesh.model());
+    const x = (key: string) => layout.nodes.find((n) => n.key === key)!.x;
+    expect(x('client:default/loadgenerator')).toBeLessThan(x('default/frontend'));
+  });
+
+  test('clients with declared calls (denied ones too) get boxes and arrows; clients that call nothing do not', async () => {
+    const objects = Testing.synth(buildScenario(Testing.app(), 'zero-trust-call-graph').mesh) as KubeObject[];
+    const client = (name: string): KubeObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { serviceAccountName: name, containers: [{ name, image: `${name}:1` }] },
+        },
+      },
+    });
+    const calls = ['reviews', 'ratings', 'details'].map((to, i) => ({
+      from: { name: `job-${i}`, namespace: 'default', principal: `cluster.local/ns/default/sa/job-${i}` },
+      to: { name: to, namespace: 'default' },
+    }));
+    const model = buildModel(
+      [...objects, client('job-0'), client('job-1'), client('job-2'), client('idle')].map((object) => ({
+        object,
+      })),
+      { calls },
+    );
+    const graph = meshGraph(model);
+    expect(graph.nodes.filter((n) => n.kind === 'client').map((n) => n.key)).toEqual([
+      'client:default/job-0',
+      'client:default/job-1',
+      'client:default/job-2',
+    ]);
+    expect(
+      graph.edges.filter((e) => e.from.startsWith('client:')).map((e) => `${e.from} → ${e.to}: ${e.kind}`),
+    ).toEqual([
+      'client:default/job-0 → default/reviews: denied',
+      'client:default/job-1 → default/ratings: denied',
+      'client:default/job-2 → default/details: denied',
+    ]);
+    const layout = await layoutOf(model);
+    expect(problems(layout)).toEqual([]);
+  });
+
   test('fails if two boxes overlap or a line leaves its box (the check can fail)', async () => {
     const layout = await layoutOf(buildScenario(Testing.app(), 'zero-trust').mesh.model());
     const [a, b] = layout.nodes;

@@ -161,7 +161,8 @@ describe('graph', () => {
     expect(split).toContain('>80%</text>');
     expect(split).toContain('>20%</text>');
     expect(await meshGraphSvg(model('jason-delay'))).toContain('fault: delay 7s (end-user=jason)');
-  });
+    // The first ELK layout of the run loads elkjs: seconds on a loaded machine, more than Jest's 5 s default.
+  }, 60_000);
 
   test('is the same bytes for the same model, and escapes what it writes', async () => {
     expect(await meshGraphSvg(model('gateway'))).toBe(await meshGraphSvg(model('gateway')));
