@@ -272,7 +272,7 @@ export function readCalls(
   const list = Array.isArray(doc) ? doc : (doc as { calls?: unknown })?.calls;
   if (!Array.isArray(list))
     throw new CommandError(
-      `${file}: expected a list of { from, to, principal?, methods?, paths? } (or calls: [...])`,
+      `${file}: expected a list of { from, to, principal?, methods?, paths?, ports? } (or calls: [...])`,
       EXIT.toolFailure,
     );
   return list.map((raw, i) => {
@@ -284,7 +284,19 @@ export function readCalls(
       );
     const split = (s: string) => (s.includes('/') ? (s.split('/', 2) as [string, string]) : [defaultNs, s]);
     const [toNs, to] = split(c.to);
-    const rest = { ...(c.methods ? { methods: c.methods } : {}), ...(c.paths ? { paths: c.paths } : {}) };
+    if (
+      c.ports !== undefined &&
+      (!Array.isArray(c.ports) || !c.ports.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535))
+    )
+      throw new CommandError(
+        `${file}: calls[${i}].ports is ${JSON.stringify(c.ports)}: expected a list of container port numbers (1-65535), or leave it out for the Service's first port`,
+        EXIT.toolFailure,
+      );
+    const rest = {
+      ...(c.methods ? { methods: c.methods } : {}),
+      ...(c.paths ? { paths: c.paths } : {}),
+      ...(c.ports ? { ports: c.ports } : {}),
+    };
     if (c.from === 'ingress' || c.from === 'istio-ingressgateway') {
       const ns = model.rootNamespace;
       return {

@@ -381,6 +381,7 @@ export class Mesh extends Chart implements IMesh {
       to: { name: c.to.name, namespace: c.to.namespace },
       ...(c.methods ? { methods: c.methods } : {}),
       ...(c.paths ? { paths: c.paths } : {}),
+      ...(c.ports ? { ports: c.ports } : {}),
     }));
   }
 

@@ -96,25 +96,32 @@ export function deniedDeclaredCalls(model: MeshModel): DeniedCall[] {
     }
     const caller = passage ? passage.caller : own;
     const dr = destinationRuleFor(model, svc.fqdn, c.from.namespace);
-    const cport = containerPortOf(svc, undefined);
-    // A call to a TCP port is a connection: its methods and paths cannot be checked.
-    const tcp = protocolOfHost(model, svc.fqdn, undefined)?.handling === 'tcp';
+    // Each declared container port with the Service port that reaches it (else the Service's first).
+    const ports = c.ports?.length
+      ? c.ports.map((cport) => ({
+          cport,
+          port: svc.ports.find((p) => containerPortOf(svc, p.port) === cport)?.port,
+        }))
+      : [{ cport: containerPortOf(svc, undefined), port: svc.ports[0]?.port }];
     const denied = (() => {
-      for (const w of workloadsOf(model, svc)) {
-        const tls = hopTls(model, caller, w, dr, undefined, svc.ports[0]?.port, cport);
-        for (const { method, path } of tcp ? [{ method: '', path: '' }] : declaredRequests(c)) {
-          const result = authorizeCall(model, caller, svc, w, {
-            ...(tls.mutual ? { principal: c.from.principal, sourceNamespace: c.from.namespace } : {}),
-            method,
-            path,
-            host: svc.name,
-            ...(cport !== undefined ? { port: cport } : {}),
-            headers: {},
-            ...(tcp ? { protocol: 'tcp' as const } : {}),
-          });
-          if (result.decision === 'DENY') return { workload: w, method, path, result };
+      for (const w of workloadsOf(model, svc))
+        for (const { cport, port } of ports) {
+          // A call to a TCP port is a connection: its methods and paths cannot be checked.
+          const tcp = protocolOfHost(model, svc.fqdn, port)?.handling === 'tcp';
+          const tls = hopTls(model, caller, w, dr, undefined, port, cport);
+          for (const { method, path } of tcp ? [{ method: '', path: '' }] : declaredRequests(c)) {
+            const result = authorizeCall(model, caller, svc, w, {
+              ...(tls.mutual ? { principal: c.from.principal, sourceNamespace: c.from.namespace } : {}),
+              method,
+              path,
+              host: svc.name,
+              ...(cport !== undefined ? { port: cport } : {}),
+              headers: {},
+              ...(tcp ? { protocol: 'tcp' as const } : {}),
+            });
+            if (result.decision === 'DENY') return { workload: w, method, path, result };
+          }
         }
-      }
       return undefined;
     })();
     if (denied) {

@@ -2,8 +2,8 @@
  * The declared call graph as a file: what `writeCallGraphs` writes next to the synthesized YAML
  * (`<chart>.calls.yaml`) and what `lint`, `reachability` and `graph` read back, from a directory
  * or from `--calls`. One entry per declared call: `from` and `to` as `namespace/app`, the caller's
- * SPIFFE `principal` (so the caller need not be among the files read), and the `methods` and
- * `paths` it was declared with (gRPC methods are paths). A hand-written file may leave out the
+ * SPIFFE `principal` (so the caller need not be among the files read), and the `methods`, `paths`
+ * and container `ports` it was declared with (gRPC methods are paths). A hand-written file may leave out the
  * principal and the namespaces; `from: ingress` is the ingress gateway.
  */
 import { stringify } from 'yaml';
@@ -27,6 +27,8 @@ export interface CallGraphEntry {
   readonly to: string;
   readonly methods?: readonly string[];
   readonly paths?: readonly string[];
+  /** Container ports of the callee it connects to. @default - the Service's first port */
+  readonly ports?: readonly number[];
 }
 
 /** The file's entries for `calls`, each call once, in declaration order. */
@@ -40,6 +42,7 @@ export function callGraphEntries(calls: readonly DeclaredCall[]): CallGraphEntry
       to: `${c.to.namespace}/${c.to.name}`,
       ...(c.methods ? { methods: [...c.methods] } : {}),
       ...(c.paths ? { paths: [...c.paths] } : {}),
+      ...(c.ports ? { ports: [...c.ports] } : {}),
     };
     const key = JSON.stringify(e);
     if (seen.has(key)) continue;

@@ -353,6 +353,11 @@ export interface DeclaredCall {
   readonly to: { readonly name: string; readonly namespace: string };
   readonly methods?: readonly string[];
   readonly paths?: readonly string[];
+  /**
+   * Container ports of the callee the call connects to (what an AuthorizationPolicy's `ports`
+   * matches). @default - the Service's first port
+   */
+  readonly ports?: readonly number[];
 }
 
 /**

@@ -2,6 +2,7 @@
 import { App as CdkApp, Testing, Yaml } from 'cdk8s';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { EXIT } from '../../../cli/main.js';
 import { writeCallGraphs } from '../../../constructs/index.js';
 import { cli, cliWith, tempDirEach } from './helpers.js';
@@ -120,6 +121,40 @@ describe('the call graph synth writes next to the YAML', () => {
   });
 });
 
+describe('the call graph file carries ports, and its readers check them', () => {
+  test('synth writes the container ports of a call; a declared port the policy does not allow is MESH506', async () => {
+    const dir = boutiqueDir();
+    const written = parse(readFileSync(join(dir, 'boutique.calls.yaml'), 'utf8')) as {
+      calls: { from: string; to: string; ports?: number[] }[];
+    };
+    expect(
+      written.calls.find((c) => c.from === 'default/cartservice' && c.to === 'default/redis-cart'),
+    ).toEqual({
+      from: 'default/cartservice',
+      principal: 'cluster.local/ns/default/sa/cartservice',
+      to: 'default/redis-cart',
+      ports: [6379],
+    });
+    const port = (ports: string) =>
+      cli(
+        'lint',
+        dir,
+        '--calls',
+        file('ports.yaml', `- { from: cartservice, to: redis-cart, ports: ${ports} }\n`),
+      );
+    const allowed = await port('[6379]');
+    expect(allowed.out).not.toContain('MESH506');
+    const other = await port('[6380]');
+    expect(other.code).toBe(79);
+    expect(other.out).toContain('Error [MESH506]');
+    const bad = await port('[http]');
+    expect(bad.code).toBe(EXIT.toolFailure);
+    expect(bad.err).toContain(
+      'calls[0].ports is ["http"]: expected a list of container port numbers (1-65535), or leave it out for the Service\'s first port',
+    );
+  });
+});
+
 describe('reachability as a list', () => {
   test('--list: a line per caller and Service it may reach, with port, protocol, why and what; the denied pairs counted', async () => {
     const { code, out } = await cli('reachability', scenarioFile('zero-trust-call-graph'), '--list');
@@ -187,5 +222,6 @@ describe('cli graph', () => {
     expect(svg).toContain('>80%</text>');
     const printed = await cli('graph', yaml, '--title', 'reviews 80/20');
     expect(printed.out).toBe(svg);
-  });
+    // The first ELK layout of the run loads elkjs: seconds on a loaded machine, more than Jest's 5 s default.
+  }, 60_000);
 });
