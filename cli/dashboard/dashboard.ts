@@ -101,7 +101,12 @@ class Backend implements DashboardBackend {
     this.emit('problems');
   }
 
-  async act(action: ReleaseAction, namespace: string, name: string): Promise<Answer> {
+  async act(
+    action: ReleaseAction,
+    namespace: string,
+    name: string,
+    resourceVersion?: string,
+  ): Promise<Answer> {
     try {
       const { plan, view, written } = await writeGate(
         new KubeClient(this.kc),
@@ -109,6 +114,7 @@ class Backend implements DashboardBackend {
         action,
         namespace,
         name,
+        resourceVersion,
       );
       return {
         status: 200,

@@ -47,7 +47,8 @@ export type DashboardEvent = 'snapshot' | 'traffic' | 'problems';
 export interface DashboardBackend {
   state(): DashboardState;
   subscribe(listener: (event: DashboardEvent) => void): () => void;
-  act(action: ReleaseAction, namespace: string, name: string): Promise<Answer>;
+  /** `resourceVersion`: the version of the release the page showed, the write's precondition. */
+  act(action: ReleaseAction, namespace: string, name: string, resourceVersion?: string): Promise<Answer>;
   explain(request: ExplainForm): Answer;
 }
 
@@ -175,7 +176,12 @@ export function dashboardHandler(backend: DashboardBackend, origin: () => string
     }
     const m = ACTION_PATH.exec(url.pathname);
     if (m) {
-      const a = await backend.act(m[3] as ReleaseAction, m[1]!, m[2]!);
+      const rv = (body as { resourceVersion?: unknown } | null)?.resourceVersion;
+      if (rv !== undefined && (typeof rv !== 'string' || !/^[0-9A-Za-z._-]{1,128}$/.test(rv)))
+        return send(res, 400, {
+          message: `resourceVersion must be the release's resourceVersion as the page shows it (got ${JSON.stringify(rv).slice(0, 100)})`,
+        });
+      const a = await backend.act(m[3] as ReleaseAction, m[1]!, m[2]!, rv);
       return send(res, a.status, { message: a.message, ...(a.body !== undefined ? { result: a.body } : {}) });
     }
     if (url.pathname === '/api/explain') {

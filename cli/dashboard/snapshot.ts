@@ -44,7 +44,8 @@ export interface Snapshot {
   readonly nodes: Readonly<Record<string, NodeDetail>>;
   readonly edges: readonly EdgeInfo[];
   readonly findings: readonly Finding[];
-  readonly releases: readonly ReleaseView[];
+  /** Every CanaryRelease as `status` shows it, with the resourceVersion a button click sends back. */
+  readonly releases: readonly (ReleaseView & { readonly resourceVersion?: string })[];
   /** Objects counted per kind, to tell an empty namespace from a watch that sees nothing. */
   readonly counts: Readonly<Record<string, number>>;
 }
@@ -150,7 +151,10 @@ export async function snapshot(
     edges: layout.edges.map((e) => ({ id: e.id, from: e.from, to: e.to, kind: e.kind, label: e.label })),
     findings,
     releases: releases
-      .map(viewOf)
+      .map((r) => ({
+        ...viewOf(r),
+        ...(r.metadata.resourceVersion ? { resourceVersion: r.metadata.resourceVersion } : {}),
+      }))
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)),
     counts,
   };

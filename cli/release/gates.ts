@@ -15,6 +15,7 @@ import { PROGRAM } from '../io.js';
 import { CommandError } from '../errors.js';
 import { EXIT } from '../exit.js';
 import { kubeFailure } from '../kube.js';
+import { redactText } from '../../api/redact.js';
 import { ref, stepOf, watchHint, weightsOf } from './format.js';
 import { getView, type ReleaseView } from './view.js';
 
@@ -81,6 +82,11 @@ export interface GateResult {
  * Reads the release, decides, and writes the annotation with the resourceVersion read; on a
  * conflict (the operator wrote in between) reads and decides again. A refusal is a CommandError
  * with exit 3.
+ *
+ * With `shown` (the resourceVersion of the object a user looked at to decide, as the dashboard
+ * sends it), that version is the precondition instead, and a conflict is not decided again: the
+ * user decided on what they saw, so the apiserver's 409 comes back (a CommandError with exit 3),
+ * saying that nothing was written and to look again.
  */
 export async function writeGate(
   client: KubeClient,
@@ -88,6 +94,7 @@ export async function writeGate(
   command: 'promote' | 'resume' | 'abort',
   namespace: string,
   name: string,
+  shown?: string,
 ): Promise<GateResult> {
   for (let attempt = 1; ; attempt++) {
     const { obj, view } = await getView(client, kc, namespace, name);
@@ -99,11 +106,16 @@ export async function writeGate(
       { namespace, name },
       {
         metadata: {
-          resourceVersion: obj.metadata.resourceVersion,
+          resourceVersion: shown ?? obj.metadata.resourceVersion,
           annotations: { [plan.annotation]: plan.value },
         },
       },
     );
+    if (!res.ok && shown !== undefined && (res.error.kind === 'Conflict' || res.error.status === 409))
+      throw new CommandError(
+        `${ref(view)} changed after it was shown (shown at resourceVersion ${shown}, now ${obj.metadata.resourceVersion ?? 'unknown'}), so the apiserver refused to ${command} it (${redactText(res.error.message)}). Nothing was written: look at the release as it is now and ${command} again if it still applies`,
+        EXIT.refused,
+      );
     if (res.ok) {
       const after = (res.value.metadata.annotations ?? {})[plan.annotation];
       if (!isDeepStrictEqual(after, plan.value))

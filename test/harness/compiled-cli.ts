@@ -1,29 +1,34 @@
 /**
  * The compiled `cdk8s-mesh` (and operator) for tests and benchmarks that run it as a whole process:
  * lib/cli/bin.js when `npm run build` output is newer than every source the CLI loads, otherwise
- * a build of the CLI alone (bin.ts and what it imports, ≈30 s) into build/cli-bin-test; the same
+ * a build of the CLI alone (bin.ts and what it imports, ≈30 s, and the dashboard's page) into
+ * build/cli-bin-test; the same
  * for operator/main.js into build/operator-main-test.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-function newest(dir: string): number {
+/** The newest mtime of the TypeScript sources under `dir`, or of every file when `all`. */
+function newest(dir: string, all = false): number {
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) t = Math.max(t, newest(p));
-    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+    if (e.isDirectory()) t = Math.max(t, newest(p, all));
+    else if (all || e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
   }
   return t;
 }
 
-/** The path of a compiled bin.js that matches the sources. */
+/** Files the CLI reads at run time from beside its modules (as scripts/build.sh copies them). */
+const CLI_ASSETS = ['cli/dashboard/assets'];
+
+/** The path of a compiled bin.js that matches the sources (and the dashboard's page). */
 export function compiledCli(): string {
-  return compiled('cli/bin', ['cli', 'mesh', 'operator', 'api'], 'cli-bin-test');
+  return compiled('cli/bin', ['cli', 'mesh', 'operator', 'api'], 'cli-bin-test', CLI_ASSETS);
 }
 
 /**
@@ -34,10 +39,16 @@ export function compiledOperator(): string {
   return compiled('operator/main', ['operator', 'api'], 'operator-main-test');
 }
 
-/** `lib/<entry>.js` when newer than `sources`, else a build of `<entry>.ts` alone into build/<dir>. */
-function compiled(entry: string, sourceDirs: string[], dir: string): string {
+/**
+ * `lib/<entry>.js` when newer than `sources` and `assets`, else a build of `<entry>.ts` alone into
+ * build/<dir>, with `assets` copied beside the modules that read them.
+ */
+function compiled(entry: string, sourceDirs: string[], dir: string, assets: string[] = []): string {
   const lib = join(repo, `lib/${entry}.js`);
-  const sources = Math.max(...sourceDirs.map((d) => newest(join(repo, d))));
+  const sources = Math.max(
+    ...sourceDirs.map((d) => newest(join(repo, d))),
+    ...assets.map((d) => newest(join(repo, d), true)),
+  );
   if (existsSync(lib) && statSync(lib).mtimeMs > sources) return lib;
   const out = join(repo, 'build', dir);
   const bin = join(out, `${entry}.js`);
@@ -56,5 +67,8 @@ function compiled(entry: string, sourceDirs: string[], dir: string): string {
   execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], {
     stdio: 'inherit',
   });
+  for (const a of assets) cpSync(join(repo, a), join(out, a), { recursive: true });
+  // Written last: its time says the build, assets included, is complete.
+  utimesSync(bin, new Date(), new Date());
   return bin;
 }

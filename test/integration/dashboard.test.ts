@@ -9,13 +9,17 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { App as CdkApp, Testing } from 'cdk8s';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { RESUME_ANNOTATION, type CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
 import { startDashboard, type RunningDashboard } from '../../cli/dashboard/dashboard.js';
+import { App, Mesh } from '../../constructs/index.js';
 import { bookinfo, SCENARIOS } from '../../examples/bookinfo/bookinfo.js';
+import { compiledCli } from '../harness/compiled-cli.js';
 import { CANARY_RELEASES, KubeClient, type CanaryReleaseObject } from '../../operator/adapters/kubernetes.js';
 import { PrometheusProvider } from '../../operator/adapters/prometheus.js';
 import { addScrapeTarget, cluster, testNamespace } from '../harness/cluster.js';
@@ -23,6 +27,7 @@ import { TrafficSimulator } from '../harness/traffic/index.js';
 import { canaryRelease, must } from './operator-fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const ASSETS = resolve(dirname(fileURLToPath(import.meta.url)), '../../cli/dashboard/assets');
 
 /** The page's globals as the functions evaluated in Chromium use them (this project's types have no DOM). */
 interface PageGlobals {
@@ -401,4 +406,163 @@ describe('dashboard in Chromium', () => {
     expect(denied.result?.result).toBe('denied');
     await page.close();
   }, 30_000);
+
+  test('several namespaces at once: the compiled command (-n a,b) serves its own page and assets over loopback, with both meshes and their releases', async () => {
+    // A second namespace with a mesh of its own and a release.
+    const other = await testNamespace('dashboard-b');
+    let child: ChildProcess | undefined;
+    try {
+      const app = new CdkApp({ outdir: '/nonexistent' });
+      const mesh = new Mesh(app, 'shop', { namespace: other.name });
+      const web = new App(mesh, 'web', { image: 'example.com/web:{version}', port: 8080 });
+      const cart = new App(mesh, 'cart', {
+        image: 'example.com/cart:{version}',
+        port: 8080,
+        versions: ['v1', 'v2'],
+      });
+      web.calls(cart, { methods: ['GET'] });
+      const objectApi = k8s.KubernetesObjectApi.makeApiClient(cluster.kubeConfig());
+      for (const o of Testing.synth(mesh).filter((x) => x.kind !== 'Namespace') as k8s.KubernetesObject[])
+        await objectApi.create(o);
+      must(
+        await client.create(
+          CANARY_RELEASES,
+          other.name,
+          canaryRelease(other.name, 'cart', {
+            ...spec,
+            service: 'cart',
+            stable: { subset: 'v1' },
+            canary: { subset: 'v2', revision: '2' },
+            virtualService: { name: 'cart', route: 'primary' },
+          }),
+        ),
+      );
+
+      const bin = compiledCli();
+      child = spawn(
+        process.execPath,
+        [
+          bin,
+          'dashboard',
+          '-n',
+          `${ns.name},${other.name}`,
+          '--kubeconfig',
+          cluster.kubeconfigPath,
+          '--port',
+          '0',
+        ],
+        { env: { ...process.env, CDK8S_MESH_WARNINGS: 'off' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 60_000;
+      while (!/: (http:\/\/127\.0\.0\.1:\d+)\n/.test(out) && child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const url = /: (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out)?.[1];
+      if (!url)
+        throw new Error(`the dashboard did not say where it listens (exit ${child.exitCode}):\n${out}`);
+      expect(out.split('\n')[0]).toBe(
+        `dashboard of ${ns.name}, ${other.name} on ${cluster.kubeConfig().getCurrentCluster()!.server}: ${url}`,
+      );
+
+      // The page and its assets come from the compiled package itself, byte for byte the sources'.
+      for (const [path, file, type] of [
+        ['/', 'index.html', 'text/html'],
+        ['/app.js', 'app.js', 'text/javascript'],
+        ['/style.css', 'style.css', 'text/css'],
+      ] as const) {
+        const res = await fetch(`${url}${path}`);
+        expect([path, res.status, res.headers.get('content-type')?.split(';')[0]]).toEqual([path, 200, type]);
+        expect(await res.text()).toBe(readFileSync(join(ASSETS, file), 'utf8'));
+      }
+
+      const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+      await page.goto(url);
+      for (const node of [
+        `${ns.name}/reviews`,
+        `${ns.name}/productpage`,
+        `${other.name}/web`,
+        `${other.name}/cart`,
+      ])
+        await page.waitForSelector(`#graph [data-node="${node}"]`, { timeout: 30_000 });
+      const releases = await page
+        .locator('[data-release]')
+        .evaluateAll((els) =>
+          els.map((e) =>
+            (e as unknown as { getAttribute(n: string): string | null }).getAttribute('data-release'),
+          ),
+        );
+      expect(releases).toEqual([`${ns.name}/reviews`, `${other.name}/cart`].sort());
+      // The arrow web → cart of the second namespace is drawn with its policy.
+      expect(await page.locator('#graph svg').textContent()).toContain(`mesh: ${ns.name}, ${other.name}`);
+      await page.close();
+    } finally {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((r) => child!.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      await other.dispose();
+    }
+  }, 180_000);
+
+  test("a conflict: another writer changes the release between the page's read and the click; the page shows the apiserver's 409 and what to do, and nothing is written", async () => {
+    const page = await open(admin);
+    const release = page.locator(`[data-release="${ns.name}/reviews"]`);
+    await release.waitFor();
+    const ref = { namespace: ns.name, name: 'reviews' };
+    const shown = must(await client.get<CanaryReleaseObject>(CANARY_RELEASES, ref)).metadata.resourceVersion;
+    // The page shows that version (its watch delivered it) when the click comes.
+    await page.waitForSelector(`[data-release="${ns.name}/reviews"][data-resource-version="${shown}"]`, {
+      timeout: 15_000,
+    });
+    // Another writer, after the page's read and before the click's request reaches the dashboard.
+    const sent: unknown[] = [];
+    await page.route('**/api/releases/**', async (route) => {
+      sent.push(route.request().postDataJSON());
+      must(
+        await client.mergePatch(CANARY_RELEASES, ref, {
+          metadata: { labels: { 'changed-by': 'someone-else' } },
+        }),
+      );
+      await route.continue();
+    });
+    await release.locator('button[data-action="abort"]').click();
+    const message = release.locator('[data-field="action-message"].error');
+    await message.waitFor({ timeout: 20_000 });
+    const text = (await message.textContent())!;
+    expect(sent).toEqual([{ resourceVersion: shown }]);
+    expect(text).toMatch(/^409: /);
+    expect(text).toContain(
+      `CanaryRelease ${ns.name}/reviews changed after it was shown (shown at resourceVersion ${shown}, now `,
+    );
+    expect(text).toContain('HTTP 409');
+    expect(text).toContain('the object has been modified');
+    expect(text).toContain(
+      'Nothing was written: look at the release as it is now and abort again if it still applies',
+    );
+    const after = must(await client.get<CanaryReleaseObject>(CANARY_RELEASES, ref));
+    expect((after.metadata as { labels?: Record<string, string> }).labels?.['changed-by']).toBe(
+      'someone-else',
+    );
+    expect(after.metadata.annotations?.['delivery.cdk8s-mesh.io/abort']).toBeUndefined();
+    // Clicked again on the release as it is now, it is written.
+    await page.unroute('**/api/releases/**');
+    await page.waitForSelector(
+      `[data-release="${ns.name}/reviews"][data-resource-version="${after.metadata.resourceVersion}"]`,
+      { timeout: 15_000 },
+    );
+    await release.locator('button[data-action="abort"]').click();
+    await release
+      .locator('[data-field="action-message"]', { hasText: 'requested the abort' })
+      .waitFor({ timeout: 20_000 });
+    expect(
+      must(await client.get<CanaryReleaseObject>(CANARY_RELEASES, ref)).metadata.annotations?.[
+        'delivery.cdk8s-mesh.io/abort'
+      ],
+    ).toBe(String(after.metadata.generation));
+    await page.close();
+  }, 60_000);
 });

@@ -249,7 +249,9 @@ async function act(view, action) {
       {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: '{}',
+        // The version shown is the write's precondition: if the release changed since, the
+        // apiserver refuses (409) and nothing is written.
+        body: JSON.stringify({ resourceVersion: view.resourceVersion }),
       },
     );
     const body = await res.json();
@@ -282,7 +284,7 @@ function renderReleases() {
       const m = messages[key];
       return el(
         'article',
-        { class: 'release', 'data-release': key },
+        { class: 'release', 'data-release': key, 'data-resource-version': v.resourceVersion ?? '' },
         el(
           'div',
           {},

@@ -29,7 +29,7 @@ import type { ReleaseView } from '../../../cli/release/view.js';
 class FakeBackend implements DashboardBackend {
   current: DashboardState = { series: {}, problems: {} };
   listeners = new Set<(e: DashboardEvent) => void>();
-  acts: [ReleaseAction, string, string][] = [];
+  acts: [ReleaseAction, string, string, string | undefined][] = [];
   answer: Answer = { status: 200, message: 'done' };
   explained: ExplainForm[] = [];
   state() {
@@ -39,8 +39,8 @@ class FakeBackend implements DashboardBackend {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
-  async act(a: ReleaseAction, ns: string, name: string) {
-    this.acts.push([a, ns, name]);
+  async act(a: ReleaseAction, ns: string, name: string, resourceVersion?: string) {
+    this.acts.push([a, ns, name, resourceVersion]);
     return this.answer;
   }
   explain(form: ExplainForm): Answer {
@@ -133,15 +133,21 @@ describe('dashboard server', () => {
       message:
         'annotating CanaryRelease shop/reviews: the kubeconfig\'s user may not do this (HTTP 403: canaryreleases "reviews" is forbidden)',
     };
-    const no = await post('/api/releases/shop/reviews/abort', {});
+    const no = await post('/api/releases/shop/reviews/abort', { resourceVersion: '4711' });
     expect(no.status).toBe(403);
     expect(((await no.json()) as { message: string }).message).toContain(
       'HTTP 403: canaryreleases "reviews" is forbidden',
     );
     expect(backend.acts).toEqual([
-      ['promote', 'shop', 'reviews'],
-      ['abort', 'shop', 'reviews'],
+      ['promote', 'shop', 'reviews', undefined],
+      ['abort', 'shop', 'reviews', '4711'],
     ]);
+    const bad = await post('/api/releases/shop/reviews/abort', { resourceVersion: 4711 });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toBe(
+      "resourceVersion must be the release's resourceVersion as the page shows it (got 4711)",
+    );
+    expect(backend.acts).toHaveLength(2);
     expect((await post('/api/releases/shop/reviews/delete', {})).status).toBe(404);
     expect((await post('/api/releases/Shop!/reviews/promote', {})).status).toBe(404);
   });
