@@ -371,7 +371,7 @@ function explainGatewayApi(
   const { route, rule } = chosen;
   const effects = gatewayApiEffects(model, chosen, c.match.path, c.notes);
   const addressed = c.gateway ? undefined : serviceOf(model, c.host);
-  const destinations = explainDestinations(
+  const resolved = explainDestinations(
     model,
     caller,
     effects.route,
@@ -388,6 +388,19 @@ function explainGatewayApi(
     route.namespace,
     c.clientNs,
   );
+  // A backend the route may not refer to serves nothing: its share answers 500.
+  const destinations = resolved.map((d, i) => {
+    const problem = effects.unresolved.get(i);
+    return problem
+      ? {
+          host: d.host,
+          ...(d.port !== undefined ? { port: d.port } : {}),
+          probability: d.probability,
+          workloads: [],
+          problem: `${problem} (500)`,
+        }
+      : d;
+  });
   const primary = [...destinations].sort((a, b) => b.probability - a.probability)[0];
   return {
     ...base,

@@ -6,7 +6,13 @@
  * filters (header modifiers, `RequestRedirect`, `URLRewrite`, `RequestMirror`) and its request
  * timeout.
  */
-import { GATEWAY_API_GROUP } from '../model/gateway-api.js';
+import {
+  GATEWAY_API_GROUP,
+  namespacesWithObjects,
+  referenceGrantFor,
+  refNotPermitted,
+  routeBackendRefs,
+} from '../model/gateway-api.js';
 import { hostMatches, lookupHost, principalOf, resolveHost } from '../model/query.js';
 import type {
   GatewayApiRoute,
@@ -111,6 +117,8 @@ export interface GatewayApiEffects {
   readonly route: HttpRoute;
   readonly upstreamPath?: string;
   readonly partial: Pick<Explanation, 'timeout' | 'mirror' | 'redirect' | 'directResponse' | 'rewrites'>;
+  /** The backends of `route` (by index) whose reference is not permitted, and why: their share answers 500. */
+  readonly unresolved: ReadonlyMap<number, string>;
 }
 
 type Filter = NonNullable<HttpRouteRule['filters']>[number] | NonNullable<GrpcRouteRule['filters']>[number];
@@ -163,10 +171,21 @@ export function gatewayApiEffects(
     readonly port?: number;
     readonly weight?: number;
   }[];
-  for (const b of refs.filter((b) => b.namespace !== undefined && b.namespace !== ns))
-    notes.push(
-      `backendRef ${b.namespace}/${b.name} is in another namespace: it needs a ReferenceGrant there (not checked here)`,
-    );
+  // A cross-namespace backendRef no ReferenceGrant allows is unresolved: Istio sends its share to a
+  // cluster that does not exist, answered 500 on Gateway API routes.
+  const unresolved = new Map<number, string>();
+  const loaded = namespacesWithObjects(model);
+  const from = { group: GATEWAY_API_GROUP, kind: route.kind, namespace: ns, name: route.name };
+  routeBackendRefs(route)
+    .filter((b) => b.field.startsWith(`rules[${chosen.ruleIndex}].`) && b.namespace !== ns)
+    .forEach((b) => {
+      const j = Number(/backendRefs\[(\d+)\]$/.exec(b.field)![1]);
+      if (!loaded.has(b.namespace))
+        notes.push(
+          `backendRef ${b.namespace}/${b.name} is in another namespace, whose ReferenceGrants are not in the input: not checked`,
+        );
+      else if (!referenceGrantFor(model, from, b)) unresolved.set(j, refNotPermitted(from, b));
+    });
   for (const b of refs.filter((b) => (b.group ?? '') !== '' || (b.kind ?? 'Service') !== 'Service'))
     notes.push(`backendRef ${b.kind ?? 'Service'} ${b.name} is not a Service: explain cannot follow it`);
   const vsRoute: HttpRoute = {
@@ -249,13 +268,16 @@ export function gatewayApiEffects(
     ...(hostname ? { hostname } : {}),
     ...(upstreamPath !== undefined ? { path: upstreamPath } : {}),
   };
-  const noBackend = !refs.length && !redirect;
+  const noBackend = (!refs.length || unresolved.size === refs.length) && !redirect;
   if (noBackend)
     notes.push(
-      `rule ${chosen.ruleIndex} of ${route.kind} ${ns}/${route.name} has no backendRefs: the Gateway API answers 500`,
+      refs.length
+        ? `rule ${chosen.ruleIndex} of ${route.kind} ${ns}/${route.name} has no backendRef it may refer to: the Gateway API answers 500 (${[...unresolved.values()].join('; ')})`
+        : `rule ${chosen.ruleIndex} of ${route.kind} ${ns}/${route.name} has no backendRefs: the Gateway API answers 500`,
     );
   return {
     route: redirect || noBackend ? { route: [] } : vsRoute,
+    unresolved: redirect || noBackend ? new Map() : unresolved,
     ...(upstreamPath !== undefined ? { upstreamPath } : {}),
     partial: {
       ...(timeout ? { timeout } : {}),

@@ -5,6 +5,7 @@
  * ztunnel, and AuthorizationPolicy `targetRefs`.
  */
 import type {
+  CrossNamespaceRef,
   Entry,
   GatewayApiRoute,
   K8sGateway,
@@ -12,6 +13,7 @@ import type {
   Labels,
   MeshModel,
   PolicyTargetRef,
+  ReferenceGrant,
   Service,
 } from './types.js';
 import { arr, isObj, num, obj, str, type Json } from './json.js';
@@ -63,11 +65,39 @@ export function readGatewayApiRoute(e: Entry, spec: Json): GatewayApiRoute {
   };
 }
 
+/** Every `backendRef` of a route's rules (Services and other kinds), with its namespace and field. */
+export function routeBackendRefs(route: GatewayApiRoute): CrossNamespaceRef[] {
+  return route.rules.flatMap((r, i) =>
+    arr((r as Json).backendRefs).map((b, j) => {
+      const o = obj(b);
+      return {
+        group: str(o.group) ?? '',
+        kind: str(o.kind) ?? 'Service',
+        name: str(o.name) ?? '',
+        namespace: str(o.namespace) ?? route.namespace,
+        field: `rules[${i}].backendRefs[${j}]`,
+      };
+    }),
+  );
+}
+
 export function readK8sGateway(e: Entry, spec: Json): K8sGateway {
   return {
     ...e,
     kind: 'Gateway',
     gatewayClassName: str(spec.gatewayClassName) ?? '',
+    certificateRefs: arr(spec.listeners).flatMap((l, i) =>
+      arr(obj(obj(l).tls).certificateRefs).map((c, j) => {
+        const o = obj(c);
+        return {
+          group: str(o.group) ?? '',
+          kind: str(o.kind) ?? 'Secret',
+          name: str(o.name) ?? '',
+          namespace: str(o.namespace) ?? e.namespace,
+          field: `listeners[${i}].tls.certificateRefs[${j}]`,
+        };
+      }),
+    ),
     listeners: arr(spec.listeners).map((l) => {
       const o = obj(l);
       return {
@@ -78,6 +108,68 @@ export function readK8sGateway(e: Entry, spec: Json): K8sGateway {
       };
     }),
   };
+}
+
+export function readReferenceGrant(e: Entry, spec: Json): ReferenceGrant {
+  return {
+    ...e,
+    from: arr(spec.from).map((f) => {
+      const o = obj(f);
+      return { group: str(o.group) ?? '', kind: str(o.kind) ?? '', namespace: str(o.namespace) ?? '' };
+    }),
+    to: arr(spec.to).map((t) => {
+      const o = obj(t);
+      const name = str(o.name);
+      return { group: str(o.group) ?? '', kind: str(o.kind) ?? '', ...(name ? { name } : {}) };
+    }),
+  };
+}
+
+/**
+ * Namespaces whose namespaced objects are in the model, so their ReferenceGrants would be too: a
+ * reference into another namespace is judged only there.
+ */
+export function namespacesWithObjects(m: MeshModel): Set<string> {
+  return new Set(
+    [...m.services, ...m.workloads, ...m.referenceGrants, ...m.k8sGateways, ...m.gatewayApiRoutes].map(
+      (e) => e.namespace,
+    ),
+  );
+}
+
+/** What refers: a route or Gateway, by group, kind and namespace. */
+export interface Referrer {
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+}
+
+/**
+ * The ReferenceGrant that lets `from` refer to `to`: for a reference within one namespace, none is
+ * needed (`'same namespace'`); else one in `to`'s namespace whose `from` names `from`'s group, kind
+ * and namespace and whose `to` names `to`'s group and kind (and its name, or no name). Undefined
+ * when none does: the reference is not permitted (RefNotPermitted).
+ */
+export function referenceGrantFor(
+  model: MeshModel,
+  from: Referrer,
+  to: Pick<CrossNamespaceRef, 'group' | 'kind' | 'name' | 'namespace'>,
+): ReferenceGrant | 'same namespace' | undefined {
+  if (from.namespace === to.namespace) return 'same namespace';
+  return model.referenceGrants.find(
+    (g) =>
+      g.namespace === to.namespace &&
+      g.from.some((f) => f.group === from.group && f.kind === from.kind && f.namespace === from.namespace) &&
+      g.to.some(
+        (t) => t.group === to.group && t.kind === to.kind && (t.name === undefined || t.name === to.name),
+      ),
+  );
+}
+
+/** Why a cross-namespace reference is not permitted, in the words of the Gateway API's status. */
+export function refNotPermitted(from: Referrer & { readonly name: string }, to: CrossNamespaceRef): string {
+  const what = `${to.group ? `${to.kind}.${to.group}` : to.kind} ${to.namespace}/${to.name}`;
+  return `${to.field} refers to ${what} in another namespace, and no ReferenceGrant in ${to.namespace} lets ${from.kind} from ${from.namespace} refer to it (ResolvedRefs=False, RefNotPermitted)`;
 }
 
 /** `targetRefs` (or the older single `targetRef`) of a policy. */

@@ -10,6 +10,7 @@ import {
   gatewayApiCrdVersion,
   readGatewayApiRoute,
   readK8sGateway,
+  readReferenceGrant,
   readTargetRefs,
 } from './gateway-api.js';
 import type {
@@ -17,6 +18,7 @@ import type {
   GatewayApiCrd,
   GatewayApiRoute,
   K8sGateway,
+  ReferenceGrant,
   AuthzAction,
   AuthzRule,
   DeclaredCall,
@@ -177,6 +179,7 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
     gatewayApiRoutes: [] as GatewayApiRoute[],
     k8sGateways: [] as K8sGateway[],
     gatewayApiCrds: [] as GatewayApiCrd[],
+    referenceGrants: [] as ReferenceGrant[],
     skipped: [] as Skipped[],
     invalid: [] as InvalidObject[],
   };
@@ -264,6 +267,9 @@ export function buildModel(objects: readonly SourcedObject[], options: ModelOpti
         break;
       case group === GATEWAY_API_GROUP && kind === 'Gateway':
         m.k8sGateways.push(readK8sGateway(e, spec));
+        break;
+      case group === GATEWAY_API_GROUP && kind === 'ReferenceGrant':
+        m.referenceGrants.push(readReferenceGrant(e, spec));
         break;
       case kind === 'CustomResourceDefinition' && gatewayApiCrdVersion(object) !== undefined:
         m.gatewayApiCrds.push({ ...e, version: gatewayApiCrdVersion(object)! });

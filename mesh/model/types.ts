@@ -411,6 +411,27 @@ export interface K8sGateway extends Entry {
     Wire<gatewayapi.GatewaySpecListeners>,
     'name' | 'port' | 'protocol' | 'hostname'
   >[];
+  /** The listeners' `tls.certificateRefs` (a Secret unless the ref says otherwise). */
+  readonly certificateRefs: readonly CrossNamespaceRef[];
+}
+
+/** A reference from one namespace to an object in another, which a ReferenceGrant must allow. */
+export interface CrossNamespaceRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** Where the referring object names it: `listeners[0].tls.certificateRefs[0]`. */
+  readonly field: string;
+}
+
+/**
+ * A ReferenceGrant: which kinds of which other namespaces may refer to which objects (all of a
+ * kind, or the one named) in its own namespace.
+ */
+export interface ReferenceGrant extends Entry {
+  readonly from: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];
+  readonly to: readonly { readonly group: string; readonly kind: string; readonly name?: string }[];
 }
 
 /** A Gateway API CRD in the input, with the bundle version it states. */
@@ -460,6 +481,8 @@ export interface MeshModel {
   readonly k8sGateways: readonly K8sGateway[];
   /** Gateway API CRDs present in the input. */
   readonly gatewayApiCrds: readonly GatewayApiCrd[];
+  /** ReferenceGrants (what other namespaces may refer to in theirs). */
+  readonly referenceGrants: readonly ReferenceGrant[];
   /** Declared calls (construct-built meshes only); undefined when unknown. */
   readonly calls: readonly DeclaredCall[] | undefined;
   /** Subsets declared on purpose without pods (construct-built meshes only). */

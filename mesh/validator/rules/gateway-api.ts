@@ -1,9 +1,21 @@
 /**
  * The rules of the Gateway API and ambient mode: a Service routed by both a VirtualService and an
  * HTTPRoute, an L7 policy enforced by ztunnel (which Istio turns into DENY), a route backend that
- * does not exist or has no pods, Gateway API CRDs older than Istio needs.
+ * does not exist or has no pods, Gateway API CRDs older than Istio needs, a cross-namespace
+ * reference no ReferenceGrant allows, an `istio.io/use-waypoint` label naming no waypoint.
  */
-import { MIN_GATEWAY_API, WAYPOINT_CLASS, waypointFor } from '../../model/gateway-api.js';
+import {
+  GATEWAY_API_GROUP,
+  MIN_GATEWAY_API,
+  namespacesWithObjects,
+  referenceGrantFor,
+  refNotPermitted,
+  routeBackendRefs,
+  USE_WAYPOINT,
+  USE_WAYPOINT_NAMESPACE,
+  WAYPOINT_CLASS,
+  waypointFor,
+} from '../../model/gateway-api.js';
 import { hostMatches, lookupHost, resolveHost, workloadsOf, workloadsSelected } from '../../model/query.js';
 import type { AuthzRule, MeshModel } from '../../model/types.js';
 import type { Rule } from '../rule.js';
@@ -180,6 +192,67 @@ export const gatewayApiRules: readonly Rule[] = [
               );
           }),
         );
+      }
+    },
+  },
+  {
+    code: 'MESH957',
+    severity: 'error',
+    mirrors: [],
+    title: 'cross-namespace backendRef or certificateRef without a ReferenceGrant that allows it',
+    hint: 'add a ReferenceGrant in the referred namespace whose `from` names the referrer\'s group, kind and namespace (for example gateway.networking.k8s.io, HTTPRoute, default) and whose `to` names the referred kind (group "", kind Service or Secret), or refer to an object in the referrer\'s own namespace',
+    check: (m, report) => {
+      const loaded = namespacesWithObjects(m);
+      for (const r of m.gatewayApiRoutes) {
+        const from = { group: GATEWAY_API_GROUP, kind: r.kind, namespace: r.namespace, name: r.name };
+        for (const b of routeBackendRefs(r)) {
+          if (!loaded.has(b.namespace) || referenceGrantFor(m, from, b)) continue;
+          report(r, `${refNotPermitted(from, b)}: requests for this backend answer 500`);
+        }
+      }
+      for (const g of m.k8sGateways) {
+        const from = { group: GATEWAY_API_GROUP, kind: 'Gateway', namespace: g.namespace, name: g.name };
+        for (const c of g.certificateRefs) {
+          if (!loaded.has(c.namespace) || referenceGrantFor(m, from, c)) continue;
+          report(g, `${refNotPermitted(from, c)}: the listener serves no certificate from it`);
+        }
+      }
+    },
+  },
+  {
+    code: 'MESH958',
+    severity: 'error',
+    mirrors: [],
+    title: 'istio.io/use-waypoint names a waypoint that does not exist',
+    hint: 'create the waypoint (a Gateway of class istio-waypoint, `istioctl waypoint apply`) or fix the label (`none` opts out)',
+    check: (m, report) => {
+      const loaded = namespacesWithObjects(m);
+      const labelled = [
+        ...m.namespaces.map((e) => ({ e, labels: e.labels, what: `namespace ${e.name}` })),
+        ...m.services.map((e) => ({ e, labels: e.labels, what: `Service ${e.namespace}/${e.name}` })),
+        ...m.workloads.map((e) => ({
+          e,
+          labels: e.podLabels,
+          what: `the pods of ${e.kind} ${e.namespace}/${e.name}`,
+        })),
+      ];
+      for (const { e, labels, what } of labelled) {
+        const name = labels[USE_WAYPOINT];
+        if (name === undefined || name === '' || name === 'none') continue;
+        const ns = labels[USE_WAYPOINT_NAMESPACE] || e.namespace;
+        if (!loaded.has(ns)) continue;
+        const gateway = m.k8sGateways.find((g) => g.name === name && g.namespace === ns);
+        const label = `${USE_WAYPOINT}=${name}${labels[USE_WAYPOINT_NAMESPACE] ? ` (${USE_WAYPOINT_NAMESPACE}=${ns})` : ''}`;
+        if (!gateway)
+          report(
+            e,
+            `${label} on ${what}: no Gateway ${ns}/${name}; traffic is not sent through a waypoint, so the L7 policies and routes meant for it are not applied`,
+          );
+        else if (gateway.gatewayClassName !== WAYPOINT_CLASS)
+          report(
+            e,
+            `${label} on ${what}: Gateway ${ns}/${name} is of class ${gateway.gatewayClassName || '(none)'}, not ${WAYPOINT_CLASS}; traffic is not sent through a waypoint, so the L7 policies and routes meant for it are not applied`,
+          );
       }
     },
   },

@@ -70,6 +70,12 @@ const waypointGw: KubeObject = {
   metadata: { name: 'waypoint', namespace: 'default' },
   spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
 };
+const shopRatings: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'ratings', namespace: 'shop' },
+  spec: { selector: { app: 'ratings' }, ports: [{ name: 'http', port: 9080 }] },
+};
 const httpRoute = (name: string, parent: string, backendRefs: object[]): KubeObject => ({
   apiVersion: 'gateway.networking.k8s.io/v1',
   kind: 'HTTPRoute',
@@ -1517,6 +1523,35 @@ const CASES: Case[] = [
     bad: [gatewayApiCrd('v1.2.1')],
     message: 'bundle version v1.2.1; Istio 1.30 requires v1.5 or newer',
     good: [gatewayApiCrd('v1.5.1')],
+  },
+  {
+    code: 'MESH957',
+    bad: [shopRatings, httpRoute('ratings', 'ratings', [{ name: 'ratings', namespace: 'shop', port: 9080 }])],
+    message:
+      'rules[0].backendRefs[0] refers to Service shop/ratings in another namespace, and no ReferenceGrant in shop lets HTTPRoute from default refer to it (ResolvedRefs=False, RefNotPermitted)',
+    // Near miss: the ReferenceGrant in shop that allows it.
+    good: [
+      shopRatings,
+      httpRoute('ratings', 'ratings', [{ name: 'ratings', namespace: 'shop', port: 9080 }]),
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        kind: 'ReferenceGrant',
+        metadata: { name: 'routes-from-default', namespace: 'shop' },
+        spec: {
+          from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'default' }],
+          to: [{ group: '', kind: 'Service' }],
+        },
+      },
+    ],
+  },
+  {
+    code: 'MESH958',
+    drop: ['Namespace/default'],
+    bad: [waypointNs],
+    message:
+      'istio.io/use-waypoint=waypoint on namespace default: no Gateway default/waypoint; traffic is not sent through a waypoint',
+    // Near miss: the waypoint exists.
+    good: [waypointNs, waypointGw],
   },
 ];
 
