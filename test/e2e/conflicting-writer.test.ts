@@ -27,6 +27,7 @@ import {
   VIRTUAL_SERVICES,
   type CanaryReleaseObject,
 } from '../../operator/adapters/kubernetes.js';
+import { reportFigures } from '../harness/figures.js';
 import { E2eEnv, must, sleep, testFailed, transitions, type HttpRouteView } from './env.js';
 
 const INTERVAL_S = 2;
@@ -266,6 +267,11 @@ test('weights and status rewritten again and again: the operator holds or writes
     ['reviews', 'ratings'].map(async (s) => JSON.stringify((await env.virtualService(s)).spec.http[0])),
   );
   expect(healthAfter).toStrictEqual(healthBefore);
+  reportFigures({
+    fault: 'conflicting writer (route weights and status rewritten)',
+    count: `${reviewsWrites + ratingsWrites} foreign route writes, ${statusWrites} foreign status writes in ${stormMs} ms`,
+    outcome: `Hold: ${operatorVsWrites('reviews')} written back; Reapply: ${operatorVsWrites('ratings')} written back, then held; status: ${statusByOperator} operator writes, ${conflictsDuring} refused and read again; all 3 Succeeded`,
+  });
 }, 150_000);
 
 /** Writes the operator had refused because the object changed since it read it. */

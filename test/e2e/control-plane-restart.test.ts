@@ -32,6 +32,7 @@ import {
 } from '../../operator/adapters/kubernetes.js';
 import type { LeaseRecord } from '../../operator/runtime/leader-election.js';
 import { cluster } from '../harness/cluster.js';
+import { reportFigures } from '../harness/figures.js';
 import { installCrds, startApiCore, type ApiCore } from '../harness/control-plane.js';
 import { killHard, spawnOperator, waitLeading, type OperatorProcess } from '../harness/operator-process.js';
 import type { RestartablePart } from '../harness/processes.js';
@@ -196,6 +197,14 @@ async function releaseThroughRestart(
   return { op, final, states, failedReads, slowestReadMs, outageMs, stepAtRestart, lease, after };
 }
 
+function restartFigures(fault: string, r: Awaited<ReturnType<typeof releaseThroughRestart>>) {
+  return {
+    fault,
+    count: `1 release of ${spec.steps!.length} steps, down ${r.outageMs} ms at step ${r.stepAtRestart}`,
+    outcome: `${r.final.phase}; ${r.failedReads} reads refused, slowest ${r.slowestReadMs} ms; weights ${r.states.map((s) => s.canary).join(' → ')}, each step once`,
+  };
+}
+
 function expectRodeItOut(r: Awaited<ReturnType<typeof releaseThroughRestart>>): void {
   // the process lived through it, logged no error, lost the Lease's leadership and took it back
   expect(r.op.child.exitCode).toBeNull();
@@ -229,6 +238,7 @@ test('kube-apiserver restarted mid-release (SIGTERM, same port, etcd keeps the d
     `kube-apiserver down ${r.outageMs} ms at step ${r.stepAtRestart}; ${r.failedReads} failed reads, slowest ${r.slowestReadMs} ms; VirtualService states: ${r.states.map((s) => s.canary).join(' → ')}; operator after the restart: ${[...new Set(r.after)].slice(0, 12).join(' | ')}`,
   );
   expectRodeItOut(r);
+  reportFigures(restartFigures('kube-apiserver restarted mid-release (SIGTERM, etcd keeps the data)', r));
   // its watches broke with the apiserver and came back (with etcd, the apiserver's watch cache
   // may keep them open)
   expect(r.after.some((m) => /^watch of .* failed/.test(m))).toBe(true);
@@ -242,4 +252,5 @@ test('etcd killed and restarted mid-release (SIGKILL, same data dir): the operat
   );
   expectRodeItOut(r);
   expect(r.lease?.holderIdentity).toBe('operator-restart-etcd');
+  reportFigures(restartFigures('etcd killed and restarted mid-release (SIGKILL, same data dir)', r));
 }, 120_000);

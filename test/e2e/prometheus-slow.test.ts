@@ -9,6 +9,7 @@
  * and is promoted, every step recorded once.
  */
 import { SlowProxy } from '../harness/slow-proxy.js';
+import { reportFigures } from '../harness/figures.js';
 import { cluster } from '../harness/cluster.js';
 import { E2eEnv, sleep, testFailed, transitions } from './env.js';
 
@@ -111,4 +112,9 @@ test('queries answered after the timeout: the release holds on its step, queries
     ['Promoted', 4],
   ]);
   expect(final.history?.some((h) => h.phase === 'RolledBack')).toBe(false);
+  reportFigures({
+    fault: 'Prometheus slow (answers after the query timeout)',
+    count: `queries held ${SLOW_MS} ms against a 1.5 s timeout for ${SLOW_FOR_MS} ms`,
+    outcome: `${slow.requests} queries sent, ${slow.abandoned} abandoned at the timeout, at most ${slow.maxOpen} open; held on step 1, then ${final.phase}`,
+  });
 });

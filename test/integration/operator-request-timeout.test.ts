@@ -26,6 +26,7 @@ import { Informer } from '../../operator/runtime/informers.js';
 import { createLogger, type LogEntry } from '../../operator/runtime/log.js';
 import { startOperator, type OperatorHandle } from '../../operator/runtime/operator.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
+import { reportFigures } from '../harness/figures.js';
 import { HangingTcpProxy } from '../harness/slow-proxy.js';
 import {
   canaryRelease,
@@ -206,7 +207,8 @@ describe('a hung apiserver', () => {
       250,
     );
     // far inside the 300 s a request without a timeout would have hung
-    expect(Date.now() - resumedAt).toBeLessThan(90_000);
+    const promotedAt = Date.now();
+    expect(promotedAt - resumedAt).toBeLessThan(90_000);
     const last = await canaryWeight();
     expect(last.weights.reduce((a, b) => a + b, 0)).toBe(100);
     expect(last.bySubset.v2).toBe(100);
@@ -217,5 +219,10 @@ describe('a hung apiserver', () => {
       ['Promoted', spec.steps!.length],
     ]);
     expect(logs.filter((e) => e.level === 'error')).toStrictEqual([]);
+    reportFigures({
+      fault: 'kube-apiserver hung (TLS completes, no request answered)',
+      count: `1 release held ${hangMs} ms at step ${held?.currentStep}, request timeout 1.5 s`,
+      outcome: `${timedOut()} requests abandoned at the timeout, nothing written during the hang; ${end.phase} ${((promotedAt - resumedAt) / 1000).toFixed(1)} s after, each step once`,
+    });
   }, 180_000);
 });
