@@ -13,12 +13,19 @@
  *   of a release, median and p95 (a loopback proxy in front of Prometheus records each query and
  *   the workloads it names).
  *
- * Run: `npm run bench -- scale` (SCALE_SIZES, SCALE_WINDOW_S; CONCURRENCY and LOG_LEVEL reach the
- * operator). Its log lines are kept in `$TMPDIR/cdk8s-mesh-scale-<N>.log`.
+ * Heap: the most `nodejs_heap_size_used_bytes` seen on its `/metrics` during the window; with
+ * `--heap-snapshot DIR`, a V8 heap snapshot of the operator at the end of each window is written
+ * to DIR and summarized by constructor and retainer (`heap-snapshot.ts`).
+ *
+ * Run: `npm run bench -- scale [--sizes 1,100,500] [--window S] [--concurrency N]
+ * [--heap-snapshot DIR]` (or SCALE_SIZES, SCALE_WINDOW_S; `--concurrency` is the operator's flag,
+ * how many releases it reconciles at once; unset, the operator's default for this machine).
+ * Its log lines are kept in `$TMPDIR/cdk8s-mesh-scale-<N>.log`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import globalSetup from '../test/harness/global-setup.js';
 import globalTeardown from '../test/harness/global-teardown.js';
 import { auditEntries, auditMark } from '../test/harness/audit.js';
@@ -29,9 +36,30 @@ import { SlowProxy } from '../test/harness/slow-proxy.js';
 import { CANARY_RELEASES, KubeClient } from '../operator/adapters/kubernetes.js';
 import { createFleet, waitAvailable, type Fleet } from './fleet.js';
 import { markdownTable } from './table.js';
+import { formatHeapSummary, summarizeHeapSnapshot } from './heap-snapshot.js';
+import { defaultConcurrency, parseConcurrency } from '../operator/runtime/concurrency.js';
 
-const SIZES = (process.env.SCALE_SIZES ?? '1,100,500').split(',').map(Number);
-const WINDOW_S = Number(process.env.SCALE_WINDOW_S ?? 60);
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string' },
+    window: { type: 'string' },
+    concurrency: { type: 'string' },
+    'heap-snapshot': { type: 'string' },
+  },
+  strict: true,
+});
+const SIZES = (args.sizes ?? process.env.SCALE_SIZES ?? '1,100,500').split(',').map(Number);
+const WINDOW_S = Number(args.window ?? process.env.SCALE_WINDOW_S ?? 60);
+const CONCURRENCY = (() => {
+  if (args.concurrency === undefined) return undefined;
+  const c = parseConcurrency(args.concurrency, '--concurrency');
+  if (!c.ok) {
+    console.error(c.error);
+    process.exit(2);
+  }
+  return c.value;
+})();
+const SNAPSHOT_DIR = args['heap-snapshot'] === undefined ? undefined : resolve(args['heap-snapshot']);
 const progress = (l: string) => process.stderr.write(`[bench] ${l}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,6 +140,7 @@ interface Row {
   readonly releases: number;
   readonly progressingS: number;
   readonly rssMb: number;
+  readonly heapMb: number;
   readonly cpuPerMin: number;
   readonly reconcilesPerMin: number;
   readonly p99: string;
@@ -150,7 +179,15 @@ async function measure(size: number): Promise<Row> {
       for (const w of named) if (w.endsWith('-v2')) (checks.get(w) ?? checks.set(w, []).get(w)!).push(now);
     };
     const t0 = Date.now();
-    op = spawnOperator({ namespace: fleet.namespace, identity: `scale-${size}`, prometheusUrl: proxy.url });
+    const snapshotDir = SNAPSHOT_DIR && join(SNAPSHOT_DIR, `scale-${size}`);
+    if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+    op = spawnOperator({
+      namespace: fleet.namespace,
+      identity: `scale-${size}`,
+      prometheusUrl: proxy.url,
+      nodeArgs: snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [],
+      args: CONCURRENCY === undefined ? [] : [`--concurrency=${CONCURRENCY}`],
+    });
     await waitLeading(op, `the operator at ${size} releases`);
     const progressingMs = await allProgressing(client, fleet, t0, 900_000);
     progress(`${size}: all Progressing in ${(progressingMs / 1000).toFixed(1)} s`);
@@ -171,14 +208,18 @@ async function measure(size: number): Promise<Row> {
     checks.clear();
     queries = 0;
     let rss = p0.rss;
-    while (Date.now() - w0 < WINDOW_S * 1000) {
+    let heap = sum(m0, 'nodejs_heap_size_used_bytes');
+    for (let i = 1; Date.now() - w0 < WINDOW_S * 1000; i++) {
       await sleep(1000);
       rss = Math.max(rss, procSample(pid).rss);
+      if (i % 5 === 0) heap = Math.max(heap, sum(await scrape(address), 'nodejs_heap_size_used_bytes'));
     }
     const minutes = (Date.now() - w0) / 60_000;
     const p1 = procSample(pid);
     const m1 = await scrape(address);
+    heap = Math.max(heap, sum(m1, 'nodejs_heap_size_used_bytes'));
     const audited = auditEntries(mark, { namespace: fleet.namespace });
+    if (snapshotDir) await heapSnapshot(pid, snapshotDir, size);
     const gaps: number[] = [];
     for (const times of checks.values())
       for (let i = 1; i < times.length; i++) gaps.push((times[i]! - times[i - 1]!) / 1000);
@@ -187,6 +228,7 @@ async function measure(size: number): Promise<Row> {
       releases: size,
       progressingS: progressingMs / 1000,
       rssMb: rss / 2 ** 20,
+      heapMb: heap / 2 ** 20,
       cpuPerMin: (p1.cpuS - p0.cpuS) / minutes,
       reconcilesPerMin: delta('canary_operator_reconcile_total') / minutes,
       p99: p99(m0, m1),
@@ -214,6 +256,28 @@ async function measure(size: number): Promise<Row> {
   }
 }
 
+/** Asks the operator for a heap snapshot (SIGUSR2), waits until it is written, prints its summary. */
+async function heapSnapshot(pid: number, dir: string, size: number): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  let last = -1;
+  for (let i = 0; i < 240; i++) {
+    await sleep(1000);
+    file ??= readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (!file) continue;
+    const bytes = statSync(join(dir, file)).size;
+    // Written in one go; done when its size stops changing and the JSON is closed.
+    if (bytes === last && bytes > 0 && readFileSync(join(dir, file)).subarray(-2).toString().includes('}'))
+      break;
+    last = bytes;
+  }
+  if (!file) throw new Error(`the operator wrote no heap snapshot into ${dir} in 240 s`);
+  progress(
+    `${size}: heap snapshot ${join(dir, file)}\n${formatHeapSummary(summarizeHeapSnapshot(join(dir, file)))}`,
+  );
+}
+
 async function main(): Promise<number> {
   compiledOperator(); // built here (when the sources are newer), not inside a measurement
   await globalSetup();
@@ -235,7 +299,7 @@ async function main(): Promise<number> {
   }
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
   console.log(
-    `The operator at N releases (interval 5s, no traffic: every release holds on missing data), idle window ${WINDOW_S} s\n`,
+    `The operator at N releases (interval 5s, no traffic: every release holds on missing data), idle window ${WINDOW_S} s, concurrency ${CONCURRENCY ?? `${defaultConcurrency()} (the operator's default here)`}\n`,
   );
   console.log(
     markdownTable(
@@ -244,6 +308,7 @@ async function main(): Promise<number> {
           'releases',
           'all Progressing',
           'RSS',
+          'heap used',
           'CPU s/min',
           'reconciles/min',
           'reconcile p99',
@@ -256,6 +321,7 @@ async function main(): Promise<number> {
           String(r.releases),
           `${f(r.progressingS)} s`,
           `${f(r.rssMb, 0)} MB`,
+          `${f(r.heapMb, 0)} MB`,
           f(r.cpuPerMin),
           f(r.reconcilesPerMin, 0),
           r.p99,

@@ -156,6 +156,7 @@ async function main(): Promise<number> {
     identity: values.identity ?? env.POD_NAME,
     listen: values.listen ?? env.LISTEN_ADDRESS ?? ':8080',
     concurrency: concurrency.value,
+    processMetrics: true,
     logger: log,
   });
   log.info('operator started', {

@@ -187,3 +187,43 @@ export function loadKubeConfig(req: KubeConfigRequest = {}): Result<LoadedKubeCo
     );
   return ok({ kubeConfig: kc, source });
 }
+
+/**
+ * A client-node API client whose requests share one connection pool per cluster and user.
+ *
+ * client-node 2's `makeApiClient` gives every request a new undici Agent: each request opens its
+ * own TLS connection (a handshake, the CA and client key parsed again) and keeps it open for a few
+ * seconds after the answer. At hundreds of releases that is most of the operator's memory and
+ * CPU in a burst of writes. Here the Agent of the first request for the current cluster and user is
+ * kept and given to the later ones, the way client-node already caches its Watch agents; the
+ * headers (a token that refreshes, an exec plugin's credentials) are still set on every request by
+ * client-node itself.
+ */
+export function pooledApiClient<T extends k8s.ApiType>(
+  kubeConfig: k8s.KubeConfig,
+  api: k8s.ApiConstructor<T>,
+): T {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster: set its current-context');
+  const pools = new Map<string, NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>>();
+  const auth: k8s.SecurityAuthentication = {
+    getName: () => 'kubeconfig authentication, one connection pool',
+    applySecurityAuthentication: async (context) => {
+      await kubeConfig.applySecurityAuthentication(context);
+      const key = `${kubeConfig.getCurrentCluster()?.name ?? ''}\u0000${kubeConfig.getCurrentUser()?.name ?? ''}`;
+      const pooled = pools.get(key);
+      if (pooled) context.setDispatcher(pooled);
+      else {
+        const fresh = context.getDispatcher();
+        if (fresh) pools.set(key, fresh);
+      }
+    },
+  };
+  return new api(
+    k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+      authMethods: { default: auth },
+      middleware: [k8s.setHeaderMiddleware('User-Agent', 'cdk8s-mesh')],
+    }),
+  );
+}

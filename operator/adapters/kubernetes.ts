@@ -27,6 +27,7 @@ import { err, ok, type Result } from '../core/result.js';
 import { sameStatus } from '../core/status.js';
 import { redactText } from '../../api/redact.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, showMs } from '../../api/operator-timings.js';
+import { pooledApiClient } from './kubeconfig.js';
 
 /** Why a Kubernetes call failed. */
 export type KubeErrorKind =
@@ -226,7 +227,7 @@ export class KubeClient {
     readonly kubeConfig: k8s.KubeConfig,
     opts: KubeClientOptions = {},
   ) {
-    this.api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    this.api = pooledApiClient(kubeConfig, k8s.CustomObjectsApi);
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.plain = requestTimeoutOptions(this.requestTimeoutMs);
     this.jsonPatchOptions = requestTimeoutOptions(this.requestTimeoutMs, JSON_PATCH);

@@ -18,6 +18,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../api/operator-timings.js';
 import { requestTimeoutOptions, type KubeObject, type ResourceType } from '../adapters/kubernetes.js';
+import { pooledApiClient } from '../adapters/kubeconfig.js';
 import { systemClock, type Clock } from './clock.js';
 
 export interface InformerOptions {
@@ -86,7 +87,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   constructor(private readonly opts: InformerOptions) {
     this.clock = opts.clock ?? systemClock;
-    const api = opts.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const api = pooledApiClient(opts.kubeConfig, k8s.CustomObjectsApi);
     const listOptions = requestTimeoutOptions(opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     const random = opts.random ?? Math.random;
     const { group, version, plural } = opts.type;

@@ -92,6 +92,12 @@ export interface OperatorOptions {
   readonly webhookBackoffMs?: number;
   /** Reconcile every release at least this often, whatever the events. @default 300000 */
   readonly resyncMs?: number;
+  /**
+   * Also serve Node's process metrics on `/metrics` (`process_resident_memory_bytes`,
+   * `nodejs_heap_size_used_bytes`, CPU, event-loop lag…); one operator per process only.
+   * @default false
+   */
+  readonly processMetrics?: boolean;
   /** @default - JSON lines on stderr at level info */
   readonly logger?: Logger;
   /** @default systemClock */
@@ -132,7 +138,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   const clock = opts.clock ?? systemClock;
   const identity = opts.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const log = (opts.logger ?? createLogger()).with({ operator: identity });
-  const metrics = new OperatorMetrics();
+  const metrics = new OperatorMetrics({ defaultMetrics: opts.processMetrics ?? false });
   const kube = new KubernetesAdapter(opts.kubeConfig, {
     instance: identity,
     requestTimeoutMs: opts.requestTimeoutMs,

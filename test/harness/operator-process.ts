@@ -1,11 +1,13 @@
 /**
- * The operator as a whole process (the compiled `operator/main.js`) against the test control
- * plane, for tests that kill it: its JSON log lines on stderr are watched for the moment it starts
- * acting and for errors (an unhandled rejection is logged at level error).
+ * The operator as a whole process (the compiled `operator/main.js`, started with the image's Node
+ * options) against the test control plane, for tests that kill it: its JSON log lines on stderr
+ * are watched for the moment it starts acting and for errors (an unhandled rejection is logged at
+ * level error).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cluster } from './cluster.js';
 import { compiledOperator } from './compiled-cli.js';
+import { OPERATOR_NODE_FLAGS } from '../../image/node-flags.js';
 
 export interface OperatorProcess {
   readonly child: ChildProcess;
@@ -35,12 +37,18 @@ export interface SpawnOptions {
   readonly prometheusUrl?: string;
   /** kubeconfig the operator uses. @default the test control plane's admin kubeconfig */
   readonly kubeconfig?: string;
+  /** More options for Node before the script (e.g. `--heapsnapshot-signal=SIGUSR2`), after the image's. @default none */
+  readonly nodeArgs?: readonly string[];
+  /** More operator flags (e.g. `--concurrency=16`). @default none */
+  readonly args?: readonly string[];
 }
 
 export function spawnOperator(opts: SpawnOptions): OperatorProcess {
   const child = spawn(
     process.execPath,
     [
+      ...OPERATOR_NODE_FLAGS,
+      ...(opts.nodeArgs ?? []),
       compiledOperator(),
       `--kubeconfig=${opts.kubeconfig ?? cluster.kubeconfigPath}`,
       `--prometheus-url=${opts.prometheusUrl ?? cluster.prometheusUrl}`,
@@ -57,6 +65,7 @@ export function spawnOperator(opts: SpawnOptions): OperatorProcess {
         : []),
       '--listen=127.0.0.1:0',
       `--identity=${opts.identity}`,
+      ...(opts.args ?? []),
     ],
     { env: { ...process.env, KUBECONFIG: '', PROMETHEUS_URL: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );

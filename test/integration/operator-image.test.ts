@@ -71,7 +71,11 @@ describe('pushed with crane (go-containerregistry) to a registry on loopback', (
       config: { User: string; Entrypoint: string[] };
     };
     expect(config.config.User).toBe('65532:65532');
-    expect(config.config.Entrypoint).toStrictEqual(['/usr/local/bin/node', '/app/operator/main.js']);
+    expect(config.config.Entrypoint).toStrictEqual([
+      '/usr/local/bin/node',
+      '--max-semi-space-size=1',
+      '/app/operator/main.js',
+    ]);
   }, 300_000);
 });
 

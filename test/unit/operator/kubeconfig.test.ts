@@ -1,8 +1,12 @@
 /** The one kubeconfig loader (operator and CLI): where it looks, which context, and errors that never quote the file. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadKubeConfig } from '../../../operator/adapters/kubeconfig.js';
+import { loadKubeConfig, pooledApiClient } from '../../../operator/adapters/kubeconfig.js';
+import { makeCerts } from '../../harness/certs.js';
 import { tempDirEach } from '../cli/helpers.js';
 
 const tmp = tempDirEach('kubeconfig-');
@@ -123,5 +127,74 @@ describe('loadKubeConfig', () => {
     const r = loadKubeConfig({ path: p, env: noEnv() });
     expect(r.ok).toBe(false);
     expect(JSON.stringify(r)).not.toContain('SECRET');
+  });
+});
+
+describe('pooledApiClient', () => {
+  /** A loopback HTTPS server that answers every GET with an empty object, counting TLS connections. */
+  async function countingServer(dir: string) {
+    const certs = makeCerts(dir);
+    const connections = { count: 0 };
+    const headers: string[] = [];
+    const server = createServer(
+      { cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) },
+      (req, res) => {
+        headers.push(String(req.headers.authorization));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end('{"kind":"Thing","metadata":{"name":"x"}}');
+      },
+    );
+    server.on('secureConnection', () => connections.count++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const kc = new k8s.KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 'loop',
+          server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          caData: readFileSync(certs.caCert).toString('base64'),
+        },
+      ],
+      users: [{ name: 'u', token: 'T0KEN' }],
+      contexts: [{ name: 'loop', cluster: 'loop', user: 'u' }],
+      currentContext: 'loop',
+    });
+    return { kc, connections, headers, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+  const get = (api: k8s.CustomObjectsApi) =>
+    api.getNamespacedCustomObject({ group: 'g', version: 'v1', namespace: 'n', plural: 'things', name: 'x' });
+
+  test('twenty requests share the connections of one pool, each with the kubeconfig credentials', async () => {
+    const s = await countingServer(join(tmp(), 'certs'));
+    try {
+      const api = pooledApiClient(s.kc, k8s.CustomObjectsApi);
+      for (let i = 0; i < 20; i++)
+        expect(await get(api)).toStrictEqual({ kind: 'Thing', metadata: { name: 'x' } });
+      // undici's pool opens a second connection while the first one is released, then reuses both;
+      // a stall of seconds on a loaded machine may let one expire
+      expect(s.connections.count).toBeGreaterThanOrEqual(1);
+      expect(s.connections.count).toBeLessThanOrEqual(4);
+      expect(s.headers).toStrictEqual(Array(20).fill('Bearer T0KEN'));
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  test("client-node's own makeApiClient opens a connection per request (what the pool avoids)", async () => {
+    const s = await countingServer(join(tmp(), 'certs'));
+    try {
+      const api = s.kc.makeApiClient(k8s.CustomObjectsApi);
+      for (let i = 0; i < 20; i++) await get(api);
+      expect(s.connections.count).toBe(20);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  test('fails if the kubeconfig has no current cluster, saying what to set', () => {
+    expect(() => pooledApiClient(new k8s.KubeConfig(), k8s.CustomObjectsApi)).toThrow(
+      'the kubeconfig has no current cluster: set its current-context',
+    );
   });
 });
