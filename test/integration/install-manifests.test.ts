@@ -165,16 +165,23 @@ async function allowed(
   namespace: string | undefined,
   ns: string,
 ): Promise<boolean> {
-  const review = await kc.makeApiClient(k8s.AuthorizationV1Api).createSubjectAccessReview({
-    body: {
-      spec: {
-        user: `system:serviceaccount:${ns}:${OPERATOR_NAME}`,
-        groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
-        resourceAttributes: { verb, ...parse(key), ...(namespace ? { namespace } : {}) },
-      },
+  const body = {
+    spec: {
+      user: `system:serviceaccount:${ns}:${OPERATOR_NAME}`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+      resourceAttributes: { verb, ...parse(key), ...(namespace ? { namespace } : {}) },
     },
-  });
-  return review.status?.allowed ?? false;
+  };
+  // A SubjectAccessReview only asks, so a connection the apiserver closed under load (fetch
+  // failed: other side closed) is asked again, at most twice; an HTTP error is not retried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const review = await kc.makeApiClient(k8s.AuthorizationV1Api).createSubjectAccessReview({ body });
+      return review.status?.allowed ?? false;
+    } catch (e) {
+      if (!(e instanceof TypeError) || attempt === 3) throw e;
+    }
+  }
 }
 
 describe('the operator ServiceAccount, asked of the real RBAC authorizer', () => {
