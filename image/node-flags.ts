@@ -6,7 +6,7 @@
  * default and keeps them. The operator allocates a steady stream of short-lived objects (API
  * answers, parsed specs and statuses, Prometheus results) and keeps little, so the large
  * young generation was most of its resident memory: at 500 releases the same fleet measured
- * 277 MB RSS with the default and 167 MB with 1 MB semi-spaces, at the same CPU per minute
- * (`npm run bench -- scale`, docs/benchmarks.md).
+ * 253-282 MB RSS with the default and 167-185 MB with 1 MB semi-spaces, for 0-75 % more CPU
+ * (more frequent scavenges; docs/benchmarks.md).
  */
 export const OPERATOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];

@@ -279,7 +279,7 @@ export class Reconciler {
         };
       }
 
-      const decision = decide(obj.spec, obj.status, observations, now);
+      let decision = decide(obj.spec, obj.status, observations, now);
       const routeActions = decision.actions.filter(isRouteAction);
 
       // 1. Routes. Nothing else is written unless they are.
@@ -315,6 +315,19 @@ export class Reconciler {
           );
         }
         log.info('routes updated', { actions: routeActions.map((a) => a.type), observation: o });
+        // What the next pass would conclude from the route as the apiserver stored it (a promoted
+        // release's routes are settled, the scale-down is scheduled), decided now at the same
+        // instant and written in this pass's one status patch, instead of a second patch a moment
+        // later. Only when it asks for no further route change; its Events and notifications
+        // follow this pass's.
+        const settled = decide(obj.spec, decision.status, { ...observations, route: o }, now);
+        if (!settled.actions.some(isRouteAction)) {
+          decision = {
+            status: settled.status,
+            actions: [...decision.actions, ...settled.actions],
+            requeueAfter: settled.requeueAfter,
+          };
+        }
       }
 
       // 2. Status, in one patch, only if it changed.
