@@ -20,6 +20,9 @@ export default {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/harness/jest-assertions.ts'],
+      // CPU-bound cases (a graph layout, a synth of a whole mesh) take 1-2 s alone and past Jest's
+      // 5 s default while the integration project shares the two cores; a hang still fails.
+      testTimeout: 30_000,
     },
     {
       // The packed package installed into fresh projects (npm registry only; no control plane).
