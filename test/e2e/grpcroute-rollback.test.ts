@@ -89,7 +89,7 @@ test('a GRPCRoute release whose canary fails gRPC calls at HTTP 200 is rolled ba
     (s) => s.lastCheckPassed === true || s.currentStep >= 1,
     30_000,
   );
-  const { rule } = (await env.release(name)).spec.grpcRoute as { rule: string };
+  const { rule } = ((await env.release(name)).spec as { grpcRoute: { rule: string } }).grpcRoute;
   expect(await routeWeights(name, rule)).toStrictEqual(['checkout-v1=50', 'checkout-v2=50']);
 
   env.sim.backend('checkout', 'v2').set({ errorRate: 0.3 });
