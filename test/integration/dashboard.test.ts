@@ -306,7 +306,9 @@ describe('dashboard in Chromium', () => {
     // Traffic to reviews (all three versions: no route picks one) before any dashboard reads it.
     await writeStatus(status(iso(-1), { successRate: 99.7 }));
     const started = Date.now();
-    const load = sim.runLoad({ host: 'reviews', rps: 20, requests: 160, concurrency: 4 });
+    // 16 s of it: the past is read one point per 5 s analysis interval, and a point has a rate only
+    // while traffic flowed within its window, so 8 s gave 1-2 points on a quiet machine.
+    const load = sim.runLoad({ host: 'reviews', rps: 20, requests: 320, concurrency: 4 });
     // Prometheus has the canary's rate while the load runs (the operator's query, 5 s window).
     const prometheus = new PrometheusProvider({ url: cluster.prometheusUrl });
     const canary = { namespace: ns.name, workload: 'reviews-v3', interval: '5s' };
