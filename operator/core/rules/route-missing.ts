@@ -23,4 +23,7 @@ export function holdForRoute(p: Pass, route: RouteObservation & { found: false }
   if (conditionOf(p.prev, ConditionType.Valid)?.reason !== route.reason)
     event(p, 'Warning', route.reason, msg);
   p.requeue = p.interval;
+  // Nothing started yet: the history reads Initializing → Started once the route is there, as
+  // for a canary not yet ready, never Started twice.
+  if (p.restarted) p.historyReason = Reason.Initializing;
 }

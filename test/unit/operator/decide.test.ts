@@ -1034,6 +1034,31 @@ describe('decide: status details', () => {
     expect(atOnce.status.history?.map((h) => h.reason)).toStrictEqual(['Started']);
   });
 
+  test('a release created before its route reads Initializing then Started, never Started twice', () => {
+    const holding = decide(
+      spec,
+      undefined,
+      {
+        generation: 1,
+        route: { found: false, reason: 'VirtualServiceNotFound' },
+        metrics: {},
+        canary: { ready: true },
+      },
+      new Date(T0),
+    );
+    expect(holding.status.conditions?.find((c) => c.type === 'Valid')?.reason).toBe('VirtualServiceNotFound');
+    const started = decide(
+      spec,
+      holding.status,
+      { generation: 1, route: route(0), metrics: {}, canary: { ready: true } },
+      new Date(T0 + 3_000),
+    );
+    expect(started.status.history?.map((h) => [h.reason, h.phase, h.step])).toStrictEqual([
+      ['Initializing', 'Initializing', 0],
+      ['Started', 'Progressing', 0],
+    ]);
+  });
+
   test('analysisDue: the runtime queries Prometheus at the first multiple of the interval from the step start after the last check', () => {
     const parsed = parseSpec(spec);
     if (!parsed.ok) throw new Error('fixture spec must parse');
