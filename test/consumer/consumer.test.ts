@@ -13,7 +13,7 @@
  * cdk8s-mesh lint dist/` (clean, then a broken file), and a Jest test using `cdk8s-mesh/testing`.
  * Network: the npm registry only (npm's cache makes later runs local).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -132,6 +132,10 @@ describe('the tarball', () => {
         'package/lib/cjs/package.json',
         'package/lib/cli/bin.js',
         'package/lib/mesh/explain/matchers.d.ts',
+        // The dashboard's page, read by lib/cli/dashboard/server.js from beside it.
+        'package/lib/cli/dashboard/assets/index.html',
+        'package/lib/cli/dashboard/assets/app.js',
+        'package/lib/cli/dashboard/assets/style.css',
       ]),
     );
     expect(
@@ -323,6 +327,61 @@ describe('an ES module project run with tsx', () => {
     expect(readFileSync(join(dir, 'dist/shop.k8s.yaml'), 'utf8')).toContain('kind: AuthorizationPolicy');
     expectExit(run(dir, 'npx', ['cdk8s-mesh', 'lint', 'dist/']), 0);
   });
+
+  test('the installed cdk8s-mesh dashboard serves its page and assets over loopback, and lists the cluster it cannot reach', async () => {
+    // A kubeconfig for a cluster that is not there (a closed loopback port): the page still comes
+    // up and says what fails. Node from this repository: talking to a cluster needs Node >= 22.19.
+    writeFileSync(
+      join(dir, 'kubeconfig'),
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{ name: gone, cluster: { server: "https://127.0.0.1:9" } }]',
+        'users: [{ name: me, user: { token: not-a-secret } }]',
+        'contexts: [{ name: gone, context: { cluster: gone, user: me, namespace: shop } }]',
+        'current-context: gone',
+        '',
+      ].join('\n'),
+    );
+    const bin = join(dir, 'node_modules/cdk8s-mesh/lib/cli/bin.js');
+    const child = spawn(process.execPath, [bin, 'dashboard', '--kubeconfig', 'kubeconfig', '--port', '0'], {
+      cwd: dir,
+      env: userEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const deadline = Date.now() + 60_000;
+      const listening = /: (http:\/\/127\.0\.0\.1:\d+)\n/;
+      while (!listening.test(out) && child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const url = listening.exec(out)?.[1];
+      if (!url)
+        throw new Error(`the dashboard did not say where it listens (exit ${child.exitCode}):\n${out}`);
+      expect(out.split('\n')[0]).toBe(`dashboard of shop on https://127.0.0.1:9: ${url}`);
+      for (const [path, file, type] of [
+        ['/', 'index.html', 'text/html'],
+        ['/app.js', 'app.js', 'text/javascript'],
+        ['/style.css', 'style.css', 'text/css'],
+      ] as const) {
+        const res = await fetch(`${url}${path}`);
+        expect([path, res.status, res.headers.get('content-type')?.split(';')[0]]).toEqual([path, 200, type]);
+        expect(await res.text()).toBe(readFileSync(join(repo, 'cli/dashboard/assets', file), 'utf8'));
+      }
+      const state = (await (await fetch(`${url}/api/state`)).json()) as { problems: Record<string, string> };
+      expect(state.problems['watch Service shop']).toMatch(/^watching Services in shop: /);
+      expect(JSON.stringify(state)).not.toContain('not-a-secret');
+    } finally {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    }
+  }, 120_000);
 
   test('a Jest test with cdk8s-mesh/testing passes as an ES module', () => {
     const r = spawnSync('npx', ['jest', '--ci'], {
