@@ -4,90 +4,49 @@
  * real apiserver: success rate and p99 of canary and stable, "no data", and "query failed" for a
  * bad query, a Prometheus that hangs, and one that is stopped.
  */
-import * as k8s from '@kubernetes/client-node';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrometheusProvider, type MetricResult } from '../../operator/adapters/prometheus.js';
-import { addScrapeTarget, cluster, testNamespace } from '../harness/cluster.js';
+import { cluster } from '../harness/cluster.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/control-plane.js';
-import { TrafficSimulator } from '../harness/traffic/index.js';
+import type { TrafficSimulator } from '../harness/traffic/index.js';
+import { startScrapedSplit, value, type ScrapedSplit } from './scraped-split.js';
 
-const GROUP = 'networking.istio.io';
-const VERSION = 'v1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let ns: { name: string; dispose: () => Promise<void> };
+let split: ScrapedSplit;
+let ns: string;
 let sim: TrafficSimulator;
-let removeTarget: () => void = () => undefined;
 
 beforeAll(async () => {
-  const kc = cluster.kubeConfig();
-  const api = kc.makeApiClient(k8s.CustomObjectsApi);
-  ns = await testNamespace('prom');
-  const create = (plural: string, kind: string, spec: unknown) =>
-    api.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns.name,
-      plural,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name: 'reviews' }, spec },
-    });
-  await create('destinationrules', 'DestinationRule', {
-    host: 'reviews',
-    subsets: [
-      { name: 'stable', labels: { version: 'v1' } },
-      { name: 'canary', labels: { version: 'v2' } },
-    ],
-  });
-  await create('virtualservices', 'VirtualService', {
-    hosts: ['reviews'],
-    http: [
-      {
-        retries: { attempts: 0 },
-        route: [
-          { destination: { host: 'reviews', subset: 'stable' }, weight: 50 },
-          { destination: { host: 'reviews', subset: 'canary' }, weight: 50 },
-        ],
-      },
-    ],
-  });
-  sim = await TrafficSimulator.start({
-    kubeConfig: kc,
-    namespace: ns.name,
+  split = await startScrapedSplit({
+    prefix: 'prom',
     seed: 7,
-    services: [
-      {
-        name: 'reviews',
-        versions: [
-          { version: 'v1', latencyMs: 12 },
-          { version: 'v2', latencyMs: 150, errorRate: 0.2 },
-        ],
-      },
+    service: {
+      name: 'reviews',
+      versions: [
+        { version: 'v1', latencyMs: 12 },
+        { version: 'v2', latencyMs: 150, errorRate: 0.2 },
+      ],
+    },
+    subsets: [
+      { name: 'stable', version: 'v1' },
+      { name: 'canary', version: 'v2' },
     ],
   });
-  removeTarget = addScrapeTarget(`prom-adapter-${ns.name}`, sim.metricsAddress, { sim: ns.name });
+  ({ ns, sim } = split);
 });
 
 afterAll(async () => {
-  removeTarget();
-  await sim?.stop();
-  await ns?.dispose();
+  await split?.dispose();
 });
-
-function value(r: MetricResult): number {
-  if (!r.ok)
-    throw new Error(
-      `expected a value, got ${r.error.kind}: ${r.error.message}${r.error.query ? ` (query: ${r.error.query})` : ''}`,
-    );
-  return r.value;
-}
 
 describe('against the shared Prometheus', () => {
   test('computes success rate and p99 of canary (20% 5xx, 150 ms) and stable (no errors, 12 ms)', async () => {
     const provider = new PrometheusProvider({ url: cluster.prometheusUrl, timeoutMs: 5000 });
     expect(await provider.isOnline()).toStrictEqual({ ok: true, value: true });
-    const target = { namespace: ns.name, canary: 'reviews-v2', stable: 'reviews-v1', interval: '4s' };
+    const target = { namespace: ns, canary: 'reviews-v2', stable: 'reviews-v1', interval: '4s' };
 
     // before any traffic, the series do not exist: no data, not a failure
     const before = await provider.compare(target);
@@ -126,7 +85,7 @@ describe('against the shared Prometheus', () => {
       // instant is taken again (bounded) while the single queries themselves have no data there:
       // on a loaded machine a delayed scrape can leave a window short of samples for a moment.
       const many = ['reviews-v2', 'reviews-v1', 'reviews-v9'].map((workload) => ({
-        namespace: ns.name,
+        namespace: ns,
         workload,
         interval: '10s',
       }));
@@ -161,7 +120,7 @@ describe('against the shared Prometheus', () => {
   test('a workload or namespace without series is no-data, not a failure', async () => {
     const provider = new PrometheusProvider({ url: cluster.prometheusUrl });
     const r = await provider.compare({
-      namespace: ns.name,
+      namespace: ns,
       canary: 'reviews-v9',
       stable: 'ghost',
       interval: '1m',
@@ -194,7 +153,7 @@ describe('against the shared Prometheus', () => {
 
   test('fails with bad-query when the query returns several series', async () => {
     const r = await new PrometheusProvider({ url: cluster.prometheusUrl }).query(
-      `sum by (destination_version) (istio_requests_total{destination_workload_namespace="${ns.name}"})`,
+      `sum by (destination_version) (istio_requests_total{destination_workload_namespace="${ns}"})`,
     );
     expect(r.ok || r.error.kind).toBe('bad-query');
   });
@@ -216,7 +175,7 @@ describe('against a private Prometheus that hangs and then stops', () => {
 
   test('online and answering; then timeout while it hangs; then unavailable once stopped, never no-data', async () => {
     const provider = new PrometheusProvider({ url: prom!.url, timeoutMs: 1000 });
-    const q = `sum(istio_requests_total{destination_workload_namespace="${ns.name}"})`;
+    const q = `sum(istio_requests_total{destination_workload_namespace="${ns}"})`;
     await sim.runLoad({ host: 'reviews', rps: 100, requests: 50 });
     let r = await provider.query(q);
     for (let i = 0; i < 40 && !r.ok; i++) {

@@ -6,79 +6,41 @@
  * `grpc_response_status`). The HTTP success rate of the same data stays at 100%, which is why a
  * gRPC release needs the gRPC query.
  */
-import * as k8s from '@kubernetes/client-node';
-import { PrometheusProvider, type MetricResult } from '../../operator/adapters/prometheus.js';
-import { addScrapeTarget, cluster, testNamespace } from '../harness/cluster.js';
-import { GRPC_STATUS, TrafficSimulator } from '../harness/traffic/index.js';
+import { PrometheusProvider } from '../../operator/adapters/prometheus.js';
+import { cluster } from '../harness/cluster.js';
+import { GRPC_STATUS, type TrafficSimulator } from '../harness/traffic/index.js';
+import { startScrapedSplit, value, type ScrapedSplit } from './scraped-split.js';
 
-const GROUP = 'networking.istio.io';
-const VERSION = 'v1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let ns: { name: string; dispose: () => Promise<void> };
+let split: ScrapedSplit;
+let ns: string;
 let sim: TrafficSimulator;
-let removeTarget: () => void = () => undefined;
 
 beforeAll(async () => {
-  const kc = cluster.kubeConfig();
-  const api = kc.makeApiClient(k8s.CustomObjectsApi);
-  ns = await testNamespace('prom-grpc');
-  const create = (plural: string, kind: string, spec: unknown) =>
-    api.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns.name,
-      plural,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name: 'checkout' }, spec },
-    });
-  await create('destinationrules', 'DestinationRule', {
-    host: 'checkout',
-    subsets: [
-      { name: 'v1', labels: { version: 'v1' } },
-      { name: 'v2', labels: { version: 'v2' } },
-    ],
-  });
-  await create('virtualservices', 'VirtualService', {
-    hosts: ['checkout'],
-    http: [
-      {
-        retries: { attempts: 0 },
-        route: [
-          { destination: { host: 'checkout', subset: 'v1' }, weight: 50 },
-          { destination: { host: 'checkout', subset: 'v2' }, weight: 50 },
-        ],
-      },
-    ],
-  });
-  sim = await TrafficSimulator.start({
-    kubeConfig: kc,
-    namespace: ns.name,
+  split = await startScrapedSplit({
+    prefix: 'prom-grpc',
     seed: 11,
-    services: [
-      {
-        name: 'checkout',
-        protocol: 'grpc',
-        versions: [{ version: 'v1' }, { version: 'v2', errorRate: 0.25 }],
-      },
+    service: {
+      name: 'checkout',
+      protocol: 'grpc',
+      versions: [{ version: 'v1' }, { version: 'v2', errorRate: 0.25 }],
+    },
+    subsets: [
+      { name: 'v1', version: 'v1' },
+      { name: 'v2', version: 'v2' },
     ],
   });
-  removeTarget = addScrapeTarget(`prom-grpc-${ns.name}`, sim.metricsAddress, { sim: ns.name });
+  ({ ns, sim } = split);
 });
 
 afterAll(async () => {
-  removeTarget();
-  await sim?.stop();
-  await ns?.dispose();
+  await split?.dispose();
 });
-
-function value(r: MetricResult): number {
-  if (!r.ok) throw new Error(`expected a value, got ${r.error.kind}: ${r.error.message}`);
-  return r.value;
-}
 
 test('gRPC errors at HTTP 200: the gRPC success rate sees them, one workload and grouped; the HTTP one does not', async () => {
   const provider = new PrometheusProvider({ url: cluster.prometheusUrl, timeoutMs: 5000 });
-  const vars = (workload: string) => ({ namespace: ns.name, workload, interval: '4s' });
+  const vars = (workload: string) => ({ namespace: ns, workload, interval: '4s' });
 
   // every call is answered with HTTP 200, a quarter of v2's with grpc-status 2 (UNKNOWN)
   const one = await sim.send({ host: 'checkout', path: '/shop.Checkout/PlaceOrder' });
@@ -128,7 +90,7 @@ test('gRPC errors at HTTP 200: the gRPC success rate sees them, one workload and
     const labels = await fetch(
       `${cluster.prometheusUrl}/api/v1/query?query=${encodeURIComponent(
         `sum by (destination_workload, request_protocol, response_code, grpc_response_status) ` +
-          `(istio_requests_total{reporter="destination",destination_workload_namespace="${ns.name}"})`,
+          `(istio_requests_total{reporter="destination",destination_workload_namespace="${ns}"})`,
       )}`,
     ).then((r) => r.json() as Promise<{ data: { result: { metric: Record<string, string> }[] } }>);
     const seen = labels.data.result
