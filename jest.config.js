@@ -19,7 +19,10 @@ export default {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/harness/jest-assertions.ts'],
+      setupFilesAfterEnv: [
+        '<rootDir>/test/harness/jest-assertions.ts',
+        '<rootDir>/test/harness/jest-tmpdir.ts',
+      ],
       // CPU-bound cases (a graph layout, a synth of a whole mesh) take 1-2 s alone and past Jest's
       // 5 s default while the integration project shares the two cores; a hang still fails.
       testTimeout: 30_000,
