@@ -188,6 +188,9 @@ export function loadKubeConfig(req: KubeConfigRequest = {}): Result<LoadedKubeCo
   return ok({ kubeConfig: kc, source });
 }
 
+/** How long one connection pool serves before a new one is made (client certificate rotation). */
+export const POOL_MAX_AGE_MS = 5 * 60_000;
+
 /**
  * A client-node API client whose requests share one connection pool per cluster and user.
  *
@@ -197,26 +200,35 @@ export function loadKubeConfig(req: KubeConfigRequest = {}): Result<LoadedKubeCo
  * CPU in a burst of writes. Here the Agent of the first request for the current cluster and user is
  * kept and given to the later ones, the way client-node already caches its Watch agents; the
  * headers (a token that refreshes, an exec plugin's credentials) are still set on every request by
- * client-node itself.
+ * client-node itself. A client certificate lives in the pool's TLS connections, so the pool is
+ * replaced once it is `maxAgeMs` old (client-go re-reads rotating client certificates every 5
+ * minutes too): a certificate file rotated on disk, or renewed by an exec plugin, is in use within
+ * that time. The old pool closes once its requests have finished.
  */
 export function pooledApiClient<T extends k8s.ApiType>(
   kubeConfig: k8s.KubeConfig,
   api: k8s.ApiConstructor<T>,
+  { maxAgeMs = POOL_MAX_AGE_MS, now = Date.now }: { maxAgeMs?: number; now?: () => number } = {},
 ): T {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster: set its current-context');
-  const pools = new Map<string, NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>>();
+  type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
+  const pools = new Map<string, { dispatcher: Dispatcher; since: number }>();
   const auth: k8s.SecurityAuthentication = {
     getName: () => 'kubeconfig authentication, one connection pool',
     applySecurityAuthentication: async (context) => {
       await kubeConfig.applySecurityAuthentication(context);
       const key = `${kubeConfig.getCurrentCluster()?.name ?? ''}\u0000${kubeConfig.getCurrentUser()?.name ?? ''}`;
       const pooled = pools.get(key);
-      if (pooled) context.setDispatcher(pooled);
-      else {
-        const fresh = context.getDispatcher();
-        if (fresh) pools.set(key, fresh);
+      if (pooled && now() - pooled.since < maxAgeMs) {
+        context.setDispatcher(pooled.dispatcher);
+        return;
       }
+      const fresh = context.getDispatcher();
+      if (fresh) pools.set(key, { dispatcher: fresh, since: now() });
+      else pools.delete(key);
+      // close() lets the requests still running on the old pool finish first
+      pooled?.dispatcher.close().catch(() => undefined);
     },
   };
   return new api(

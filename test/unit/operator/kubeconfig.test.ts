@@ -1,5 +1,6 @@
 /** The one kubeconfig loader (operator and CLI): where it looks, which context, and errors that never quote the file. */
 import * as k8s from '@kubernetes/client-node';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -189,6 +190,67 @@ describe('pooledApiClient', () => {
       expect(s.connections.count).toBe(20);
     } finally {
       await s.close();
+    }
+  }, 60_000);
+
+  test('a client certificate rotated on disk is used once the pool is maxAgeMs old, and not before', async () => {
+    const a = makeCerts(join(tmp(), 'a'));
+    const b = makeCerts(join(tmp(), 'b'));
+    const seen: string[] = [];
+    const server = createServer(
+      {
+        cert: readFileSync(a.serverCert),
+        key: readFileSync(a.serverKey),
+        ca: [readFileSync(a.caCert), readFileSync(b.caCert)],
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        seen.push((req.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Thing"}');
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const fingerprint = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
+    const certFile = join(tmp(), 'client.crt');
+    const keyFile = join(tmp(), 'client.key');
+    const install = (c: typeof a) => {
+      writeFileSync(certFile, readFileSync(c.adminCert));
+      writeFileSync(keyFile, readFileSync(c.adminKey));
+    };
+    try {
+      install(a);
+      const kc = new k8s.KubeConfig();
+      kc.loadFromOptions({
+        clusters: [
+          {
+            name: 'loop',
+            server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+            caData: readFileSync(a.caCert).toString('base64'),
+          },
+        ],
+        users: [{ name: 'u', certFile, keyFile }],
+        contexts: [{ name: 'loop', cluster: 'loop', user: 'u' }],
+        currentContext: 'loop',
+      });
+      let clock = 1_000_000;
+      const api = pooledApiClient(kc, k8s.CustomObjectsApi, { maxAgeMs: 60_000, now: () => clock });
+      await get(api);
+      install(b);
+      clock += 59_000;
+      await get(api);
+      clock += 2_000;
+      await get(api);
+      await get(api);
+      expect(seen).toStrictEqual([
+        fingerprint(a.adminCert),
+        fingerprint(a.adminCert),
+        fingerprint(b.adminCert),
+        fingerprint(b.adminCert),
+      ]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   }, 60_000);
 
