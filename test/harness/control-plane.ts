@@ -310,6 +310,12 @@ export async function startApiCore(opts: StartOptions & { readonly certs?: Certs
   };
 }
 
+/**
+ * Client rate limits of the controller-manager and the scheduler: high enough that the apiserver,
+ * not client-go's token bucket, sets the pace of a fleet of thousands of Deployments.
+ */
+const CLIENT_QPS_FLAGS = ['--kube-api-qps=500', '--kube-api-burst=1000'];
+
 export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
   const { bin, workDir } = opts;
   const log = opts.log ?? (() => undefined);
@@ -351,6 +357,12 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
           '--controllers=*,-nodeipam,-cloud-node-lifecycle',
           '--concurrent-deployment-syncs=10',
           '--concurrent-replicaset-syncs=10',
+          // client-go's defaults (20 requests/s, bursts of 30) are the bottleneck of a large fleet:
+          // a Deployment costs the controller-manager about ten requests (ReplicaSet, Pod, their
+          // status updates), so 4,000 Deployments took over ten minutes, and deleting the previous
+          // fleet's namespace shares the same budget. kwok raises them the same way for its own
+          // clusters (`--disable-qps-limits`); the apiserver's own limits still apply.
+          ...CLIENT_QPS_FLAGS,
         ],
         logDir,
       ),
@@ -365,6 +377,8 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
           `--secure-port=${schedPort}`,
           `--cert-dir=${join(workDir, 'scheduler-certs')}`,
           '--leader-elect=false',
+          // Its default is 50 requests/s: one binding a Pod, 80 s for a fleet of 4,000 Pods alone.
+          ...CLIENT_QPS_FLAGS,
         ],
         logDir,
       ),
