@@ -355,8 +355,11 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
           `--service-account-private-key-file=${certs.saKey}`,
           `--root-ca-file=${certs.caCert}`,
           '--controllers=*,-nodeipam,-cloud-node-lifecycle',
-          '--concurrent-deployment-syncs=10',
-          '--concurrent-replicaset-syncs=10',
+          // A Deployment's sync waits on the apiserver (create its ReplicaSet, write its status):
+          // with 10 workers, 4,000 new Deployments queued behind each other for minutes while the
+          // kwok Pods were already Ready (3,000 Ready Pods, 2,100 Deployments available).
+          '--concurrent-deployment-syncs=50',
+          '--concurrent-replicaset-syncs=50',
           // client-go's defaults (20 requests/s, bursts of 30) are the bottleneck of a large fleet:
           // a Deployment costs the controller-manager about ten requests (ReplicaSet, Pod, their
           // status updates), so 4,000 Deployments took over ten minutes, and deleting the previous
