@@ -288,7 +288,9 @@ describe('the operator runtime on the real parts', () => {
       ['request-duration-p99', 'Pass'],
     ]);
     const reasons = (await eventsOf('reviews-v3')).map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(['Started', 'StepAdvanced', 'Promoted']));
+    // its steps run by themselves: each is in the status history, not an Event
+    expect(reasons).toEqual(expect.arrayContaining(['Started', 'Promoted']));
+    expect(reasons).not.toContain('StepAdvanced');
     // the canary really got the traffic: the simulator's v3 backend answered
     expect(sim.backend('reviews', 'v3').received).toBeGreaterThan(100);
 

@@ -40,10 +40,14 @@ export function advance(p: Pass, step: Step | undefined, canaryReady: boolean, c
         from + 1 === last
           ? `all ${last} steps passed; waiting for approval to promote (resume step ${last})`
           : `step ${from + 1}/${last}: ${describeStep(p.steps[from + 1])}`;
-      event(p, 'Normal', Reason.StepAdvanced, p.historyMessage);
       notify(p, 'StepAdvanced', p.historyMessage);
-      if (s.phase === 'Paused')
+      // A step that runs by itself is recorded in the status (its history, `kubectl describe`),
+      // written with its route: an Event too would make each step 3 API writes. A step that
+      // waits for someone to resume it is an Event, since that is where a user acts.
+      if (s.phase === 'Paused') {
+        event(p, 'Normal', Reason.StepAdvanced, p.historyMessage);
         notify(p, 'WaitingForApproval', `waiting at step ${s.currentStep}: resume it to continue`);
+      }
     } else {
       finish(
         p,

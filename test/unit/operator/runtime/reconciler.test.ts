@@ -70,6 +70,9 @@ const atStep0: CanaryReleaseStatus = {
   consecutiveFailures: 0,
 };
 
+/** Step 1 (setWeight 50, the last) begun at T0, no check yet: a passing check promotes. */
+const atStep1: CanaryReleaseStatus = { ...atStep0, currentStep: 1, canaryWeight: 50 };
+
 /** The status the operator stored after the previous pass at `at` on the same observations: nothing new since. */
 function settled(at: number, route: RouteObservation): CanaryReleaseStatus {
   return decide(spec, atStep0, { generation: 1, route, metrics: {} }, new Date(T0 + at * 1000)).status;
@@ -216,7 +219,7 @@ interface Row {
 
 const rows: Row[] = [
   {
-    name: 'a step whose check passes advances: one query, one route write, one status write',
+    name: 'a step whose check passes advances: one query, one route write, one status write, no Event',
     status: atStep0,
     route: routeAt(20),
     at: 60,
@@ -225,7 +228,20 @@ const rows: Row[] = [
       routeWrites: [['SetRoutes']],
       statusWrites: ['Progressing 1'],
       queries: ['request-success-rate reviews-v2'],
-      events: ['Normal StepAdvanced'],
+      events: [],
+    },
+  },
+  {
+    name: 'the last step passes: promoted, one route write, one status write and the Promoted Event',
+    status: atStep1,
+    route: routeAt(50),
+    at: 60,
+    want: {
+      reads: 1,
+      routeWrites: [['SetRoutes']],
+      statusWrites: ['Succeeded 2'],
+      queries: ['request-success-rate reviews-v2'],
+      events: ['Normal Promoted'],
     },
   },
   {
@@ -261,33 +277,33 @@ const rows: Row[] = [
       routeWrites: [['SetRoutes'], ['SetRoutes']],
       statusWrites: ['Progressing 1'],
       queries: ['request-success-rate reviews-v2', 'request-success-rate reviews-v2'],
-      events: ['Normal StepAdvanced'],
+      events: [],
     },
   },
   {
-    name: 'a status write refused as a conflict: read again; the routes already written are not written twice',
-    status: atStep0,
-    route: routeAt(20),
+    name: 'a status write refused as a conflict: read again; the routes already written are not written twice, the Event recorded once',
+    status: atStep1,
+    route: routeAt(50),
     at: 60,
     statusResults: [conflict],
     want: {
       reads: 2,
       routeWrites: [['SetRoutes']],
-      statusWrites: ['Progressing 1', 'Progressing 1'],
+      statusWrites: ['Succeeded 2', 'Succeeded 2'],
       queries: ['request-success-rate reviews-v2', 'request-success-rate reviews-v2'],
-      events: ['Normal StepAdvanced'],
+      events: ['Normal Promoted'],
     },
   },
   {
     name: 'a status write that fails: the reconcile fails, no Event is recorded for a state not stored',
-    status: atStep0,
-    route: routeAt(20),
+    status: atStep1,
+    route: routeAt(50),
     at: 60,
     statusResults: [down],
     want: {
       reads: 1,
       routeWrites: [['SetRoutes']],
-      statusWrites: ['Progressing 1'],
+      statusWrites: ['Succeeded 2'],
       queries: ['request-success-rate reviews-v2'],
       events: [],
       error: 'StatusUpdateFailed',
