@@ -65,11 +65,32 @@ export interface DeniedCall {
   readonly call: DeclaredCall;
   readonly service: Service;
   readonly workload: Workload;
+  /** The request's method and path; both empty for a TCP connection or a call the Sidecar blocks. */
   readonly method: string;
   readonly path: string;
+  /** The Service port called (the call's declared port, else the Service's first). */
+  readonly port?: number;
+  /**
+   * The workload's port the request arrives on (the Service port's `targetPort`): the port an
+   * AuthorizationPolicy's `to.operation.ports` is matched against.
+   */
+  readonly targetPort?: number;
+  /** The call is a TCP connection: no method or path could be checked. */
+  readonly tcp?: boolean;
   readonly result: AuthzResult;
   /** The deciding policy, if it is in the model. */
   readonly policy?: AuthorizationPolicy;
+}
+
+/**
+ * MESH506's sentence for a denied call, naming the Service port called and the workload port that
+ * was denied: `reviews → ratings:9080 (GET /) is declared but denied on ratings-v1 port 9080: …`.
+ */
+export function deniedCallMessage(d: DeniedCall): string {
+  const to = d.port === undefined ? d.call.to.name : `${d.call.to.name}:${d.port}`;
+  const request = d.tcp ? ' (TCP)' : d.method ? ` (${d.method} ${d.path})` : '';
+  const on = d.targetPort === undefined ? d.workload.name : `${d.workload.name} port ${d.targetPort}`;
+  return `${d.call.from.name} → ${to}${request} is declared but denied on ${on}: ${d.result.reason}`;
 }
 
 /** Every declared call denied somewhere (the first denied request and workload of each call). */
@@ -80,6 +101,17 @@ export function deniedDeclaredCalls(model: MeshModel): DeniedCall[] {
     const svc = ix.servicesByFqdn.get(resolveHost(c.to.name, c.to.namespace, model.clusterDomain));
     if (!svc) continue;
     const own = callerOfDeclared(model, c.from);
+    // Each declared container port with the Service port that reaches it (else the Service's first).
+    const ports = c.ports?.length
+      ? c.ports.map((cport) => ({
+          cport,
+          port: svc.ports.find((p) => containerPortOf(svc, p.port) === cport)?.port,
+        }))
+      : [{ cport: containerPortOf(svc, undefined), port: svc.ports[0]?.port }];
+    const portsOf = (p: { cport: number | undefined; port: number | undefined } | undefined) => ({
+      ...(p?.port !== undefined ? { port: p.port } : {}),
+      ...(p?.cport !== undefined ? { targetPort: p.cport } : {}),
+    });
     const passage = sidecarPassage(model, own, svc);
     if (passage && 'blocked' in passage) {
       const w = workloadsOf(model, svc)[0];
@@ -90,19 +122,13 @@ export function deniedDeclaredCalls(model: MeshModel): DeniedCall[] {
           workload: w,
           method: '',
           path: '',
+          ...portsOf(ports[0]),
           result: { decision: 'DENY', reason: passage.blocked },
         });
       continue;
     }
     const caller = passage ? passage.caller : own;
     const dr = destinationRuleFor(model, svc.fqdn, c.from.namespace);
-    // Each declared container port with the Service port that reaches it (else the Service's first).
-    const ports = c.ports?.length
-      ? c.ports.map((cport) => ({
-          cport,
-          port: svc.ports.find((p) => containerPortOf(svc, p.port) === cport)?.port,
-        }))
-      : [{ cport: containerPortOf(svc, undefined), port: svc.ports[0]?.port }];
     const denied = (() => {
       for (const w of workloadsOf(model, svc))
         for (const { cport, port } of ports) {
@@ -119,7 +145,15 @@ export function deniedDeclaredCalls(model: MeshModel): DeniedCall[] {
               headers: {},
               ...(tcp ? { protocol: 'tcp' as const } : {}),
             });
-            if (result.decision === 'DENY') return { workload: w, method, path, result };
+            if (result.decision === 'DENY')
+              return {
+                workload: w,
+                method,
+                path,
+                ...portsOf({ cport, port }),
+                ...(tcp ? { tcp } : {}),
+                result,
+              };
           }
         }
       return undefined;
@@ -590,10 +624,7 @@ function differences(r: Reachability): string[] {
         ? `${diffs} difference(s) between the policies and the declared call graph:`
         : 'No difference between the policies and the declared call graph.',
     );
-    for (const d of r.denied)
-      out.push(
-        `  MESH506 ${d.call.from.name} → ${d.call.to.name} (${d.method} ${d.path}) is declared but denied on ${d.workload.name}: ${d.result.reason}`,
-      );
+    for (const d of r.denied) out.push(`  MESH506 ${deniedCallMessage(d)}`);
     for (const u of r.undeclared)
       out.push(
         `  MESH507 ${u.policy.namespace}/${u.policy.name} rules[${u.rule}] allows ${u.principal}, but no declared call from it reaches ${u.callees.join(', ') || 'the selected workloads'}`,

@@ -1,5 +1,5 @@
 /** The rules on AuthorizationPolicy. */
-import { deniedDeclaredCalls, undeclaredAllowances } from '../../explain/reachability.js';
+import { deniedCallMessage, deniedDeclaredCalls, undeclaredAllowances } from '../../explain/reachability.js';
 import { effectiveMtls, indexOf, workloadsSelected } from '../../model/query.js';
 import { METHODS, PRINCIPAL } from './shared.js';
 import type { Rule } from '../rule.js';
@@ -165,14 +165,10 @@ export const authorizationPolicyRules: readonly Rule[] = [
     code: 'MESH506',
     severity: 'error',
     mirrors: [],
-    title: 'declared call denied by the policies',
-    hint: 'allow the caller on the callee (ZeroTrustPolicy derives this from app.calls), or remove the declared call',
+    title: 'declared call denied by the policies on a port of the callee',
+    hint: 'allow the caller on the callee at the port named (ZeroTrustPolicy derives this from app.calls), or remove the declared call',
     check: (m, report) => {
-      for (const d of deniedDeclaredCalls(m))
-        report(
-          d.policy ?? d.service,
-          `${d.call.from.name} → ${d.call.to.name} (${d.method} ${d.path}) is declared but denied on ${d.workload.name}: ${d.result.reason}`,
-        );
+      for (const d of deniedDeclaredCalls(m)) report(d.policy ?? d.service, deniedCallMessage(d));
     },
   },
   {

@@ -44,7 +44,7 @@ describe('cli reachability', () => {
     const { code, out } = await cli('reachability', scenarioFile('zero-trust-call-graph'), '--calls', calls);
     expect(code).toBe(79);
     expect(out).toContain(
-      'MESH506 productpage → ratings (GET /) is declared but denied on ratings-v1: no rule of the ALLOW policies (default/allow-nothing, default/ratings-viewer) matches',
+      'MESH506 productpage → ratings:9080 (GET /) is declared but denied on ratings-v1 port 9080: no rule of the ALLOW policies (default/allow-nothing, default/ratings-viewer) matches',
     );
     expect(out).toContain(
       'MESH507 default/ratings-viewer rules[0] allows cluster.local/ns/default/sa/bookinfo-reviews, but no declared call from it reaches default/ratings',

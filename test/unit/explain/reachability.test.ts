@@ -10,6 +10,7 @@ import { formatReachability, reachability, type Reachability } from '../../../me
 import { buildModel, type MeshModel } from '../../../mesh/model/index.js';
 import { validate } from '../../../mesh/validator/index.js';
 import { buildScenario, type ScenarioName } from '../../../examples/bookinfo/bookinfo.js';
+import { boutique } from '../../../examples/boutique/boutique.js';
 import { bookinfoGraph, GRAPH_FILE } from '../../../scripts/bookinfo-graph.js';
 
 const model = (name: ScenarioName) => buildScenario(Testing.app(), name).mesh.model();
@@ -96,12 +97,82 @@ describe('reachability', () => {
     const text = formatReachability(r);
     expect(text).toContain('2 difference(s) between the policies and the declared call graph:');
     expect(text).toContain(
-      '  MESH506 reviews → ratings (GET /) is declared but denied on ratings-v1: no rule of the ALLOW policies (default/allow-nothing) matches',
+      '  MESH506 reviews → ratings:9080 (GET /) is declared but denied on ratings-v1 port 9080: no rule of the ALLOW policies (default/allow-nothing) matches',
     );
     expect(text).toContain(
       '  MESH507 default/reviews-viewer rules[0] allows cluster.local/ns/default/sa/bookinfo-details, but no declared call from it reaches default/reviews',
     );
     expect(text).toMatch(/^reviews\s.*- \* !MESH506/m);
+  });
+
+  test('MESH506 names the Service port called and the workload port the policy denied', () => {
+    // Online Boutique with two port mistakes in its policies: the frontend's rule for the load
+    // generator names the Service port 80 (Istio matches the container port, 8080), and Redis's
+    // rule names 6380 instead of 6379.
+    const b = boutique(Testing.app(), 'boutique');
+    type Ap = { kind: string; metadata: { name: string }; spec: { rules: { to?: unknown[] }[] } };
+    const objects = (Testing.synth(b.mesh) as Ap[]).map((o) => {
+      if (o.kind !== 'AuthorizationPolicy') return o;
+      if (o.metadata.name === 'frontend-viewer')
+        return {
+          ...o,
+          spec: {
+            ...o.spec,
+            rules: o.spec.rules.map((r, i) =>
+              i === 1 ? { ...r, to: [{ operation: { methods: ['GET', 'POST'], ports: ['80'] } }] } : r,
+            ),
+          },
+        };
+      if (o.metadata.name === 'redis-cart-viewer')
+        return {
+          ...o,
+          spec: {
+            ...o.spec,
+            rules: o.spec.rules.map((r) => ({ ...r, to: [{ operation: { ports: ['6380'] } }] })),
+          },
+        };
+      return o;
+    });
+    const m = buildModel(
+      objects.map((object) => ({ object: object as never })),
+      { calls: b.mesh.model().calls ?? [] },
+    );
+    const denied = validate(m)
+      .filter((f) => f.code === 'MESH506')
+      .map((f) => f.message);
+    expect(denied).toStrictEqual([
+      'cartservice → redis-cart:6379 (TCP) is declared but denied on redis-cart-v1 port 6379: no rule of the ALLOW policies (default/allow-nothing, default/redis-cart-viewer) matches',
+      'loadgenerator → frontend:80 (GET /) is declared but denied on frontend-v1 port 8080: no rule of the ALLOW policies (default/allow-nothing, default/frontend-viewer) matches',
+    ]);
+    // the same sentences in reachability's differences
+    const text = formatReachability(reachability(m));
+    for (const message of denied) expect(text).toContain(`  MESH506 ${message}`);
+    // with the container port in the frontend's rule, the load generator's call is allowed again
+    const fixed = buildModel(
+      objects
+        .map((o) =>
+          o.metadata.name === 'frontend-viewer'
+            ? {
+                ...o,
+                spec: {
+                  ...o.spec,
+                  rules: o.spec.rules.map((r, i) =>
+                    i === 1
+                      ? { ...r, to: [{ operation: { methods: ['GET', 'POST'], ports: ['8080'] } }] }
+                      : r,
+                  ),
+                },
+              }
+            : o,
+        )
+        .map((object) => ({ object: object as never })),
+      { calls: b.mesh.model().calls ?? [] },
+    );
+    expect(
+      validate(fixed)
+        .filter((f) => f.code === 'MESH506')
+        .map((f) => f.message.split(' is ')[0]),
+    ).toStrictEqual(['cartservice → redis-cart:6379 (TCP)']);
   });
 
   test('mTLS decides before the policies: a plain-text hop to a STRICT workload cannot connect', () => {

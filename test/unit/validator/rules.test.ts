@@ -934,7 +934,7 @@ const CASES: Case[] = [
       }),
     ],
     message:
-      'reviews → ratings (GET /) is declared but denied on ratings-v1: no rule of the ALLOW policies (default/allow-nothing, default/ratings-viewer) matches',
+      'reviews → ratings:9080 (GET /) is declared but denied on ratings-v1 port 9080: no rule of the ALLOW policies (default/allow-nothing, default/ratings-viewer) matches',
     good: [
       strictNs,
       ap('allow-nothing', {}),
