@@ -90,6 +90,9 @@ export const BOX = {
   edgeChars: 64,
 } as const;
 
+/** A version row: grey with pods, white and dashed with none. */
+export const ROW_STYLE = { fill: '#e2e8f0', emptyFill: '#ffffff', stroke: '#a0aec0' } as const;
+
 const EDGE_COLOR: Record<GraphEdge['kind'], string> = {
   declared: '#2b4c7e',
   allowed: '#2b4c7e',
@@ -167,8 +170,8 @@ function placeNode(n: GraphNode, x: number, y: number): PlacedNode {
       width: width - 16,
       height: BOX.row - 3,
       rx: 4,
-      fill: empty ? '#ffffff' : '#e2e8f0',
-      stroke: '#a0aec0',
+      fill: empty ? ROW_STYLE.emptyFill : ROW_STYLE.fill,
+      stroke: ROW_STYLE.stroke,
       dashed: empty,
     });
     const t = rowTexts(r);

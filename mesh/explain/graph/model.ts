@@ -17,6 +17,9 @@ export interface GraphVersionRow {
   readonly routes: readonly string[];
 }
 
+/** What a box stands for: a Service, the ingress gateway, an external ServiceEntry, or a client-only workload. */
+export type GraphNodeKind = 'service' | 'ingress' | 'external' | 'client';
+
 /** A box of the picture. */
 export interface GraphNode {
   /**
@@ -24,7 +27,7 @@ export interface GraphNode {
    * `client:namespace/app` of a workload that calls but has no Service (a load generator, a job).
    */
   readonly key: string;
-  readonly kind: 'service' | 'ingress' | 'external' | 'client';
+  readonly kind: GraphNodeKind;
   readonly title: string;
   readonly subtitle: string;
   /** The mTLS mode its workloads accept, and the badge's colour. */
@@ -53,7 +56,13 @@ export interface MeshGraph {
 type Node = GraphNode;
 type Edge = GraphEdge;
 
-const MTLS_COLOR: Record<string, string> = { STRICT: '#1b7f3b', PERMISSIVE: '#b7791f', DISABLE: '#c53030' };
+/** The badge's colour per mTLS mode; any other mode (`mixed`, `no sidecar`) is {@link MTLS_OTHER_COLOR}. */
+export const MTLS_COLOR: Readonly<Record<string, string>> = {
+  STRICT: '#1b7f3b',
+  PERMISSIVE: '#b7791f',
+  DISABLE: '#c53030',
+};
+export const MTLS_OTHER_COLOR = '#4a5568';
 
 function sm(m: StringMatch): string {
   if (m.exact !== undefined) return m.exact;
@@ -144,7 +153,7 @@ function serviceNode(model: MeshModel, svc: Service, r: Reachability): Node {
     kind: 'service',
     title: svc.name,
     subtitle: `${svc.namespace} · ${svc.ports.map((p) => `${p.name || 'port'} ${p.port}`).join(', ')}`,
-    badge: { text: `mTLS ${mode}`, color: MTLS_COLOR[mode] ?? '#4a5568' },
+    badge: { text: `mTLS ${mode}`, color: MTLS_COLOR[mode] ?? MTLS_OTHER_COLOR },
     rows,
     notes,
   };

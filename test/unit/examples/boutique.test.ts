@@ -241,7 +241,7 @@ test('the picture in docs/boutique.md (docs/boutique-graph.svg) is what cdk8s-me
   // (a Client, drawn as a caller box) are declared arrows (and the legend's one); without the file
   // there would be none.
   expect(svg.match(/marker-end="url\(#arrow-declared\)"/g)).toHaveLength(17);
-  expect(svg).toContain('<g data-node="client:default/loadgenerator">');
+  expect(svg).toContain('<g data-node="client:default/loadgenerator" data-kind="client">');
   expect(readFileSync(BOUTIQUE_GRAPH_FILE, 'utf8')).toBe(svg);
   // Synth, the call graph and the ELK layout take seconds on a loaded machine: more than Jest's 5 s default.
 }, 60_000);
