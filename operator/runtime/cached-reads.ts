@@ -26,14 +26,8 @@ import { ok, type Result } from '../core/result.js';
 import type { RouteAction, RouteTarget } from '../core/routes.js';
 import type { Readiness } from '../core/types.js';
 import type { OperatorMetrics } from './metrics.js';
-import type {
-  DeploymentScaler,
-  EventRecorder,
-  ReadOptions,
-  ReleaseReader,
-  StatusWriter,
-  TrafficRouter,
-} from './ports.js';
+import type { DeploymentScaler, EventRecorder, ReadOptions, ReleaseReader, StatusWriter } from './ports.js';
+import type { KindRouter } from '../adapters/routers.js';
 
 /** The part of an informer a cached read uses. */
 export interface CacheView<T extends KubeObject> {
@@ -154,47 +148,61 @@ export class CachedStore implements Store {
 }
 
 /** A router that can observe a route object it did not read itself (as `IstioRouter.observe`). */
-export interface ObservingRouter extends TrafficRouter {
-  observe(t: RouteTarget, live: VirtualServiceObject | undefined): Promise<Result<RouteSnapshot, KubeError>>;
+export interface ObservingRouter<
+  T = RouteTarget,
+  S extends { readonly resourceVersion: string } = RouteSnapshot,
+  O extends KubeObject = VirtualServiceObject,
+> extends KindRouter<T, S> {
+  observe(t: T, live: O | undefined): Promise<Result<S, KubeError>>;
 }
 
+/** Where a target's route object is: the resource (an informer's plural) and its name. */
+export type RouteLocator<T> = (t: T) => { readonly resource: string; readonly ref: ObjectRef };
+
 /**
- * A traffic router whose route reads come from the VirtualService cache when it is fresh enough;
- * the inner router observes the cached object (and, for a release that owns its VirtualService,
- * brings it to the template, a write conditional on the cached version).
+ * A traffic router whose route reads come from an informer's cache (VirtualServices, HTTPRoutes,
+ * GRPCRoutes) when it is fresh enough; the inner router observes the cached object (and, for a
+ * release that owns its route, brings it to the template, a write conditional on the cached
+ * version). A resource with no cache here (its CRDs were not served when the operator started) is
+ * read fresh by the inner router.
  */
-export class CachedRouter implements TrafficRouter {
-  private readonly cache: FreshCache<VirtualServiceObject>;
+export class CachedRouter<
+  T = RouteTarget,
+  S extends { readonly resourceVersion: string } = RouteSnapshot,
+  O extends KubeObject = VirtualServiceObject,
+> implements KindRouter<T, S> {
+  private readonly caches = new Map<string, FreshCache<O>>();
 
   constructor(
-    private readonly inner: ObservingRouter,
-    virtualServices: CacheView<VirtualServiceObject>,
+    private readonly inner: ObservingRouter<T, S, O>,
+    views: Readonly<Record<string, CacheView<O>>>,
+    private readonly locate: RouteLocator<T>,
     metrics?: OperatorMetrics,
   ) {
-    this.cache = new FreshCache(virtualServices, 'virtualservices', metrics);
+    for (const [resource, view] of Object.entries(views))
+      this.caches.set(resource, new FreshCache(view, resource, metrics));
   }
 
-  async getRoutes(t: RouteTarget, opts?: ReadOptions): Promise<Result<RouteSnapshot, KubeError>> {
-    const ref = { namespace: t.namespace, name: t.virtualService };
-    const found = this.cache.lookup(ref, opts);
+  async getRoutes(t: T, opts?: ReadOptions): Promise<Result<S, KubeError>> {
+    const { resource, ref } = this.locate(t);
+    const cache = this.caches.get(resource);
+    if (!cache) return this.inner.getRoutes(t, opts);
+    const found = cache.lookup(ref, opts);
     const res = found.hit ? await this.inner.observe(t, found.value) : await this.inner.getRoutes(t, opts);
     if (res.ok) {
       // A template written while observing is a new version: await it like any write.
       if (!found.hit || res.value.resourceVersion !== (found.value?.metadata.resourceVersion ?? ''))
-        this.cache.saw(ref, res.value.resourceVersion || undefined);
-    } else this.cache.changed(ref);
+        cache.saw(ref, res.value.resourceVersion || undefined);
+    } else cache.changed(ref);
     return res;
   }
 
-  async apply(
-    t: RouteTarget,
-    snapshot: RouteSnapshot,
-    actions: readonly RouteAction[],
-  ): Promise<Result<RouteSnapshot, RouterError>> {
+  async apply(t: T, snapshot: S, actions: readonly RouteAction[]): Promise<Result<S, RouterError>> {
     const res = await this.inner.apply(t, snapshot, actions);
-    const ref = { namespace: t.namespace, name: t.virtualService };
-    if (res.ok) this.cache.saw(ref, res.value.resourceVersion || undefined);
-    else this.cache.changed(ref);
+    const { resource, ref } = this.locate(t);
+    const cache = this.caches.get(resource);
+    if (res.ok) cache?.saw(ref, res.value.resourceVersion || undefined);
+    else cache?.changed(ref);
     return res;
   }
 }

@@ -9,8 +9,8 @@ import type * as k8s from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { GatewayApiRouter } from '../adapters/gateway-api-router.js';
-import { IstioRouter } from '../adapters/istio-router.js';
+import { GatewayApiRouter, type GatewayRouteObject } from '../adapters/gateway-api-router.js';
+import { IstioRouter, type VirtualServiceObject } from '../adapters/istio-router.js';
 import { TrafficRouters } from '../adapters/routers.js';
 import {
   CANARY_RELEASES,
@@ -27,7 +27,7 @@ import {
   type ResourceType,
 } from '../adapters/kubernetes.js';
 import { ok } from '../core/result.js';
-import { CachedRouter, CachedStore } from './cached-reads.js';
+import { CachedRouter, CachedStore, type CacheView } from './cached-reads.js';
 import { QueryBatcher } from './query-batcher.js';
 import { PrometheusProvider } from '../adapters/prometheus.js';
 import { systemClock, type Clock } from './clock.js';
@@ -173,14 +173,15 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   const deployments = informer(DEPLOYMENTS, deploymentSummary);
   // HTTPRoutes and GRPCRoutes are watched where the Gateway API CRDs are installed (a cluster
   // without them runs releases on VirtualServices only): an edit of a driven rule, or the deletion
-  // of a route a release owns, brings a reconcile at once. Their reads stay fresh GETs.
-  const gatewayRoutes: { field: 'httpRoute' | 'grpcRoute'; informer: Informer }[] = [];
+  // of a route a release owns, brings a reconcile at once, and their reads come from the cache.
+  const gatewayRoutes: { field: 'httpRoute' | 'grpcRoute'; plural: string; informer: Informer }[] = [];
   for (const [field, type] of [
     ['httpRoute', HTTP_ROUTES],
     ['grpcRoute', GRPC_ROUTES],
   ] as const) {
     const served = await kube.client.serves(type);
-    if (served.ok && served.value) gatewayRoutes.push({ field, informer: informer(type) });
+    if (served.ok && served.value)
+      gatewayRoutes.push({ field, plural: type.plural, informer: informer(type) });
     else
       log.info(
         `not watching ${type.plural}: ${served.ok ? 'the apiserver does not serve them' : served.error.message}`,
@@ -208,10 +209,27 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
         return res.ok || res.error.kind !== 'NotFound' ? res : ok(undefined);
       },
     }),
-    // VirtualServices are read from their informer's cache; HTTPRoutes and GRPCRoutes fresh.
+    // Routes are read from their informers' caches (HTTPRoutes and GRPCRoutes fresh where their
+    // CRDs were not served at start).
     router: new TrafficRouters(
-      new CachedRouter(istioRouter, virtualServices, metrics),
-      new GatewayApiRouter(kube.client),
+      new CachedRouter(
+        istioRouter,
+        { [VIRTUAL_SERVICES.plural]: virtualServices as CacheView<VirtualServiceObject> },
+        (t) => ({
+          resource: VIRTUAL_SERVICES.plural,
+          ref: { namespace: t.namespace, name: t.virtualService },
+        }),
+        metrics,
+      ),
+      new CachedRouter(
+        new GatewayApiRouter(kube.client),
+        Object.fromEntries(gatewayRoutes.map((g) => [g.plural, g.informer as CacheView<GatewayRouteObject>])),
+        (t) => ({
+          resource: (t.kind === 'HTTPRoute' ? HTTP_ROUTES : GRPC_ROUTES).plural,
+          ref: { namespace: t.namespace, name: t.name },
+        }),
+        metrics,
+      ),
     ),
     prometheus: new QueryBatcher(prometheus, { clock, windowMs: opts.prometheusBatchMs }),
     clock,

@@ -3,7 +3,8 @@
  * interval, and the apiserver sees its status written once (the first check) and then not again
  * while nothing changes (no MODIFIED watch event, the same resourceVersion), and no read either:
  * the release, its VirtualService and its Deployments come from the informers' caches (the audit
- * log shows no GET in the namespace while it is checked).
+ * log shows no GET in the namespace while it is checked). The same holds for a release driving an
+ * HTTPRoute next to it: the route comes from its informer's cache too.
  */
 import * as k8s from '@kubernetes/client-node';
 import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
@@ -11,6 +12,7 @@ import {
   CANARY_RELEASES,
   DEPLOYMENTS,
   DESTINATION_RULES,
+  HTTP_ROUTES,
   KubeClient,
   VIRTUAL_SERVICES,
   type CanaryReleaseObject,
@@ -60,6 +62,25 @@ test('a release holding on missing data is checked every interval, written once 
     );
   must(await client.create(DESTINATION_RULES, ns.name, subsetRule(ns.name, 'quiet', ['v1', 'v2'])));
   must(await client.create(VIRTUAL_SERVICES, ns.name, userVirtualService(ns.name, 'quiet', 'v1')));
+  must(
+    await client.create(HTTP_ROUTES, ns.name, {
+      apiVersion: `${HTTP_ROUTES.group}/${HTTP_ROUTES.version}`,
+      kind: 'HTTPRoute',
+      metadata: { name: 'quiet-http', namespace: ns.name },
+      spec: {
+        parentRefs: [{ group: '', kind: 'Service', name: 'quiet', port: 9080 }],
+        rules: [
+          {
+            name: 'primary',
+            backendRefs: [
+              { name: 'quiet-v1', port: 9080, weight: 100 },
+              { name: 'quiet-v2', port: 9080, weight: 0 },
+            ],
+          },
+        ],
+      },
+    }),
+  );
   operator = await startOperator({
     kubeConfig: kc,
     prometheusUrl: cluster.prometheusUrl,
@@ -89,16 +110,34 @@ test('a release holding on missing data is checked every interval, written once 
       }),
     ),
   );
+  must(
+    await client.create(
+      CANARY_RELEASES,
+      ns.name,
+      canaryRelease(ns.name, 'quiet-http-v2', {
+        service: 'quiet',
+        stable: { subset: 'v1' },
+        canary: { subset: 'v2' },
+        httpRoute: { name: 'quiet-http', rule: 'primary' },
+        steps: [{ setWeight: 10 }, { setWeight: 50 }],
+        analysis: { interval: '1s', successRate: { min: 99 }, missingData: { policy: 'Hold' } },
+      }),
+    ),
+  );
   const ref = { namespace: ns.name, name: 'quiet-v2' };
-  let seen: unknown;
-  const held = await waitFor('the first check to find no data', async () => {
-    const o = must(await client.get(CANARY_RELEASES, ref)) as CanaryReleaseObject;
-    seen = o.status;
-    const st = o.status as CanaryReleaseStatus | undefined;
-    return st?.missingDataSince && st.lastCheckAt ? o : undefined;
-  }).catch((e: Error) => {
-    throw new Error(`${e.message}; status: ${JSON.stringify(seen)}`);
-  });
+  const heldAtFirstCheck = async (name: string) => {
+    let seen: unknown;
+    return waitFor(`${name}'s first check to find no data`, async () => {
+      const o = must(await client.get(CANARY_RELEASES, { namespace: ns.name, name })) as CanaryReleaseObject;
+      seen = o.status;
+      const st = o.status as CanaryReleaseStatus | undefined;
+      return st?.missingDataSince && st.lastCheckAt ? o : undefined;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}; status: ${JSON.stringify(seen)}`);
+    });
+  };
+  const held = await heldAtFirstCheck('quiet-v2');
+  const heldHttp = await heldAtFirstCheck('quiet-http-v2');
   const rv = held.metadata.resourceVersion!;
 
   const modified: string[] = [];
@@ -127,4 +166,9 @@ test('a release holding on missing data is checked every interval, written once 
   expect(after.metadata.resourceVersion).toBe(rv);
   expect(after.status).toStrictEqual(held.status);
   expect((after.status as CanaryReleaseStatus).phase).toBe('Progressing');
+  const afterHttp = must(
+    await client.get(CANARY_RELEASES, { namespace: ns.name, name: 'quiet-http-v2' }),
+  ) as CanaryReleaseObject;
+  expect(afterHttp.metadata.resourceVersion).toBe(heldHttp.metadata.resourceVersion);
+  expect((afterHttp.status as CanaryReleaseStatus).phase).toBe('Progressing');
 });

@@ -250,7 +250,10 @@ describe('CachedRouter', () => {
     const cache = new FakeCache<VirtualServiceObject>();
     cache.put(vs('5', 10));
     const inner = new FakeInnerRouter([err(conflict)]);
-    const router = new CachedRouter(inner, cache);
+    const router = new CachedRouter(inner, { virtualservices: cache }, (t) => ({
+      resource: 'virtualservices',
+      ref: { namespace: t.namespace, name: t.virtualService },
+    }));
     const cached = await router.getRoutes(target);
     expect(cached.ok && cached.value.resourceVersion).toBe('5');
     expect(cached.ok && cached.value.observation).toMatchObject({
