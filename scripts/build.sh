@@ -15,3 +15,8 @@ printf '{ "type": "commonjs" }\n' >lib/cjs/package.json
 chmod +x lib/cli/bin.js
 # The dashboard's page, served by lib/cli/dashboard/server.js from beside it.
 cp -r cli/dashboard/assets lib/cli/dashboard/
+# Plain CommonJS modules, which tsc does not compile (see each file), beside the modules that load them.
+for f in mesh/model/schema/cel-runtime.cjs; do
+  cp "$f" "lib/$f"
+  cp "$f" "lib/cjs/$f"
+done

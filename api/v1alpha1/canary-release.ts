@@ -9,19 +9,9 @@
 import { z } from 'zod';
 import { durationMs } from '../duration.js';
 import { describeIssues, withReceived } from '../zod-issues.js';
+import { API_VERSION, GROUP, KIND } from './names.js';
 
-/** API group of the resources in this folder. */
-export const GROUP = 'delivery.cdk8s-mesh.io';
-/** API version of this schema. */
-export const VERSION = 'v1alpha1';
-/** `apiVersion` of a `CanaryRelease` object. */
-export const API_VERSION = `${GROUP}/${VERSION}`;
-/** Kind of the resource. */
-export const KIND = 'CanaryRelease';
-/** Plural resource name (URL path segment, CRD name prefix). */
-export const PLURAL = 'canaryreleases';
-/** Short name for kubectl: `kubectl get crel`. */
-export const SHORT_NAMES: readonly string[] = ['crel'];
+export { API_VERSION, GROUP, KIND, PLURAL, SHORT_NAMES, VERSION } from './names.js';
 /** Largest number of steps a plan may have (also bounds the apiserver's CEL cost). */
 export const MAX_STEPS = 64;
 /** Largest number of decisions kept in `status.history`; older ones are dropped. */

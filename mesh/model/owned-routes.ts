@@ -6,7 +6,7 @@
  * reachability and the graph of the manifests see the routing. Where the object itself is among
  * the objects too (a live cluster), that one is read: it holds the weights as the release left them.
  */
-import { GROUP } from '../../api/v1alpha1/canary-release.js';
+import { GROUP } from '../../api/v1alpha1/names.js';
 import { isObj, obj, str, type Json } from './json.js';
 import type { Origin } from './types.js';
 

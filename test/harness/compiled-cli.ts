@@ -21,19 +21,23 @@ import { bundleOperator, imageNodeMajor } from '../../image/bundle.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The newest mtime of the TypeScript sources under `dir`, or of every file when `all`. */
+/** The newest mtime of the sources under `dir` (TypeScript, and CommonJS that is copied as it is), or of every file when `all`; of `dir` itself when it is a file. */
 function newest(dir: string, all = false): number {
+  if (!statSync(dir).isDirectory()) return statSync(dir).mtimeMs;
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) t = Math.max(t, newest(p, all));
-    else if (all || e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+    else if (all || /\.(ts|cjs)$/.test(e.name)) t = Math.max(t, statSync(p).mtimeMs);
   }
   return t;
 }
 
-/** Files the CLI reads at run time from beside its modules (as scripts/build.sh copies them). */
-const CLI_ASSETS = ['cli/dashboard/assets'];
+/**
+ * Files the CLI reads at run time from beside its modules, and its modules that tsc does not
+ * compile (plain CommonJS), copied as scripts/build.sh copies them.
+ */
+const CLI_ASSETS = ['cli/dashboard/assets', 'mesh/model/schema/cel-runtime.cjs'];
 
 /** The path of a compiled bin.js that matches the sources (and the dashboard's page). */
 export function compiledCli(): string {

@@ -112,7 +112,7 @@ function sourceFiles(dir: string): string[] {
   for (const e of entries) {
     const rel = join(dir, e.name);
     if (e.isDirectory() && e.name !== 'node_modules') out = out.concat(sourceFiles(rel));
-    else if (e.isFile() && /\.(ts|js|mjs)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(rel);
+    else if (e.isFile() && /\.(ts|js|mjs|cjs)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(rel);
   }
   return out;
 }

@@ -3,17 +3,17 @@
  * as the apiserver evaluates them: after the schema's defaults are filled in, with `self` bound to
  * the value the rule sits on, Kubernetes' escaping of property names (`__namespace__`), RE2 for
  * `matches`, the `strings` extension (`split`, `substring`, …) and Kubernetes' `isIP`. The evaluator
- * is @bufbuild/cel (conformance-tested against the CEL spec); the rules and the schema parts they
- * read are generated into ./crd-validators.gen.ts by scripts/crd-schemas.ts.
+ * is @bufbuild/cel (conformance-tested against the CEL spec), loaded when the first rule is
+ * evaluated (./cel-runtime.cjs); the rules and the schema parts they read are generated into
+ * ./crd-validators.gen.ts by scripts/crd-schemas.ts.
  *
  * Runs only on a spec that passed its JSON Schema (./crd.ts), so every value has the type the rule
  * expects. The uniqueness of `x-kubernetes-list-type: map` and `set` lists, which JSON Schema cannot
  * say either, is checked on the same walk. Transition rules (on `oldSelf`) are not evaluated: they compare an update with the
  * stored object, and lint sees one version.
  */
-import { celEnv, celFunc, CelScalar, isCelError, parse, plan, type CelInput } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
 import { isIP } from 'node:net';
+import { loadCel, type CelEnv, type CelInput } from './cel-runtime.cjs';
 import { fieldPath } from './crd.js';
 import * as generated from './crd-validators.gen.js';
 
@@ -52,18 +52,31 @@ export function kubernetesIsIP(s: string): boolean {
   return !new URL(`http://[${s}]`).hostname.startsWith('[::ffff:');
 }
 
-const env = celEnv({
-  funcs: [...strings, celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => kubernetesIsIP(s))],
-});
-
 type Evaluate = (ctx: { self: CelInput }) => unknown;
+
+/** The evaluator with Kubernetes' functions, made on the first rule evaluated. */
+type CelRuntime = { readonly cel: ReturnType<typeof loadCel>['cel']; readonly env: CelEnv };
+let runtime: CelRuntime | undefined;
+function celRuntime(): CelRuntime {
+  if (!runtime) {
+    const { cel, ext } = loadCel();
+    const { celEnv, celFunc, CelScalar } = cel;
+    const env = celEnv({
+      funcs: [...ext.strings, celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => kubernetesIsIP(s))],
+    });
+    runtime = { cel, env };
+  }
+  return runtime;
+}
+
 const plans = new Map<string, Evaluate>();
 
 /** The evaluation function of a rule, parsed once. */
 function planned(rule: string): Evaluate {
   let p = plans.get(rule);
   if (!p) {
-    p = plan(env, parse(rule)) as unknown as Evaluate;
+    const { cel, env } = celRuntime();
+    p = cel.plan(env, cel.parse(rule)) as unknown as Evaluate;
     plans.set(rule, p);
   }
   return p;
@@ -155,7 +168,10 @@ function evaluate(rule: CelRule, self: CelInput, where: string): string | undefi
     if (typeof m === 'string' && m !== '') message = m;
   }
   if (result === false) return `${at}: ${message}`;
-  const why = isCelError(result) || result instanceof Error ? result.message : `returned ${String(result)}`;
+  const why =
+    celRuntime().cel.isCelError(result) || result instanceof Error
+      ? result.message
+      : `returned ${String(result)}`;
   return `${at}: ${message} (the rule could not be evaluated: ${why})`;
 }
 
