@@ -18,6 +18,7 @@ import {
   Mesh,
   ZeroTrustPolicy,
   type AppProps,
+  type CanaryReleaseProps,
   type Probe,
 } from '../../constructs/index.js';
 
@@ -295,6 +296,14 @@ export function boutique(scope: Construct, id: string, options: BoutiqueOptions 
   };
 }
 
+/** Options of {@link boutiqueWithCanary}. */
+export interface BoutiqueCanaryOptions extends BoutiqueOptions {
+  /** The release's steps. @default 20%, then 50% */
+  readonly steps?: CanaryReleaseProps['steps'];
+  /** The release's analysis. @default every 30s, success rate (gRPC) at least 99%, 2 failed checks roll back */
+  readonly analysis?: CanaryReleaseProps['analysis'];
+}
+
 /**
  * The application with a second version of the product catalog and a CanaryRelease that moves
  * traffic to it step by step, watching the gRPC success rate (`grpc_response_status`).
@@ -302,19 +311,20 @@ export function boutique(scope: Construct, id: string, options: BoutiqueOptions 
 export function boutiqueWithCanary(
   scope: Construct,
   id: string,
-  options: BoutiqueOptions = {},
+  options: BoutiqueCanaryOptions = {},
 ): Boutique & { canary: CanaryRelease } {
+  const { steps, analysis, ...rest } = options;
   const b = boutique(scope, id, {
     productCatalogVersions: ['v1', 'v2'],
     productCatalogImage: 'gcr.io/google-samples/microservices-demo/productcatalogservice:{version}',
-    ...options,
+    ...rest,
   });
   const canary = new CanaryRelease(b.mesh, 'productcatalog-v2', {
     app: b.grpc.productcatalogservice,
     stable: 'v1',
     canary: 'v2',
-    steps: [{ setWeight: 20 }, { setWeight: 50 }],
-    analysis: { interval: '30s', threshold: 2, successRate: { min: 99 } },
+    steps: steps ?? [{ setWeight: 20 }, { setWeight: 50 }],
+    analysis: analysis ?? { interval: '30s', threshold: 2, successRate: { min: 99 } },
   });
   return { ...b, canary };
 }

@@ -28,6 +28,7 @@ import {
   type LoadHandle,
   type LoadOptions,
   type SimulatedService,
+  type SourceOptions,
 } from '../harness/traffic/index.js';
 import {
   canaryRelease,
@@ -65,6 +66,8 @@ export interface EnvOptions {
    * applies them itself (e.g. the synthesized manifests of a cdk8s program). @default true
    */
   readonly createObjects?: boolean;
+  /** The workload the simulator's load comes from. @default the simulator's (`loadgen`) */
+  readonly source?: SourceOptions;
 }
 
 /** A route as the tests read it back from the VirtualService. */
@@ -156,6 +159,7 @@ export class E2eEnv {
         namespace: ns,
         seed: opts.seed ?? 7,
         refreshMs: 200,
+        ...(opts.source ? { source: opts.source } : {}),
         services: opts.services.map(({ name, versions, protocol, versionServices }) => ({
           name,
           versions,
