@@ -339,6 +339,31 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     parts.push(core.etcd, core.apiserver);
     const { api, kubeconfig } = core;
     const [kcmPort, schedPort, kwokPort] = await Promise.all(Array.from({ length: 3 }, freePort));
+    // kwok plays each Pod's stages (Running, Ready, deleted) with 4 workers by default; each waits
+    // on a PATCH, so a fleet of 4,000 Pods (with the previous fleet's being deleted) went Ready
+    // at 5-10 a second on this machine. A configuration file is not defaulted, so it states kwok
+    // v0.8.0's defaults for the rest; the flags below override what they name.
+    const kwokConfig = join(workDir, 'kwok.yaml');
+    writeFileSync(
+      kwokConfig,
+      [
+        'apiVersion: config.kwok.x-k8s.io/v1alpha1',
+        'kind: KwokConfiguration',
+        'options:',
+        '  cidr: 10.0.0.0/24',
+        '  manageAllNodes: false',
+        '  enableDebuggingHandlers: true',
+        '  enableContentionProfiling: false',
+        '  enableProfilingHandler: true',
+        '  podPlayStageParallelism: 32',
+        '  nodePlayStageParallelism: 4',
+        '  nodeLeaseParallelism: 4',
+        '  podsOnNodeSyncParallelism: 1',
+        '  enablePodsOnNodeSyncListPager: true',
+        '  enablePodsOnNodeSyncStreamWatch: false',
+        '',
+      ].join('\n'),
+    );
 
     procs.push(
       startProcess(
@@ -391,6 +416,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         [
           `--kubeconfig=${kubeconfig}`,
           `--config=${join(bin, 'kwok-stages.yaml')}`,
+          `--config=${kwokConfig}`,
           '--manage-all-nodes=false',
           '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
           `--server-address=127.0.0.1:${kwokPort}`,
