@@ -21,7 +21,8 @@ import { benchMesh } from './meshes.js';
 process.env.CDK8S_MESH_WARNINGS = 'off';
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
-const bin = compiledCli();
+// BENCH_CLI: another compiled bin.js to measure (an earlier build, for a before/after).
+const bin = process.env.BENCH_CLI ?? compiledCli();
 const istioctl = join(process.env.CDK8S_MESH_CACHE ?? join(homedir(), '.cache/cdk8s-mesh'), 'bin/istioctl');
 const dir = mkdtempSync(join(tmpdir(), 'bench-cli-'));
 const bookinfo = join(dir, 'bookinfo.yaml');
