@@ -11,10 +11,16 @@ import * as k8s from '@kubernetes/client-node';
 import { Testing } from 'cdk8s';
 import { HTTP_ROUTES, type KubeObject } from '../../operator/adapters/kubernetes.js';
 import { bookinfo } from '../../examples/bookinfo/bookinfo.js';
+import type { ReleaseOptions } from '../../constructs/index.js';
 import { E2eEnv, must, testFailed, transitions } from './env.js';
 
 let env: E2eEnv;
-const analysis = { interval: '3s', threshold: 2, successRate: { min: 90 }, missingData: { policy: 'Hold' } };
+const analysis: ReleaseOptions['analysis'] = {
+  interval: '3s',
+  threshold: 2,
+  successRate: { min: 90 },
+  missingData: { policy: 'Hold' },
+};
 
 /** `backend=weight` of the HTTPRoute's rule, in order. */
 async function routeWeights(name: string, rule = 'primary'): Promise<string[]> {
@@ -44,12 +50,12 @@ beforeAll(async () => {
     ownRoute: false,
     steps: [{ setWeight: 30 }, { setWeight: 60 }],
     analysis,
-  } as never);
+  });
   b.ratings.release('v2', {
     ownRoute: false,
     steps: [{ setWeight: 50 }, { pause: { duration: '5m' } }],
     analysis,
-  } as never);
+  });
   // the HTTPRoutes stay in the manifests (the test applies them), as before releases owned routes
   const objects = (Testing.synth(b.mesh) as k8s.KubernetesObject[]).filter((o) => o.kind !== 'Namespace');
   expect(objects.filter((o) => o.kind === 'HTTPRoute').map((o) => o.metadata?.name)).toStrictEqual([

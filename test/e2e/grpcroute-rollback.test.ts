@@ -55,7 +55,7 @@ beforeAll(async () => {
     ownRoute: false,
     steps: [{ setWeight: 50 }, { pause: { duration: '5m' } }],
     analysis: { interval: '2s', threshold: 2, successRate: { min: 95 }, missingData: { policy: 'Hold' } },
-  } as never);
+  });
   const objects = Testing.synth(mesh) as k8s.KubernetesObject[];
   const release = objects.find((o) => o.kind === 'CanaryRelease') as unknown as {
     spec: { grpcRoute?: { name: string; rule: string }; protocol?: string };
