@@ -300,7 +300,11 @@ export function fuzzCases(n: number, seed: number): FuzzCase[] {
   // goes as generated (and the apiserver or zod refuses it).
   const wanted = n - blind.length;
   const samples = fc.sample(arb, { numRuns: wanted, seed });
-  const nextValid = spareValid(arb.map(({ spec }) => inFrame(spec)), seed, wanted * 3);
+  const nextValid = spareValid(
+    arb.map(({ spec }) => inFrame(spec)),
+    seed,
+    wanted * 3,
+  );
   const sampled = samples.map(({ spec, mutate: m, mutation, pick }) => {
     let base = inFrame(spec);
     if (m === 0 && !storedValid(base)) base = nextValid() ?? base;
