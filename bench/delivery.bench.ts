@@ -15,12 +15,19 @@
  * against its anchors (./authoring.ts): synth of 100 / 1,000 / 3,000 Apps against raw cdk8s, and
  * validation of the 1,000-App mesh in-process and as a `cdk8s-mesh lint` process against
  * `istioctl analyze --use-kube=false`, measured before the control plane starts
- * (DELIVERY_AUTHORING=off skips them). Never pass/fail.
+ * (DELIVERY_AUTHORING=off skips them); then both controllers at 1, 100 and 500 releases
+ * (./delivery/fleets.ts: RSS, CPU and writes per minute, each controller a process of its own on
+ * a fleet of the same shape as the scale benchmark's). Never pass/fail.
+ *
+ * Options (`npm run bench -- delivery --rounds 5 --fleet 1,100,500 --fleet-window 60`, or
+ * DELIVERY_RUNS, DELIVERY_FLEET, DELIVERY_FLEET_WINDOW_S): `--rounds 0` skips the rounds,
+ * `--fleet off` the fleets.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { ENV } from '../test/harness/cluster.js';
 import { startControlPlane } from '../test/harness/control-plane.js';
 import { provision } from '../test/harness/provision.js';
@@ -53,9 +60,31 @@ import {
   type Controller,
   type RunResult,
 } from './delivery/scenarios.js';
+import { measureFlagger, measureOurs, type FleetRow } from './delivery/fleets.js';
 import { markdownTable } from './table.js';
 
-const RUNS = Math.max(1, Number(process.env.DELIVERY_RUNS ?? 5));
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string' },
+    fleet: { type: 'string' },
+    'fleet-window': { type: 'string' },
+  },
+  strict: true,
+});
+const RUNS = Math.max(0, Number(args.rounds ?? process.env.DELIVERY_RUNS ?? 5));
+const FLEET_ARG = args.fleet ?? process.env.DELIVERY_FLEET ?? '1,100,500';
+const FLEET_SIZES = FLEET_ARG === 'off' ? [] : FLEET_ARG.split(',').map(Number);
+const FLEET_WINDOW_S = Number(args['fleet-window'] ?? process.env.DELIVERY_FLEET_WINDOW_S ?? 60);
+if (
+  !Number.isInteger(RUNS) ||
+  FLEET_SIZES.some((n) => !Number.isInteger(n) || n < 1) ||
+  !(FLEET_WINDOW_S > 0)
+) {
+  console.error(
+    `--rounds takes a whole number, --fleet a list of counts (e.g. 1,100,500) or off, --fleet-window seconds; got ${JSON.stringify(args)}`,
+  );
+  process.exit(2);
+}
 const CONTROLLERS: readonly Controller[] = ['cdk8s-mesh', 'Flagger'];
 const OURS_ACCOUNT = 'cdk8s-mesh-operator';
 const FLAGGER_ACCOUNT = 'flagger';
@@ -160,7 +189,28 @@ async function main(): Promise<void> {
     }
     const end = new Map(CONTROLLERS.map((c) => [c, usage(byName.get(c)!.pid)]));
     const writes = auditEntries(0);
-    print(results, writes, ids, idleUsage, end, cpuPerRound, flaggerProvisionS, cached, synth, validation);
+    // The rounds' controllers stop before the fleets, each of which starts its own.
+    for (const p of procs.splice(0).reverse()) await p.stop().catch(() => undefined);
+    const fleets: FleetRow[] = [];
+    for (const size of FLEET_SIZES) {
+      for (const c of CONTROLLERS) {
+        log(`${c} at ${size} releases`);
+        try {
+          const row =
+            c === 'Flagger'
+              ? await measureFlagger(cp, bin, ids.get(c)!, size, FLEET_WINDOW_S, log)
+              : await measureOurs(cp, ids.get(c)!, size, FLEET_WINDOW_S, log);
+          fleets.push(row);
+          log(JSON.stringify(row));
+        } catch (e) {
+          failures.push(`${c} at ${size} releases: ${(e as Error).message}`);
+          log(`${c} at ${size} releases: stopped: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (RUNS > 0)
+      print(results, writes, ids, idleUsage, end, cpuPerRound, flaggerProvisionS, cached, synth, validation);
+    if (fleets.length) printFleets(fleets);
     for (const f of failures) console.log(`FAILED RUN ${f}`);
   } finally {
     for (const p of procs.reverse()) await p.stop().catch(() => undefined);
@@ -185,6 +235,21 @@ function print(
     results.filter((r) => r.controller === c && r.scenario === s);
   const releaseWrites = (r: RunResult) =>
     writesOf(writes, ids.get(r.controller)!.user, r.namespace, r.triggeredAt, r.settledAt);
+  /**
+   * The writes of each step of a promoted release that runs by itself: from one write of the route
+   * to the next, leaving out the first (the start) and the last (the promotion).
+   */
+  const stepWrites = (r: RunResult) => {
+    const w = releaseWrites(r);
+    const routes = w
+      .filter((e) => e.resource === 'virtualservices' && e.verb !== 'create')
+      .map((e) => e.at!)
+      .sort((x, y) => x - y);
+    const out: number[] = [];
+    for (let i = 1; i + 1 < routes.length; i++)
+      out.push(w.filter((e) => e.at! >= routes[i]! && e.at! < routes[i + 1]!).length);
+    return out;
+  };
   const idleWrites = (r: RunResult) =>
     writesOf(writes, ids.get(r.controller)!.user, r.namespace, r.settledAt, r.idleUntil);
   const col = (c: Controller) => {
@@ -212,6 +277,7 @@ function print(
       ),
       perRelease: spread(perRelease, num),
       perChange: spread(perChange, num),
+      perStep: spread(promote.flatMap(stepWrites), num),
       rollbackWrites: spread(
         rollback.map((r) => releaseWrites(r).length),
         num,
@@ -235,7 +301,18 @@ function print(
     ['breach visible in Prometheus → rollback on the route', a.rollback, b.rollback, 'Flagger v1.36.1'],
     ['(errors injected → breach visible)', a.visible, b.visible, 'Flagger v1.36.1'],
     ['API writes per promoted release', a.perRelease, b.perRelease, 'Flagger v1.36.1'],
-    ['API writes per route change', a.perChange, b.perChange, 'Flagger v1.36.1'],
+    [
+      'API writes per route change (all of a release / its route changes)',
+      a.perChange,
+      b.perChange,
+      'Flagger v1.36.1',
+    ],
+    [
+      'API writes per step (route write → next, start and promotion left out)',
+      a.perStep,
+      b.perStep,
+      'Flagger v1.36.1',
+    ],
     ['API writes per rolled-back release', a.rollbackWrites, b.rollbackWrites, 'Flagger v1.36.1'],
     ['API writes when nothing changed', a.idle, b.idle, 'Flagger v1.36.1'],
     ['RSS, start → end of the run', a.rss, b.rss, 'Flagger v1.36.1'],
@@ -276,6 +353,30 @@ function print(
   console.log(
     `Flagger: ${flaggerCached ? 'cached binary' : 'built from the Go module proxy'} (provision ${flaggerProvisionS.toFixed(1)} s); our operator: operator/main.js on Node ${process.version}`,
   );
+}
+
+function printFleets(rows: readonly FleetRow[]): void {
+  const sizes = [...new Set(rows.map((r) => r.releases))];
+  const cell = (c: Controller, n: number, f: (r: FleetRow) => string) => {
+    const r = rows.find((x) => x.controller === c && x.releases === n);
+    return r ? f(r) : 'not measured';
+  };
+  const line = (what: string, f: (r: FleetRow) => string) =>
+    sizes.flatMap((n) => [[`${what} at ${n}`, cell('cdk8s-mesh', n, f), cell('Flagger', n, f)]]);
+  console.log(
+    `\nAt N releases (Flagger: Canaries), each controller a process of its own on a fleet of its own: ` +
+      `interval ${INTERVAL_S} s, no traffic, every release in its analysis; window ${FLEET_WINDOW_S} s\n`,
+  );
+  console.log(
+    markdownTable([
+      ['', 'cdk8s-mesh', 'Flagger v1.36.1'],
+      ...line('RSS (most in the window)', (r) => `${r.rssMiB.toFixed(0)} MiB`),
+      ...line('CPU s/min', (r) => r.cpuPerMin.toFixed(2)),
+      ...line('API writes/min', (r) => r.writesPerMin.toFixed(0)),
+      ...line('start → every release in its analysis', (r) => sec(r.inAnalysisS * 1000)),
+    ]),
+  );
+  for (const r of rows) console.log(`writes at ${r.releases}, ${r.controller}: ${r.writes}`);
 }
 
 await main();

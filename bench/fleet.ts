@@ -54,6 +54,12 @@ export interface FleetOptions {
   readonly prefix?: string;
   /** Replicas of each version's Deployment. @default 1 */
   readonly replicas?: number;
+  /**
+   * An app's Deployments, created first. @default `<app>-v1` and `<app>-v2` (labels `app`,
+   * `version`) with `replicas` each; a controller that makes its own second Deployment from the
+   * first (Flagger's `-primary`) is given one.
+   */
+  readonly workloads?: (app: FleetApp) => readonly FleetObject[];
   /** The controller's objects for an app, created after its Deployments. @default canaryReleaseObjects() */
   readonly release?: (app: FleetApp) => readonly FleetObject[];
   /** Creates in flight at once. @default 8 */
@@ -137,6 +143,13 @@ export async function createFleet(opts: FleetOptions): Promise<Fleet> {
     canary: { deployment: `${appName(i)}-v2`, version: 'v2' },
   }));
   const release = opts.release ?? canaryReleaseObjects();
+  const workloads =
+    opts.workloads ??
+    ((app: FleetApp): FleetObject[] =>
+      [app.stable, app.canary].map((v) => ({
+        type: DEPLOYMENTS,
+        body: deployment(app.namespace, v.deployment, { app: app.name, version: v.version }, replicas),
+      })));
   const create = async (o: FleetObject) => {
     const ns = o.body.metadata.namespace ?? '';
     for (let attempt = 1; ; attempt++) {
@@ -149,12 +162,7 @@ export async function createFleet(opts: FleetOptions): Promise<Fleet> {
   };
   const t0 = Date.now();
   await inParallel(apps, opts.parallel ?? 8, async (app) => {
-    for (const v of [app.stable, app.canary]) {
-      await create({
-        type: DEPLOYMENTS,
-        body: deployment(app.namespace, v.deployment, { app: app.name, version: v.version }, replicas),
-      });
-    }
+    for (const o of workloads(app)) await create(o);
     for (const o of release(app)) await create(o);
   });
   log(`created ${apps.length} apps in ${ns.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

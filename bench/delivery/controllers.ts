@@ -80,14 +80,16 @@ export interface ControllerProcess {
   stop(): Promise<void>;
 }
 
+/** Flagger, on every namespace or only on `namespace`. */
 export async function startFlagger(
   cp: ControlPlane,
   bin: string,
   id: Identity,
+  namespace?: string,
 ): Promise<ControllerProcess & { readonly managed: Managed }> {
   const port = await freePort();
   const managed = startProcess(
-    'flagger',
+    namespace ? `flagger-${namespace}` : 'flagger',
     join(bin, 'flagger'),
     [
       `-kubeconfig=${id.kubeconfig}`,
@@ -99,6 +101,7 @@ export async function startFlagger(
       '-log-level=info',
       '-enable-leader-election=false',
       '-enable-config-tracking=false',
+      ...(namespace ? [`-namespace=${namespace}`] : []),
     ],
     join(cp.workDir, 'logs'),
   );
@@ -110,14 +113,17 @@ export async function startFlagger(
   return { name: 'Flagger', pid: managed.child.pid!, managed, stop: () => stopAll([managed]) };
 }
 
+/** Our operator, on every namespace or only on `namespace`. */
 export async function startOurs(
   cp: ControlPlane,
   id: Identity,
+  namespace?: string,
 ): Promise<ControllerProcess & { readonly proc: OperatorProcess }> {
   const proc = spawnOperator({
     kubeconfig: id.kubeconfig,
     prometheusUrl: cp.prometheusUrl,
     identity: 'delivery-bench',
+    ...(namespace ? { namespace } : {}),
   });
   await waitLeading(proc, 'the operator', 120_000);
   return {

@@ -77,7 +77,7 @@ export interface RunResult {
   readonly idleUntil: number;
 }
 
-const GROUP_FLAGGER = { group: 'flagger.app', version: 'v1beta1', plural: 'canaries' };
+export const GROUP_FLAGGER = { group: 'flagger.app', version: 'v1beta1', plural: 'canaries' };
 
 interface FlaggerCanary extends KubeObject {
   status?: {

@@ -273,7 +273,8 @@ export async function startApiCore(opts: StartOptions & { readonly certs?: Certs
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${certs.saPub}`,
         `--service-account-signing-key-file=${certs.saKey}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
+        // 4,094 Service IPs: Flagger makes three Services per Canary (the delivery benchmark runs 500)
+        '--service-cluster-ip-range=10.0.0.0/20',
         '--authorization-mode=Node,RBAC',
         '--allow-privileged=true',
         '--profiling=false',
