@@ -35,8 +35,7 @@ const USAGE = `usage: operator [flags]
   --listen HOST:PORT       serve /metrics, /healthz, /readyz (env LISTEN_ADDRESS); default: :8080
   --identity NAME          replica identity (env POD_NAME); default: <hostname>-<pid>
   --log-level LEVEL        debug, info, warn or error (env LOG_LEVEL); default: info
-  --concurrency N          releases reconciled at once, 1 to 256 (env CONCURRENCY); default:
-                           8 per available CPU, between 4 and 64
+  --concurrency N          releases reconciled at once, 1 to 256 (env CONCURRENCY); default: 64
   --help                   this text
 `;
 

@@ -82,7 +82,7 @@ export interface OperatorOptions {
   readonly identity?: string;
   /** Serve `/metrics`, `/healthz`, `/readyz` on `host:port` (port 0 picks one). @default - no server */
   readonly listen?: string;
-  /** Releases reconciled at the same time. @default - {@link defaultConcurrency}: 8 per available CPU, between 4 and 64 */
+  /** Releases reconciled at the same time. @default - {@link defaultConcurrency}: 64 */
   readonly concurrency?: number;
   /** Time allowed for one webhook POST. @default 5000 */
   readonly webhookTimeoutMs?: number;
