@@ -137,7 +137,14 @@ test('a foreign edit of the driven rule, and the deletion of the owned route, ar
     200,
   );
   const seenAfterMs = Date.now() - edited;
-  expect((await status())?.weightsWrittenBack).toBe(1);
+  // the status that counts it is the write after the route's
+  const counted = await waitFor(
+    'the status to count the write-back',
+    async () => (await status())?.weightsWrittenBack,
+    30_000,
+    200,
+  );
+  expect(counted).toBe(1);
 
   // 2. the owned route is deleted (a sync that prunes it): created again from the template, at once
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);

@@ -56,14 +56,19 @@ test('gRPC errors at HTTP 200: the gRPC success rate sees them, one workload and
   try {
     // let the 4 s window fill with this load only, then wait (bounded) for the scrape
     await sleep(6000);
-    let canary = await provider.builtin('grpc-request-success-rate', vars('checkout-v2'));
+    // one instant for every query below, so that they read the same samples (the two workloads'
+    // series come from one scrape target, so they have samples at the same times): a second in the
+    // past, taken again until its window holds the two samples rate() needs
+    const instant = () =>
+      new PrometheusProvider({ url: cluster.prometheusUrl, at: new Date(Date.now() - 1000) });
+    let at = instant();
+    let canary = await at.builtin('grpc-request-success-rate', vars('checkout-v2'));
     for (let i = 0; i < 20 && !canary.ok; i++) {
       await sleep(250);
-      canary = await provider.builtin('grpc-request-success-rate', vars('checkout-v2'));
+      at = instant();
+      canary = await at.builtin('grpc-request-success-rate', vars('checkout-v2'));
     }
-    // one instant for every query below, so that they read the same samples
-    const at = new PrometheusProvider({ url: cluster.prometheusUrl, at: new Date(Date.now() - 1000) });
-    const grpcCanary = value(await at.builtin('grpc-request-success-rate', vars('checkout-v2')));
+    const grpcCanary = value(canary);
     const grpcStable = value(await at.builtin('grpc-request-success-rate', vars('checkout-v1')));
     const httpCanary = value(await at.builtin('request-success-rate', vars('checkout-v2')));
     console.log(
