@@ -203,7 +203,7 @@ export const POOL_MAX_AGE_MS = 5 * 60_000;
  * client-node itself. A client certificate lives in the pool's TLS connections, so the pool is
  * replaced once it is `maxAgeMs` old (client-go re-reads rotating client certificates every 5
  * minutes too): a certificate file rotated on disk, or renewed by an exec plugin, is in use within
- * that time. The old pool closes once its requests have finished.
+ * that time.
  */
 export function pooledApiClient<T extends k8s.ApiType>(
   kubeConfig: k8s.KubeConfig,
@@ -227,8 +227,8 @@ export function pooledApiClient<T extends k8s.ApiType>(
       const fresh = context.getDispatcher();
       if (fresh) pools.set(key, { dispatcher: fresh, since: now() });
       else pools.delete(key);
-      // close() lets the requests still running on the old pool finish first
-      pooled?.dispatcher.close().catch(() => undefined);
+      // The old pool is dropped, not closed: a request handed it a moment ago may not have been
+      // sent yet, and a closed pool refuses it. Its idle connections close by keep-alive timeout.
     },
   };
   return new api(
