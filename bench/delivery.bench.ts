@@ -210,6 +210,10 @@ async function main(): Promise<void> {
     }
     if (RUNS > 0)
       print(results, writes, ids, idleUsage, end, cpuPerRound, flaggerProvisionS, cached, synth, validation);
+    else if (authoring)
+      console.log(
+        markdownTable([['', 'cdk8s-mesh', 'anchor', 'anchor is'], ...authoringRows(synth, validation)]),
+      );
     if (fleets.length) printFleets(fleets);
     for (const f of failures) console.log(`FAILED RUN ${f}`);
   } finally {
@@ -291,8 +295,6 @@ function print(
   };
   const a = col('cdk8s-mesh');
   const b = col('Flagger');
-  const ms = (x: number) => `${x.toFixed(0)} ms`;
-  const ratio = (x: number, anchor: number | undefined) => (anchor ? `${(x / anchor).toFixed(2)}×` : '-');
   const rows = [
     ['', 'cdk8s-mesh', 'anchor', 'anchor is'],
     ['runs (promote + rollback)', a.runs, b.runs, 'Flagger v1.36.1'],
@@ -317,6 +319,32 @@ function print(
     ['API writes when nothing changed', a.idle, b.idle, 'Flagger v1.36.1'],
     ['RSS, start → end of the run', a.rss, b.rss, 'Flagger v1.36.1'],
     ['CPU time per round (4 releases, 2 of each)', a.cpu, b.cpu, 'Flagger v1.36.1'],
+    ...authoringRows(synth, validation),
+  ];
+  console.log(
+    `Side by side: interval ${INTERVAL_S} s, threshold 1, step weights ${STEP_WEIGHT} → ${MAX_WEIGHT} (stepWeight ${STEP_WEIGHT}, maxWeight ${MAX_WEIGHT}), ` +
+      `success rate ≥ ${MIN_SUCCESS} %, p99 ≤ ${MAX_P99_MS} ms, ${RPS} rps from the traffic simulator, 20 % 5xx for the breach; ` +
+      `median (min–max); writes counted in the apiserver's audit log per ServiceAccount\n`,
+  );
+  console.log(markdownTable(rows));
+  console.log(`\nwrites of one promoted release, cdk8s-mesh: ${a.what}`);
+  console.log(`writes of one promoted release, Flagger: ${b.what}`);
+  console.log(`writes when nothing changed, all runs, cdk8s-mesh: ${a.idleWhat}`);
+  console.log(`writes when nothing changed, all runs, Flagger: ${b.idleWhat}`);
+  console.log(
+    `Flagger: ${flaggerCached ? 'cached binary' : 'built from the Go module proxy'} (provision ${flaggerProvisionS.toFixed(1)} s); our operator: operator/main.js on Node ${process.version}`,
+  );
+}
+
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const ratio = (x: number, anchor: number | undefined) => (anchor ? `${(x / anchor).toFixed(2)}×` : '-');
+
+/** The authoring side's rows of the table: synth against raw cdk8s, validation against istioctl. */
+function authoringRows(
+  synth: readonly SynthComparison[],
+  validation: ValidationComparison | undefined,
+): string[][] {
+  return [
     ...synth.map((x) => [
       `synth of ${x.apps} Apps (${ratio(x.constructsMs, x.rawMs)} the anchor)`,
       ms(x.constructsMs),
@@ -340,19 +368,6 @@ function print(
         ]
       : [['authoring rows', 'skipped (DELIVERY_AUTHORING=off)', '-', '-']]),
   ];
-  console.log(
-    `Side by side: interval ${INTERVAL_S} s, threshold 1, step weights ${STEP_WEIGHT} → ${MAX_WEIGHT} (stepWeight ${STEP_WEIGHT}, maxWeight ${MAX_WEIGHT}), ` +
-      `success rate ≥ ${MIN_SUCCESS} %, p99 ≤ ${MAX_P99_MS} ms, ${RPS} rps from the traffic simulator, 20 % 5xx for the breach; ` +
-      `median (min–max); writes counted in the apiserver's audit log per ServiceAccount\n`,
-  );
-  console.log(markdownTable(rows));
-  console.log(`\nwrites of one promoted release, cdk8s-mesh: ${a.what}`);
-  console.log(`writes of one promoted release, Flagger: ${b.what}`);
-  console.log(`writes when nothing changed, all runs, cdk8s-mesh: ${a.idleWhat}`);
-  console.log(`writes when nothing changed, all runs, Flagger: ${b.idleWhat}`);
-  console.log(
-    `Flagger: ${flaggerCached ? 'cached binary' : 'built from the Go module proxy'} (provision ${flaggerProvisionS.toFixed(1)} s); our operator: operator/main.js on Node ${process.version}`,
-  );
 }
 
 function printFleets(rows: readonly FleetRow[]): void {
