@@ -7,19 +7,28 @@
  * then the compiled operator as its own process (as it ships: `operator/main.js`), and:
  * - time from its start to every release Progressing;
  * - over an idle window (`SCALE_WINDOW_S`, default 60) after that: RSS (max of samples from
- *   /proc), CPU seconds per minute (/proc utime+stime), reconciles per minute and the reconcile
+ *   /proc, and how much of that sample was mapped files, mostly Node's own binary), CPU seconds per minute (/proc utime+stime), reconciles per minute and the reconcile
  *   p99 (its own `/metrics`), status writes per minute and single-object GETs per minute counted by
  *   the apiserver (audit log), Prometheus queries per minute and the real time between two checks
  *   of a release, median and p95 (a loopback proxy in front of Prometheus records each query and
  *   the workloads it names).
  *
- * Heap: the most `nodejs_heap_size_used_bytes` seen on its `/metrics` during the window; with
+ * Heap: the most `nodejs_heap_size_used_bytes` and `nodejs_heap_size_total_bytes` (what V8 holds
+ * for its heap, used or not) seen on its `/metrics` during the window; with
  * `--heap-snapshot DIR`, a V8 heap snapshot of the operator at the end of each window is written
  * to DIR and summarized by constructor and retainer (`heap-snapshot.ts`).
  *
  * Run: `npm run bench -- scale [--sizes 1,100,500] [--window S] [--concurrency N]
- * [--heap-snapshot DIR]` (or SCALE_SIZES, SCALE_WINDOW_S; `--concurrency` is the operator's flag,
- * how many releases it reconciles at once; unset, the operator's default for this machine).
+ * [--heap-snapshot DIR] [--node-options='A;B']` (or SCALE_SIZES, SCALE_WINDOW_S; `--concurrency`
+ * is the operator's flag, how many releases it reconciles at once; unset, the operator's default
+ * for this machine).
+ *
+ * `--node-options` compares ways of running the operator on one fleet: each `;`-separated entry is
+ * a list of Node options added after the image's own (`image/node-flags.ts`; `-` adds none), and
+ * `NAME=value` words in it are environment variables (e.g. `MALLOC_ARENA_MAX=2`). The entries run
+ * one after the other on the same fleet, each a new operator process measured over its own idle
+ * window; after the first, the releases are already Progressing, so only the first entry's start
+ * times mean anything.
  * Its log lines are kept in `$TMPDIR/cdk8s-mesh-scale-<N>.log`.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -45,6 +54,7 @@ const { values: args } = parseArgs({
     window: { type: 'string' },
     concurrency: { type: 'string' },
     'heap-snapshot': { type: 'string' },
+    'node-options': { type: 'string' },
   },
   strict: true,
 });
@@ -59,6 +69,33 @@ const CONCURRENCY = (() => {
   }
   return c.value;
 })();
+/** One way of running the operator: Node options after the image's, and environment variables. */
+interface Variant {
+  readonly label: string;
+  readonly nodeArgs: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+const ENV_WORD = /^[A-Za-z_][A-Za-z0-9_]*=/;
+const VARIANTS: readonly Variant[] = (args['node-options'] ?? '-').split(';').map((entry) => {
+  const words = entry
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w && w !== '-');
+  const env = Object.fromEntries(
+    words
+      .filter((w) => ENV_WORD.test(w))
+      .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+  );
+  const nodeArgs = words.filter((w) => !ENV_WORD.test(w));
+  const bad = nodeArgs.find((w) => !w.startsWith('--'));
+  if (bad) {
+    console.error(
+      `--node-options: "${bad}" is neither a Node option (--…) nor NAME=value; entries are separated by ;`,
+    );
+    process.exit(2);
+  }
+  return { label: words.length ? words.join(' ') : 'as the image ships it', nodeArgs, env };
+});
 const SNAPSHOT_DIR = args['heap-snapshot'] === undefined ? undefined : resolve(args['heap-snapshot']);
 const progress = (l: string) => process.stderr.write(`[bench] ${l}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,13 +106,17 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 
-/** CPU seconds (user + system) and RSS in bytes of a process, from /proc. */
-function procSample(pid: number): { cpuS: number; rss: number } {
+/**
+ * CPU seconds (user + system) and RSS in bytes of a process, from /proc, with the part of the RSS
+ * that is mapped files (Node's own binary, mostly) rather than anonymous memory.
+ */
+function procSample(pid: number): { cpuS: number; rss: number; rssFile: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return { cpuS: ticks / 100, rss: rssKb * 1024 };
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+  return { cpuS: ticks / 100, rss: kb('VmRSS'), rssFile: kb('RssFile') };
 }
 
 /** The operator's own metrics, parsed: `name{labels}` → value. */
@@ -138,9 +179,14 @@ async function allProgressing(
 
 interface Row {
   readonly releases: number;
+  readonly variant: string;
   readonly progressingS: number;
   readonly rssMb: number;
+  /** Of the RSS at its peak, what was mapped files. */
+  readonly rssFileMb: number;
   readonly heapMb: number;
+  /** The most V8 held for its heap (`nodejs_heap_size_total_bytes`), used or not. */
+  readonly heapCommittedMb: number;
   readonly cpuPerMin: number;
   readonly reconcilesPerMin: number;
   readonly p99: string;
@@ -150,7 +196,8 @@ interface Row {
   readonly betweenChecks: { median: number; p95: number; n: number };
 }
 
-async function measure(size: number): Promise<Row> {
+/** A fleet of `size` releases, then one operator process per variant on it, one after the other. */
+async function measure(size: number, onRow: (r: Row) => void): Promise<void> {
   const kc = cluster.kubeConfig();
   const client = new KubeClient(kc);
   const fleet = await createFleet({
@@ -161,7 +208,6 @@ async function measure(size: number): Promise<Row> {
     log: progress,
   });
   const proxy = await SlowProxy.start(cluster.prometheusUrl);
-  let op: OperatorProcess | undefined;
   try {
     // 10 minutes, or 0.6 s a release for the largest fleets (creating 2,000 took 9 minutes at load 25)
     const availableMs = await waitAvailable(kc, fleet, Math.max(600_000, size * 600));
@@ -180,86 +226,107 @@ async function measure(size: number): Promise<Row> {
       );
       for (const w of named) if (w.endsWith('-v2')) (checks.get(w) ?? checks.set(w, []).get(w)!).push(now);
     };
-    const t0 = Date.now();
-    const snapshotDir = SNAPSHOT_DIR && join(SNAPSHOT_DIR, `scale-${size}`);
-    if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
-    op = spawnOperator({
-      namespace: fleet.namespace,
-      identity: `scale-${size}`,
-      prometheusUrl: proxy.url,
-      nodeArgs: snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [],
-      args: CONCURRENCY === undefined ? [] : [`--concurrency=${CONCURRENCY}`],
-    });
-    await waitLeading(op, `the operator at ${size} releases`);
-    const progressingMs = await allProgressing(client, fleet, t0, 900_000);
-    progress(`${size}: all Progressing in ${(progressingMs / 1000).toFixed(1)} s`);
-    const address = (
-      JSON.parse(op.lines.find((l) => l.includes('"operator started"')) ?? '{}') as { listen?: string }
-    ).listen;
-    if (!address) throw new Error('the operator did not log its listen address');
+    for (const [index, variant] of VARIANTS.entries()) {
+      const name = VARIANTS.length > 1 ? `${size}-${index + 1}` : `${size}`;
+      let op: OperatorProcess | undefined;
+      try {
+        const t0 = Date.now();
+        const snapshotDir = SNAPSHOT_DIR && join(SNAPSHOT_DIR, `scale-${name}`);
+        if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+        op = spawnOperator({
+          namespace: fleet.namespace,
+          identity: `scale-${name}`,
+          prometheusUrl: proxy.url,
+          nodeArgs: [
+            ...variant.nodeArgs,
+            ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : []),
+          ],
+          env: variant.env,
+          args: CONCURRENCY === undefined ? [] : [`--concurrency=${CONCURRENCY}`],
+        });
+        await waitLeading(op, `the operator at ${size} releases (${variant.label})`);
+        const progressingMs = await allProgressing(client, fleet, t0, 900_000);
+        progress(`${name}: all Progressing in ${(progressingMs / 1000).toFixed(1)} s`);
+        const address = (
+          JSON.parse(op.lines.find((l) => l.includes('"operator started"')) ?? '{}') as { listen?: string }
+        ).listen;
+        if (!address) throw new Error('the operator did not log its listen address');
 
-    // Idle: every release has made its first check and holds; then one more interval.
-    const holdingMs = await allProgressing(client, fleet, t0, 900_000, true);
-    progress(`${size}: all holding on missing data ${(holdingMs / 1000).toFixed(1)} s after start`);
-    await sleep(5_000);
-    const pid = op.child.pid!;
-    const m0 = await scrape(address);
-    const p0 = procSample(pid);
-    const mark = auditMark();
-    const w0 = Date.now();
-    checks.clear();
-    queries = 0;
-    let rss = p0.rss;
-    let heap = sum(m0, 'nodejs_heap_size_used_bytes');
-    for (let i = 1; Date.now() - w0 < WINDOW_S * 1000; i++) {
-      await sleep(1000);
-      rss = Math.max(rss, procSample(pid).rss);
-      if (i % 5 === 0) heap = Math.max(heap, sum(await scrape(address), 'nodejs_heap_size_used_bytes'));
+        // Idle: every release has made its first check and holds; then one more interval.
+        const holdingMs = await allProgressing(client, fleet, t0, 900_000, true);
+        progress(`${name}: all holding on missing data ${(holdingMs / 1000).toFixed(1)} s after start`);
+        await sleep(5_000);
+        const pid = op.child.pid!;
+        const m0 = await scrape(address);
+        const p0 = procSample(pid);
+        const mark = auditMark();
+        const w0 = Date.now();
+        checks.clear();
+        queries = 0;
+        let peak = p0;
+        let heap = sum(m0, 'nodejs_heap_size_used_bytes');
+        let committed = sum(m0, 'nodejs_heap_size_total_bytes');
+        const heaps = (m: Map<string, number>) => {
+          heap = Math.max(heap, sum(m, 'nodejs_heap_size_used_bytes'));
+          committed = Math.max(committed, sum(m, 'nodejs_heap_size_total_bytes'));
+        };
+        for (let i = 1; Date.now() - w0 < WINDOW_S * 1000; i++) {
+          await sleep(1000);
+          const p = procSample(pid);
+          if (p.rss > peak.rss) peak = p;
+          if (i % 5 === 0) heaps(await scrape(address));
+        }
+        const minutes = (Date.now() - w0) / 60_000;
+        const p1 = procSample(pid);
+        const m1 = await scrape(address);
+        heaps(m1);
+        const audited = auditEntries(mark, { namespace: fleet.namespace });
+        if (snapshotDir) await heapSnapshot(pid, snapshotDir, name);
+        const gaps: number[] = [];
+        for (const times of checks.values())
+          for (let i = 1; i < times.length; i++) gaps.push((times[i]! - times[i - 1]!) / 1000);
+        const delta = (prefix: string) => sum(m1, prefix) - sum(m0, prefix);
+        onRow({
+          releases: size,
+          variant: variant.label,
+          // After the first variant the releases were already Progressing: no start time to show.
+          progressingS: index === 0 ? progressingMs / 1000 : NaN,
+          rssMb: peak.rss / 2 ** 20,
+          rssFileMb: peak.rssFile / 2 ** 20,
+          heapMb: heap / 2 ** 20,
+          heapCommittedMb: committed / 2 ** 20,
+          cpuPerMin: (p1.cpuS - p0.cpuS) / minutes,
+          reconcilesPerMin: delta('canary_operator_reconcile_total') / minutes,
+          p99: p99(m0, m1),
+          statusWritesPerMin:
+            audited.filter(
+              (e) => e.verb === 'patch' && e.resource === 'canaryreleases' && e.subresource === 'status',
+            ).length / minutes,
+          getsPerMin: audited.filter((e) => e.verb === 'get').length / minutes,
+          queriesPerMin: queries / minutes,
+          betweenChecks: { median: quantile(gaps, 0.5), p95: quantile(gaps, 0.95), n: gaps.length },
+        });
+      } finally {
+        if (op) {
+          const file = join(tmpdir(), `cdk8s-mesh-scale-${name}.log`);
+          writeFileSync(file, op.lines.join('\n') + '\n');
+          progress(`${name}: the operator's log is in ${file}`);
+        }
+        if (op && op.child.exitCode === null) {
+          op.child.kill('SIGTERM');
+          await Promise.race([op.exited, sleep(30_000)]);
+          if (op.child.exitCode === null && op.child.signalCode === null) op.child.kill('SIGKILL');
+        }
+      }
     }
-    const minutes = (Date.now() - w0) / 60_000;
-    const p1 = procSample(pid);
-    const m1 = await scrape(address);
-    heap = Math.max(heap, sum(m1, 'nodejs_heap_size_used_bytes'));
-    const audited = auditEntries(mark, { namespace: fleet.namespace });
-    if (snapshotDir) await heapSnapshot(pid, snapshotDir, size);
-    const gaps: number[] = [];
-    for (const times of checks.values())
-      for (let i = 1; i < times.length; i++) gaps.push((times[i]! - times[i - 1]!) / 1000);
-    const delta = (prefix: string) => sum(m1, prefix) - sum(m0, prefix);
-    return {
-      releases: size,
-      progressingS: progressingMs / 1000,
-      rssMb: rss / 2 ** 20,
-      heapMb: heap / 2 ** 20,
-      cpuPerMin: (p1.cpuS - p0.cpuS) / minutes,
-      reconcilesPerMin: delta('canary_operator_reconcile_total') / minutes,
-      p99: p99(m0, m1),
-      statusWritesPerMin:
-        audited.filter(
-          (e) => e.verb === 'patch' && e.resource === 'canaryreleases' && e.subresource === 'status',
-        ).length / minutes,
-      getsPerMin: audited.filter((e) => e.verb === 'get').length / minutes,
-      queriesPerMin: queries / minutes,
-      betweenChecks: { median: quantile(gaps, 0.5), p95: quantile(gaps, 0.95), n: gaps.length },
-    };
   } finally {
-    if (op) {
-      const file = join(tmpdir(), `cdk8s-mesh-scale-${size}.log`);
-      writeFileSync(file, op.lines.join('\n') + '\n');
-      progress(`${size}: the operator's log is in ${file}`);
-    }
-    if (op && op.child.exitCode === null) {
-      op.child.kill('SIGTERM');
-      await Promise.race([op.exited, sleep(30_000)]);
-      if (op.child.exitCode === null && op.child.signalCode === null) op.child.kill('SIGKILL');
-    }
     await proxy.stop();
     await fleet.dispose();
   }
 }
 
 /** Asks the operator for a heap snapshot (SIGUSR2), waits until it is written, prints its summary. */
-async function heapSnapshot(pid: number, dir: string, size: number): Promise<void> {
+async function heapSnapshot(pid: number, dir: string, size: string): Promise<void> {
   const before = new Set(readdirSync(dir));
   process.kill(pid, 'SIGUSR2');
   let file: string | undefined;
@@ -288,8 +355,10 @@ async function main(): Promise<number> {
   try {
     for (const size of SIZES) {
       try {
-        rows.push(await measure(size));
-        progress(`${size}: ${JSON.stringify(rows.at(-1))}`);
+        await measure(size, (row) => {
+          rows.push(row);
+          progress(`${size}: ${JSON.stringify(row)}`);
+        });
       } catch (e) {
         stopped.push(`${size} releases: ${(e as Error).message}`);
         progress(`${size}: stopped: ${(e as Error).message}`);
@@ -308,9 +377,10 @@ async function main(): Promise<number> {
       [
         [
           'releases',
+          ...(VARIANTS.length > 1 ? ["Node options and environment (after the image's)"] : []),
           'all Progressing',
-          'RSS',
-          'heap used',
+          'RSS (of it files)',
+          'heap used / committed',
           'CPU s/min',
           'reconciles/min',
           'reconcile p99',
@@ -321,9 +391,10 @@ async function main(): Promise<number> {
         ],
         ...rows.map((r) => [
           String(r.releases),
-          `${f(r.progressingS)} s`,
-          `${f(r.rssMb, 0)} MB`,
-          `${f(r.heapMb, 0)} MB`,
+          ...(VARIANTS.length > 1 ? [r.variant] : []),
+          Number.isFinite(r.progressingS) ? `${f(r.progressingS)} s` : 'n/a',
+          `${f(r.rssMb, 0)} MB (${f(r.rssFileMb, 0)})`,
+          `${f(r.heapMb, 0)} / ${f(r.heapCommittedMb, 0)} MB`,
           f(r.cpuPerMin),
           f(r.reconcilesPerMin, 0),
           r.p99,
