@@ -9,7 +9,7 @@
  * content in `~/.cache/cdk8s-mesh/image/layers` (override the root with CDK8S_MESH_CACHE), so a
  * rebuild after a change to the operator only compresses the operator's own layer.
  */
-import { OPERATOR_NODE_FLAGS } from './node-flags.js';
+import { OPERATOR_ENV, OPERATOR_NODE_FLAGS } from './node-flags.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -104,7 +104,12 @@ export function buildOperatorImage(opts: BuildOptions = {}): BuiltImage {
     layers: built.map((b) => b.layer),
     run: {
       User: `${NONROOT}:${NONROOT}`,
-      Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production', 'HOME=/home/nonroot'],
+      Env: [
+        'PATH=/usr/local/bin:/usr/bin:/bin',
+        'NODE_ENV=production',
+        'HOME=/home/nonroot',
+        ...Object.entries(OPERATOR_ENV).map(([k, v]) => `${k}=${v}`),
+      ],
       Entrypoint: ['/usr/local/bin/node', ...OPERATOR_NODE_FLAGS, '/app/operator/main.js'],
       WorkingDir: '/app',
       ExposedPorts: { [`${OPERATOR_PORT}/tcp`]: {} },

@@ -1,13 +1,13 @@
 /**
  * The operator as a whole process (the compiled `operator/main.js`, started with the image's Node
- * options) against the test control plane, for tests that kill it: its JSON log lines on stderr
- * are watched for the moment it starts acting and for errors (an unhandled rejection is logged at
- * level error).
+ * options and environment) against the test control plane, for tests that kill it: its JSON log
+ * lines on stderr are watched for the moment it starts acting and for errors (an unhandled
+ * rejection is logged at level error).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cluster } from './cluster.js';
 import { compiledOperator } from './compiled-cli.js';
-import { OPERATOR_NODE_FLAGS } from '../../image/node-flags.js';
+import { OPERATOR_ENV, OPERATOR_NODE_FLAGS } from '../../image/node-flags.js';
 
 export interface OperatorProcess {
   readonly child: ChildProcess;
@@ -41,6 +41,8 @@ export interface SpawnOptions {
   readonly nodeArgs?: readonly string[];
   /** More operator flags (e.g. `--concurrency=16`). @default none */
   readonly args?: readonly string[];
+  /** More environment variables for the process (e.g. `MALLOC_ARENA_MAX`). @default none */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export function spawnOperator(opts: SpawnOptions): OperatorProcess {
@@ -67,7 +69,10 @@ export function spawnOperator(opts: SpawnOptions): OperatorProcess {
       `--identity=${opts.identity}`,
       ...(opts.args ?? []),
     ],
-    { env: { ...process.env, KUBECONFIG: '', PROMETHEUS_URL: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      env: { ...process.env, ...OPERATOR_ENV, ...opts.env, KUBECONFIG: '', PROMETHEUS_URL: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   const errors: string[] = [];
   const lines: string[] = [];

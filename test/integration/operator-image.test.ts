@@ -68,14 +68,16 @@ describe('pushed with crane (go-containerregistry) to a registry on loopback', (
     const tarball = await runTool('crane', ['validate', '--tarball', built.tarball], { timeoutMs: 120_000 });
     expect(tarball.stdout.trim()).toBe(`PASS: ${built.tarball}`);
     const config = JSON.parse((await runTool('crane', ['config', `${host}/operator:0.1.0`])).stdout) as {
-      config: { User: string; Entrypoint: string[] };
+      config: { User: string; Entrypoint: string[]; Env: string[] };
     };
     expect(config.config.User).toBe('65532:65532');
     expect(config.config.Entrypoint).toStrictEqual([
       '/usr/local/bin/node',
       '--max-semi-space-size=1',
+      '--optimize-for-size',
       '/app/operator/main.js',
     ]);
+    expect(config.config.Env).toContain('MALLOC_ARENA_MAX=2');
   }, 300_000);
 });
 
