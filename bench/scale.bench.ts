@@ -7,9 +7,10 @@
  * then the compiled operator as its own process (as it ships: `operator/main.js`), and:
  * - time from its start to every release Progressing;
  * - over an idle window (`SCALE_WINDOW_S`, default 60) after that: RSS (max of samples from
- *   /proc, and how much of that sample was mapped files, mostly Node's own binary), CPU seconds per minute (/proc utime+stime), reconciles per minute and the reconcile
- *   p99 (its own `/metrics`), status writes per minute and single-object GETs per minute counted by
- *   the apiserver (audit log), Prometheus queries per minute and the real time between two checks
+ *   /proc, and how much of that sample was mapped files, mostly Node's own binary), CPU seconds
+ *   per minute (/proc utime+stime), reconciles per minute and the reconcile p50 and p99 (its own
+ *   `/metrics`), status writes per minute and single-object GETs per minute counted by the
+ *   apiserver (audit log), Prometheus queries per minute and the real time between two checks
  *   of a release, median and p95 (a loopback proxy in front of Prometheus records each query and
  *   the workloads it names).
  *
@@ -136,8 +137,8 @@ async function scrape(address: string): Promise<Map<string, number>> {
 const sum = (m: Map<string, number>, prefix: string) =>
   [...m].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
 
-/** The reconcile p99 from the histogram's buckets between two scrapes: "≤ <bucket> s". */
-function p99(before: Map<string, number>, after: Map<string, number>): string {
+/** A quantile of reconcile durations from the histogram's buckets between two scrapes: "≤ <bucket> ms". */
+function reconcileQuantile(before: Map<string, number>, after: Map<string, number>, q: number): string {
   const name = 'canary_operator_reconcile_duration_seconds_bucket{le="';
   const buckets = [...after]
     .filter(([k]) => k.startsWith(name) && k.includes('result="ok"'))
@@ -145,7 +146,7 @@ function p99(before: Map<string, number>, after: Map<string, number>): string {
     .sort((a, b) => (a.le === '+Inf' ? 1 : b.le === '+Inf' ? -1 : Number(a.le) - Number(b.le)));
   const total = buckets.find((b) => b.le === '+Inf')?.n ?? 0;
   if (total === 0) return 'n/a';
-  const b = buckets.find((x) => x.n >= 0.99 * total)!;
+  const b = buckets.find((x) => x.n >= q * total)!;
   return b.le === '+Inf' ? '> 10 s' : `≤ ${Number(b.le) * 1000} ms`;
 }
 
@@ -189,6 +190,7 @@ interface Row {
   readonly heapCommittedMb: number;
   readonly cpuPerMin: number;
   readonly reconcilesPerMin: number;
+  readonly p50: string;
   readonly p99: string;
   readonly statusWritesPerMin: number;
   readonly getsPerMin: number;
@@ -297,7 +299,8 @@ async function measure(size: number, onRow: (r: Row) => void): Promise<void> {
           heapCommittedMb: committed / 2 ** 20,
           cpuPerMin: (p1.cpuS - p0.cpuS) / minutes,
           reconcilesPerMin: delta('canary_operator_reconcile_total') / minutes,
-          p99: p99(m0, m1),
+          p50: reconcileQuantile(m0, m1, 0.5),
+          p99: reconcileQuantile(m0, m1, 0.99),
           statusWritesPerMin:
             audited.filter(
               (e) => e.verb === 'patch' && e.resource === 'canaryreleases' && e.subresource === 'status',
@@ -383,7 +386,7 @@ async function main(): Promise<number> {
           'heap used / committed',
           'CPU s/min',
           'reconciles/min',
-          'reconcile p99',
+          'reconcile p50 / p99',
           'status writes/min idle',
           'GETs/min idle',
           'Prometheus queries/min',
@@ -397,7 +400,7 @@ async function main(): Promise<number> {
           `${f(r.heapMb, 0)} / ${f(r.heapCommittedMb, 0)} MB`,
           f(r.cpuPerMin),
           f(r.reconcilesPerMin, 0),
-          r.p99,
+          `${r.p50} / ${r.p99}`,
           f(r.statusWritesPerMin, 0),
           f(r.getsPerMin, 0),
           f(r.queriesPerMin, 0),
