@@ -390,6 +390,7 @@ function printFleets(rows: readonly FleetRow[]): void {
       ...line('CPU s/min', (r) => r.cpuPerMin.toFixed(2)),
       ...line('API writes/min', (r) => r.writesPerMin.toFixed(0)),
       ...line('start → every release in its analysis', (r) => sec(r.inAnalysisS * 1000)),
+      ...line('reconcile p50 / p99', (r) => r.reconcile ?? 'not exposed'),
     ]),
   );
   for (const r of rows) console.log(`writes at ${r.releases}, ${r.controller}: ${r.writes}`);

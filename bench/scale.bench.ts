@@ -46,6 +46,12 @@ import { SlowProxy } from '../test/harness/slow-proxy.js';
 import { CANARY_RELEASES, KubeClient } from '../operator/adapters/kubernetes.js';
 import { createFleet, waitAvailable, type Fleet } from './fleet.js';
 import { markdownTable } from './table.js';
+import {
+  listenAddress,
+  reconcileQuantile,
+  scrapeMetrics as scrape,
+  sumMetric as sum,
+} from './operator-metrics.js';
 import { formatHeapSummary, summarizeHeapSnapshot } from './heap-snapshot.js';
 import { defaultConcurrency, parseConcurrency } from '../operator/runtime/concurrency.js';
 
@@ -118,36 +124,6 @@ function procSample(pid: number): { cpuS: number; rss: number; rssFile: number }
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
   return { cpuS: ticks / 100, rss: kb('VmRSS'), rssFile: kb('RssFile') };
-}
-
-/** The operator's own metrics, parsed: `name{labels}` → value. */
-async function scrape(address: string): Promise<Map<string, number>> {
-  const text = await (
-    await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(10_000) })
-  ).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
-const sum = (m: Map<string, number>, prefix: string) =>
-  [...m].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
-
-/** A quantile of reconcile durations from the histogram's buckets between two scrapes: "≤ <bucket> ms". */
-function reconcileQuantile(before: Map<string, number>, after: Map<string, number>, q: number): string {
-  const name = 'canary_operator_reconcile_duration_seconds_bucket{le="';
-  const buckets = [...after]
-    .filter(([k]) => k.startsWith(name) && k.includes('result="ok"'))
-    .map(([k, v]) => ({ le: k.slice(name.length, k.indexOf('"', name.length)), n: v - (before.get(k) ?? 0) }))
-    .sort((a, b) => (a.le === '+Inf' ? 1 : b.le === '+Inf' ? -1 : Number(a.le) - Number(b.le)));
-  const total = buckets.find((b) => b.le === '+Inf')?.n ?? 0;
-  if (total === 0) return 'n/a';
-  const b = buckets.find((x) => x.n >= q * total)!;
-  return b.le === '+Inf' ? '> 10 s' : `≤ ${Number(b.le) * 1000} ms`;
 }
 
 /**
@@ -249,10 +225,7 @@ async function measure(size: number, onRow: (r: Row) => void): Promise<void> {
         await waitLeading(op, `the operator at ${size} releases (${variant.label})`);
         const progressingMs = await allProgressing(client, fleet, t0, 900_000);
         progress(`${name}: all Progressing in ${(progressingMs / 1000).toFixed(1)} s`);
-        const address = (
-          JSON.parse(op.lines.find((l) => l.includes('"operator started"')) ?? '{}') as { listen?: string }
-        ).listen;
-        if (!address) throw new Error('the operator did not log its listen address');
+        const address = listenAddress(op.lines);
 
         // Idle: every release has made its first check and holds; then one more interval.
         const holdingMs = await allProgressing(client, fleet, t0, 900_000, true);

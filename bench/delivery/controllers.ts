@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ControlPlane } from '../../test/harness/control-plane.js';
 import { freePort, startProcess, stopAll, waitReady, type Managed } from '../../test/harness/processes.js';
+import { listenAddress, scrapeMetrics } from '../operator-metrics.js';
 import { spawnOperator, waitLeading, type OperatorProcess } from '../../test/harness/operator-process.js';
 
 export const SYSTEM_NAMESPACE = 'delivery-bench-system';
@@ -77,6 +78,8 @@ current-context: bench
 export interface ControllerProcess {
   readonly name: string;
   readonly pid: number;
+  /** Its own metrics (ours: `/metrics`, for the reconcile latency); Flagger exposes none comparable. */
+  readonly metrics?: () => Promise<Map<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -130,6 +133,8 @@ export async function startOurs(
     name: 'cdk8s-mesh',
     pid: proc.child.pid!,
     proc,
+    // Its listen address is logged once it has started, just after it begins to lead.
+    metrics: () => scrapeMetrics(listenAddress(proc.lines)),
     stop: async () => {
       if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
       await proc.exited;

@@ -16,8 +16,9 @@
  *
  * Then, over a window of `windowS` once every release is in its analysis: the controller's RSS
  * (most of the per-second samples from /proc), CPU seconds per minute (/proc utime + stime) and
- * the writes per minute the apiserver's audit log counts for its ServiceAccount. Every wait is
- * bounded in count and time.
+ * the writes per minute the apiserver's audit log counts for its ServiceAccount, and for ours the
+ * reconcile latency p50 / p99 from its `/metrics` (Flagger exposes no comparable measure). Every
+ * wait is bounded in count and time.
  */
 import type * as k8s from '@kubernetes/client-node';
 import {
@@ -30,6 +31,7 @@ import { auditEntries, auditMark } from '../../test/harness/audit.js';
 import { cluster } from '../../test/harness/cluster.js';
 import type { ControlPlane } from '../../test/harness/control-plane.js';
 import { deployment } from '../../test/integration/operator-fixtures.js';
+import { reconcileQuantile } from '../operator-metrics.js';
 import { canaryReleaseObjects, createFleet, inParallel, type Fleet, type FleetApp } from '../fleet.js';
 import { startFlagger, startOurs, usage, type ControllerProcess, type Identity } from './controllers.js';
 import { GROUP_FLAGGER, INTERVAL_S, MAX_P99_MS, MIN_SUCCESS, type Controller } from './scenarios.js';
@@ -44,6 +46,8 @@ export interface FleetRow {
   readonly writesPerMin: number;
   /** The writes of the window by `verb resource[/subresource]`. */
   readonly writes: string;
+  /** Reconcile latency p50 / p99 over the window, where the controller exposes it (ours). */
+  readonly reconcile?: string;
 }
 
 /**
@@ -118,6 +122,7 @@ async function window(
     const inAnalysisS = (Date.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 5000));
     const mark = auditMark();
+    const m0 = await proc.metrics?.();
     const u0 = usage(proc.pid);
     const w0 = Date.now();
     let rss = u0.rssMiB;
@@ -126,6 +131,7 @@ async function window(
       rss = Math.max(rss, usage(proc.pid).rssMiB);
     }
     const u1 = usage(proc.pid);
+    const m1 = await proc.metrics?.();
     const minutes = (Date.now() - w0) / 60_000;
     const writes = auditEntries(mark).filter(
       (e) => e.user === id.user && ['create', 'update', 'patch', 'delete'].includes(e.verb),
@@ -143,6 +149,9 @@ async function window(
       cpuPerMin: (u1.cpuS - u0.cpuS) / minutes,
       writesPerMin: writes.length / minutes,
       writes: [...by].map(([k, n]) => `${k} ${(n / minutes).toFixed(0)}/min`).join(', ') || 'none',
+      ...(m0 && m1
+        ? { reconcile: `${reconcileQuantile(m0, m1, 0.5)} / ${reconcileQuantile(m0, m1, 0.99)}` }
+        : {}),
     };
   } finally {
     await proc.stop();
