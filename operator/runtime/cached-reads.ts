@@ -163,8 +163,8 @@ export type RouteLocator<T> = (t: T) => { readonly resource: string; readonly re
  * A traffic router whose route reads come from an informer's cache (VirtualServices, HTTPRoutes,
  * GRPCRoutes) when it is fresh enough; the inner router observes the cached object (and, for a
  * release that owns its route, brings it to the template, a write conditional on the cached
- * version). A resource with no cache here (its CRDs were not served when the operator started) is
- * read fresh by the inner router.
+ * version). A resource with no cache here (its CRDs are not served yet) is read fresh by the inner
+ * router.
  */
 export class CachedRouter<
   T = RouteTarget,
@@ -177,10 +177,14 @@ export class CachedRouter<
     private readonly inner: ObservingRouter<T, S, O>,
     views: Readonly<Record<string, CacheView<O>>>,
     private readonly locate: RouteLocator<T>,
-    metrics?: OperatorMetrics,
+    private readonly metrics?: OperatorMetrics,
   ) {
-    for (const [resource, view] of Object.entries(views))
-      this.caches.set(resource, new FreshCache(view, resource, metrics));
+    for (const [resource, view] of Object.entries(views)) this.watch(resource, view);
+  }
+
+  /** From now on, reads of `resource` come from `view` (its kind was not served before). */
+  watch(resource: string, view: CacheView<O>): void {
+    this.caches.set(resource, new FreshCache(view, resource, this.metrics));
   }
 
   async getRoutes(t: T, opts?: ReadOptions): Promise<Result<S, KubeError>> {

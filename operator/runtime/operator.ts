@@ -93,6 +93,12 @@ export interface OperatorOptions {
   /** Reconcile every release at least this often, whatever the events. @default 300000 */
   readonly resyncMs?: number;
   /**
+   * While the apiserver does not serve the Gateway API's HTTPRoutes or GRPCRoutes, ask its
+   * discovery this often whether it does now (their CRDs installed after the operator started);
+   * once it does, they are watched like the rest. @default 60000
+   */
+  readonly discoveryIntervalMs?: number;
+  /**
    * Also serve Node's process metrics on `/metrics` (`process_resident_memory_bytes`,
    * `nodejs_heap_size_used_bytes`, CPU, event-loop lag…); one operator per process only.
    * @default false
@@ -174,30 +180,37 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   // HTTPRoutes and GRPCRoutes are watched where the Gateway API CRDs are installed (a cluster
   // without them runs releases on VirtualServices only): an edit of a driven rule, or the deletion
   // of a route a release owns, brings a reconcile at once, and their reads come from the cache.
-  const gatewayRoutes: { field: 'httpRoute' | 'grpcRoute'; plural: string; informer: Informer }[] = [];
-  for (const [field, type] of [
-    ['httpRoute', HTTP_ROUTES],
-    ['grpcRoute', GRPC_ROUTES],
+  // Kinds not served at start are asked for again every `discoveryIntervalMs` and watched once
+  // they are; until then their routes are read fresh at each check.
+  type GatewayKind = { readonly field: 'httpRoute' | 'grpcRoute'; readonly type: ResourceType };
+  const servedAtStart: GatewayKind[] = [];
+  const notServed: GatewayKind[] = [];
+  for (const kind of [
+    { field: 'httpRoute', type: HTTP_ROUTES },
+    { field: 'grpcRoute', type: GRPC_ROUTES },
   ] as const) {
-    const served = await kube.client.serves(type);
-    if (served.ok && served.value)
-      gatewayRoutes.push({ field, plural: type.plural, informer: informer(type) });
-    else
+    const served = await kube.client.serves(kind.type);
+    if (served.ok && served.value) servedAtStart.push(kind);
+    else {
+      notServed.push(kind);
       log.info(
-        `not watching ${type.plural}: ${served.ok ? 'the apiserver does not serve them' : served.error.message}`,
+        `not watching ${kind.type.plural} yet: ${served.ok ? 'the apiserver does not serve them' : served.error.message}`,
         {
-          effect:
-            'an edit of a driven route is seen at the next check; restart the operator once the Gateway API CRDs are installed',
+          effect: `their routes are read at each check; asked again every ${(opts.discoveryIntervalMs ?? 60_000) / 1000} s`,
         },
       );
+    }
   }
-  const informers = [
-    releases,
-    virtualServices,
-    destinationRules,
-    deployments,
-    ...gatewayRoutes.map((g) => g.informer),
-  ];
+  const informers: Informer[] = [releases, virtualServices, destinationRules, deployments];
+  const gatewayRouter = new CachedRouter(
+    new GatewayApiRouter(kube.client),
+    {},
+    (t) => ({
+      resource: (t.kind === 'HTTPRoute' ? HTTP_ROUTES : GRPC_ROUTES).plural,
+      ref: { namespace: t.namespace, name: t.name },
+    }),
+    metrics,
+  );
 
   const reconciler = new Reconciler({
     kube: new CachedStore(kube, {
@@ -209,8 +222,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
         return res.ok || res.error.kind !== 'NotFound' ? res : ok(undefined);
       },
     }),
-    // Routes are read from their informers' caches (HTTPRoutes and GRPCRoutes fresh where their
-    // CRDs were not served at start).
+    // Routes are read from their informers' caches (HTTPRoutes and GRPCRoutes fresh while their
+    // CRDs are not served).
     router: new TrafficRouters(
       new CachedRouter(
         istioRouter,
@@ -221,15 +234,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
         }),
         metrics,
       ),
-      new CachedRouter(
-        new GatewayApiRouter(kube.client),
-        Object.fromEntries(gatewayRoutes.map((g) => [g.plural, g.informer as CacheView<GatewayRouteObject>])),
-        (t) => ({
-          resource: (t.kind === 'HTTPRoute' ? HTTP_ROUTES : GRPC_ROUTES).plural,
-          ref: { namespace: t.namespace, name: t.name },
-        }),
-        metrics,
-      ),
+      gatewayRouter,
     ),
     prometheus: new QueryBatcher(prometheus, { clock, windowMs: opts.prometheusBatchMs }),
     clock,
@@ -283,8 +288,14 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
   virtualServices.on((_e, vs) =>
     releasesIn(vs.metadata.namespace, (s) => s.virtualService?.name === vs.metadata.name),
   );
-  for (const { field, informer: routes } of gatewayRoutes)
+  /** A watch of a Gateway API route kind: its events bring the releases on a route, its cache serves reads. */
+  const watchRoutes = ({ field, type }: GatewayKind) => {
+    const routes = informer<GatewayRouteObject>(type);
     routes.on((_e, r) => releasesIn(r.metadata.namespace, (s) => s[field]?.name === r.metadata.name));
+    gatewayRouter.watch(type.plural, routes);
+    return routes;
+  };
+  for (const kind of servedAtStart) informers.push(watchRoutes(kind));
   deployments.on((_e, d) =>
     releasesIn(
       d.metadata.namespace,
@@ -375,17 +386,52 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
     elector.start();
   }
 
+  // Kinds whose CRDs come later: once discovery lists them, they are watched (added to the
+  // informers once synced, so readiness does not flap) and their releases reconciled.
+  let stopping: Promise<void> | undefined;
+  let discovering = false;
+  const discover = async () => {
+    if (discovering || stopping) return;
+    discovering = true;
+    try {
+      for (const kind of [...notServed]) {
+        const served = await kube.client.serves(kind.type);
+        if (!served.ok || !served.value || stopping) continue;
+        const routes = watchRoutes(kind);
+        await routes.start();
+        if (stopping) {
+          await routes.stop();
+          return;
+        }
+        informers.push(routes);
+        notServed.splice(notServed.indexOf(kind), 1);
+        log.info(`watching ${kind.type.plural}: the apiserver serves them now`);
+        releasesIn(undefined, (s) => s[kind.field] !== undefined);
+      }
+      if (notServed.length === 0) clearInterval(discovery);
+    } catch (e) {
+      log.warn('asking discovery for the Gateway API routes failed; asking again later', {
+        error: (e as Error)?.message ?? String(e),
+      });
+    } finally {
+      discovering = false;
+    }
+  };
+  const discovery = setInterval(() => void discover(), opts.discoveryIntervalMs ?? 60_000);
+  discovery.unref();
+  if (notServed.length === 0) clearInterval(discovery);
+
   const resyncMs = opts.resyncMs ?? 300_000;
   const resync = setInterval(() => {
     for (const r of releases.list()) queue.addAfter(keyOf(r), Math.random() * 1000);
   }, resyncMs);
   resync.unref();
 
-  let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('stopping');
       clearInterval(resync);
+      clearInterval(discovery);
       queue.pause();
       await queue.shutdown(30_000); // runs under way finish before the Lease is let go
       await elector?.stop();
