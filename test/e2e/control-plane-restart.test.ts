@@ -14,13 +14,11 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { destinationWeights } from '../../api/route-weights.js';
 import type { CanaryReleaseSpecInput, CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
 import { HISTORY_LIMIT } from '../../api/v1alpha1/canary-release.js';
-import { GROUP, PLURAL } from '../../api/v1alpha1/index.js';
 import {
   CANARY_RELEASES,
   DESTINATION_RULES,
@@ -33,7 +31,7 @@ import {
 import type { LeaseRecord } from '../../operator/runtime/leader-election.js';
 import { cluster } from '../harness/cluster.js';
 import { reportFigures } from '../harness/figures.js';
-import { installCrds, startApiCore, type ApiCore } from '../harness/control-plane.js';
+import { startReleaseApiCore, type ApiCore } from '../harness/control-plane.js';
 import { killHard, spawnOperator, waitLeading, type OperatorProcess } from '../harness/operator-process.js';
 import type { RestartablePart } from '../harness/processes.js';
 import {
@@ -46,7 +44,6 @@ import {
   waitFor,
 } from '../integration/operator-fixtures.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const leaseTimings = { leaseDuration: '5s', renewDeadline: '3s', retryPeriod: '500ms' };
 const RENEW_DEADLINE_MS = 3000;
 const PLAN = [10, 20, 40, 60, 80, 100];
@@ -59,17 +56,7 @@ const procs: OperatorProcess[] = [];
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'e2e-cp-restart-'));
-  core = await startApiCore({ bin: cluster.bin, workDir });
-  const wanted = new Set([
-    'virtualservices.networking.istio.io',
-    'destinationrules.networking.istio.io',
-    `${PLURAL}.${GROUP}`,
-  ]);
-  await installCrds(
-    core.api,
-    [join(cluster.bin, 'istio-crds.yaml'), join(repo, 'api/v1alpha1/crd.yaml')],
-    (name) => wanted.has(name),
-  );
+  core = await startReleaseApiCore({ bin: cluster.bin, workDir });
   kc = new k8s.KubeConfig();
   kc.loadFromFile(core.kubeconfig);
   client = new KubeClient(kc);

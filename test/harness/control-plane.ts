@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { GROUP } from '../../api/v1alpha1/canary-release.js';
+import { GROUP, PLURAL } from '../../api/v1alpha1/canary-release.js';
 import { makeCerts, type Certs } from './certs.js';
 import { fakeNode, fakeNodeName, INITIAL_FAKE_NODES } from './fake-nodes.js';
 import {
@@ -502,6 +502,32 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     await stop().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * etcd and kube-apiserver alone (`startApiCore`) with only the CRDs a release on a VirtualService
+ * needs: the CanaryRelease CRD and Istio's VirtualService and DestinationRule. For test files
+ * that need an apiserver of their own, to restart it or to install other CRDs later.
+ */
+export async function startReleaseApiCore(opts: StartOptions): Promise<ApiCore> {
+  const core = await startApiCore(opts);
+  const wanted = new Set([
+    'virtualservices.networking.istio.io',
+    'destinationrules.networking.istio.io',
+    `${PLURAL}.${GROUP}`,
+  ]);
+  const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
+  try {
+    await installCrds(
+      core.api,
+      [join(opts.bin, 'istio-crds.yaml'), join(repo, 'api/v1alpha1/crd.yaml')],
+      (name) => wanted.has(name),
+    );
+  } catch (e) {
+    await core.stop();
+    throw e;
+  }
+  return core;
 }
 
 /**

@@ -16,39 +16,14 @@ import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
 import { startOperator, type OperatorHandle } from '../../operator/runtime/operator.js';
 import { createLogger, type LogEntry } from '../../operator/runtime/log.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
-import { canaryRelease, must, waitFor } from './operator-fixtures.js';
+import { must, waitFor } from './operator-fixtures.js';
+import { createOwnedRouteRelease, editDrivenWeights, untilStepOneWeights } from './owned-http-route.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
 let kc: k8s.KubeConfig;
 let client: KubeClient;
 let operator: OperatorHandle | undefined;
 const logs: LogEntry[] = [];
-
-const template = {
-  metadata: { labels: { app: 'reviews' } },
-  spec: {
-    parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9080 }],
-    rules: [
-      {
-        name: 'primary',
-        backendRefs: [
-          { name: 'reviews-v1', port: 9080, weight: 100 },
-          { name: 'reviews-v2', port: 9080, weight: 0 },
-        ],
-      },
-    ],
-  },
-};
-
-/** The driven rule's weights as `<service>=<weight>`. */
-async function weights(): Promise<string[] | undefined> {
-  const res = await client.get(HTTP_ROUTES, { namespace: ns.name, name: 'reviews' });
-  if (!res.ok) return undefined;
-  const rules = (
-    res.value.spec as { rules: { name: string; backendRefs: { name: string; weight?: number }[] }[] }
-  ).rules;
-  return rules.find((r) => r.name === 'primary')!.backendRefs.map((b) => `${b.name}=${b.weight ?? 1}`);
-}
 
 const status = async () =>
   must(await client.get<CanaryReleaseObject>(CANARY_RELEASES, { namespace: ns.name, name: 'reviews-v2' }))
@@ -93,49 +68,15 @@ afterEach(() => {
 });
 
 test('a foreign edit of the driven rule, and the deletion of the owned route, are undone at once, not at the next check', async () => {
-  must(
-    await client.create(
-      CANARY_RELEASES,
-      ns.name,
-      canaryRelease(ns.name, 'reviews-v2', {
-        service: 'reviews',
-        stable: { subset: 'v1' },
-        canary: { subset: 'v2' },
-        httpRoute: { name: 'reviews', rule: 'primary', template },
-        steps: [{ setWeight: 30 }, { pause: {} }],
-        // the next check is an hour away: only a watch event brings a reconcile before it
-        analysis: { interval: '1h', missingData: { policy: 'Hold' } },
-        driftPolicy: 'Reapply',
-      }),
-    ),
-  );
   // created from the template, then the first step's weights
-  await waitFor(
-    'the operator to create the HTTPRoute and set step 1',
-    async () => ((await weights())?.join(' ') === 'reviews-v1=70 reviews-v2=30' ? true : undefined),
-    60_000,
-    200,
-  );
+  await createOwnedRouteRelease(client, ns.name);
   await waitFor('the status to say step 0', async () =>
     (await status())?.currentStep === 0 && (await status())?.phase === 'Progressing' ? true : undefined,
   );
 
   // 1. someone else changes the weights
-  const route = must(await client.get(HTTP_ROUTES, { namespace: ns.name, name: 'reviews' }));
-  must(
-    await client.jsonPatch(HTTP_ROUTES, { namespace: ns.name, name: 'reviews' }, [
-      { op: 'test', path: '/metadata/resourceVersion', value: route.metadata.resourceVersion },
-      { op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 50 },
-      { op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 50 },
-    ]),
-  );
-  const edited = Date.now();
-  await waitFor(
-    'the operator to write its weights back',
-    async () => ((await weights())?.join(' ') === 'reviews-v1=70 reviews-v2=30' ? true : undefined),
-    30_000,
-    200,
-  );
+  const edited = await editDrivenWeights(client, ns.name);
+  await untilStepOneWeights(client, ns.name, 'the operator to write its weights back');
   const seenAfterMs = Date.now() - edited;
   // the status that counts it is the write after the route's
   const counted = await waitFor(
@@ -155,12 +96,7 @@ test('a foreign edit of the driven rule, and the deletion of the owned route, ar
     namespace: ns.name,
     name: 'reviews',
   });
-  await waitFor(
-    'the operator to create the HTTPRoute again with its weights',
-    async () => ((await weights())?.join(' ') === 'reviews-v1=70 reviews-v2=30' ? true : undefined),
-    30_000,
-    200,
-  );
+  await untilStepOneWeights(client, ns.name, 'the operator to create the HTTPRoute again with its weights');
   expect((await status())?.currentStep).toBe(0);
   console.log(`foreign edit undone after ${seenAfterMs} ms (the next check was 1 h away)`);
 });
