@@ -44,10 +44,10 @@ import {
   serviceAccountIdentity,
   startFlagger,
   startOurs,
-  usage,
   type ControllerProcess,
   type Identity,
 } from './delivery/controllers.js';
+import { processUsage as usage, type ProcessUsage } from './process-usage.js';
 import {
   IDLE_MS,
   INTERVAL_S,
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   const failures: string[] = [];
   const ids = new Map<Controller, Identity>();
-  const idleUsage = new Map<Controller, { rssMiB: number; cpuS: number }>();
+  const idleUsage = new Map<Controller, ProcessUsage>();
   const cpuPerRound = new Map<Controller, number[]>();
   try {
     ids.set('cdk8s-mesh', await serviceAccountIdentity(cp, OURS_ACCOUNT));
@@ -228,8 +228,8 @@ function print(
   results: readonly RunResult[],
   writes: readonly AuditEntry[],
   ids: ReadonlyMap<Controller, Identity>,
-  startUsage: ReadonlyMap<Controller, { rssMiB: number; cpuS: number }>,
-  endUsage: ReadonlyMap<Controller, { rssMiB: number; cpuS: number }>,
+  startUsage: ReadonlyMap<Controller, ProcessUsage>,
+  endUsage: ReadonlyMap<Controller, ProcessUsage>,
   cpuPerRound: ReadonlyMap<Controller, readonly number[]>,
   flaggerProvisionS: number,
   flaggerCached: boolean,
@@ -387,6 +387,10 @@ function printFleets(rows: readonly FleetRow[]): void {
     markdownTable([
       ['', 'cdk8s-mesh', 'Flagger v1.36.1'],
       ...line('RSS (most in the window)', (r) => `${r.rssMiB.toFixed(0)} MiB`),
+      ...line(
+        "of that RSS, the process's own (not mapped files)",
+        (r) => `${(r.rssMiB - r.fileMiB).toFixed(0)} MiB`,
+      ),
       ...line('CPU s/min', (r) => r.cpuPerMin.toFixed(2)),
       ...line('API writes/min', (r) => r.writesPerMin.toFixed(0)),
       ...line('start → every release in its analysis', (r) => sec(r.inAnalysisS * 1000)),

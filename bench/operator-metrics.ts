@@ -41,11 +41,16 @@ export function reconcileQuantile(
   return b.le === '+Inf' ? '> 10 s' : `≤ ${Number(b.le) * 1000} ms`;
 }
 
-/** The address the operator serves `/metrics` on, from its "operator started" log line. */
-export function listenAddress(lines: readonly string[]): string {
-  const address = (
-    JSON.parse(lines.find((l) => l.includes('"operator started"')) ?? '{}') as { listen?: string }
-  ).listen;
-  if (!address) throw new Error('the operator did not log its listen address');
-  return address;
+/**
+ * The address the operator serves `/metrics` on, from its "operator started" log line. That line
+ * comes just after the operator begins to lead, so it is waited for (up to `timeoutMs`).
+ */
+export async function listenAddress(lines: readonly string[], timeoutMs = 30_000): Promise<string> {
+  for (const until = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 100))) {
+    const line = lines.find((l) => l.includes('"operator started"'));
+    const address = line && (JSON.parse(line) as { listen?: string }).listen;
+    if (address) return address;
+    if (Date.now() > until)
+      throw new Error(`the operator did not log its listen address within ${timeoutMs / 1000} s`);
+  }
 }

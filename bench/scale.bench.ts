@@ -46,6 +46,7 @@ import { SlowProxy } from '../test/harness/slow-proxy.js';
 import { CANARY_RELEASES, KubeClient } from '../operator/adapters/kubernetes.js';
 import { createFleet, waitAvailable, type Fleet } from './fleet.js';
 import { markdownTable } from './table.js';
+import { processUsage } from './process-usage.js';
 import {
   listenAddress,
   reconcileQuantile,
@@ -112,19 +113,6 @@ const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
-
-/**
- * CPU seconds (user + system) and RSS in bytes of a process, from /proc, with the part of the RSS
- * that is mapped files (Node's own binary, mostly) rather than anonymous memory.
- */
-function procSample(pid: number): { cpuS: number; rss: number; rssFile: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
-  return { cpuS: ticks / 100, rss: kb('VmRSS'), rssFile: kb('RssFile') };
-}
 
 /**
  * Waits until every release of the fleet is Progressing (with `holding`: and has made its first
@@ -225,7 +213,7 @@ async function measure(size: number, onRow: (r: Row) => void): Promise<void> {
         await waitLeading(op, `the operator at ${size} releases (${variant.label})`);
         const progressingMs = await allProgressing(client, fleet, t0, 900_000);
         progress(`${name}: all Progressing in ${(progressingMs / 1000).toFixed(1)} s`);
-        const address = listenAddress(op.lines);
+        const address = await listenAddress(op.lines);
 
         // Idle: every release has made its first check and holds; then one more interval.
         const holdingMs = await allProgressing(client, fleet, t0, 900_000, true);
@@ -233,7 +221,7 @@ async function measure(size: number, onRow: (r: Row) => void): Promise<void> {
         await sleep(5_000);
         const pid = op.child.pid!;
         const m0 = await scrape(address);
-        const p0 = procSample(pid);
+        const p0 = processUsage(pid);
         const mark = auditMark();
         const w0 = Date.now();
         checks.clear();
@@ -247,12 +235,12 @@ async function measure(size: number, onRow: (r: Row) => void): Promise<void> {
         };
         for (let i = 1; Date.now() - w0 < WINDOW_S * 1000; i++) {
           await sleep(1000);
-          const p = procSample(pid);
-          if (p.rss > peak.rss) peak = p;
+          const p = processUsage(pid);
+          if (p.rssMiB > peak.rssMiB) peak = p;
           if (i % 5 === 0) heaps(await scrape(address));
         }
         const minutes = (Date.now() - w0) / 60_000;
-        const p1 = procSample(pid);
+        const p1 = processUsage(pid);
         const m1 = await scrape(address);
         heaps(m1);
         const audited = auditEntries(mark, { namespace: fleet.namespace });
@@ -266,8 +254,8 @@ async function measure(size: number, onRow: (r: Row) => void): Promise<void> {
           variant: variant.label,
           // After the first variant the releases were already Progressing: no start time to show.
           progressingS: index === 0 ? progressingMs / 1000 : NaN,
-          rssMb: peak.rss / 2 ** 20,
-          rssFileMb: peak.rssFile / 2 ** 20,
+          rssMb: peak.rssMiB,
+          rssFileMb: peak.fileMiB,
           heapMb: heap / 2 ** 20,
           heapCommittedMb: committed / 2 ** 20,
           cpuPerMin: (p1.cpuS - p0.cpuS) / minutes,

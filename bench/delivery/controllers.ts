@@ -10,7 +10,7 @@
  * (Flagger's default; ours is given `--no-leader-election` so that neither renews a Lease).
  */
 import * as k8s from '@kubernetes/client-node';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ControlPlane } from '../../test/harness/control-plane.js';
 import { freePort, startProcess, stopAll, waitReady, type Managed } from '../../test/harness/processes.js';
@@ -133,22 +133,10 @@ export async function startOurs(
     name: 'cdk8s-mesh',
     pid: proc.child.pid!,
     proc,
-    // Its listen address is logged once it has started, just after it begins to lead.
-    metrics: () => scrapeMetrics(listenAddress(proc.lines)),
+    metrics: async () => scrapeMetrics(await listenAddress(proc.lines)),
     stop: async () => {
       if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
       await proc.exited;
     },
   };
-}
-
-/** Resident memory (MiB) and CPU time used so far (s) of a process, from /proc. */
-export function usage(pid: number): { rssMiB: number; cpuS: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  // Fields after the command name (which may hold spaces) start at field 3; utime is 14, stime 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssMiB: rssKb / 1024, cpuS: ticks / 100 };
 }

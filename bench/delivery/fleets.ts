@@ -15,7 +15,8 @@
  *   check (threshold high enough that none rolls back within the window).
  *
  * Then, over a window of `windowS` once every release is in its analysis: the controller's RSS
- * (most of the per-second samples from /proc), CPU seconds per minute (/proc utime + stime) and
+ * (most of the per-second samples from /proc, and how much of that sample was the process's own
+ * memory rather than pages of its executable), CPU seconds per minute (/proc utime + stime) and
  * the writes per minute the apiserver's audit log counts for its ServiceAccount, and for ours the
  * reconcile latency p50 / p99 from its `/metrics` (Flagger exposes no comparable measure). Every
  * wait is bounded in count and time.
@@ -33,7 +34,8 @@ import type { ControlPlane } from '../../test/harness/control-plane.js';
 import { deployment } from '../../test/integration/operator-fixtures.js';
 import { reconcileQuantile } from '../operator-metrics.js';
 import { canaryReleaseObjects, createFleet, inParallel, type Fleet, type FleetApp } from '../fleet.js';
-import { startFlagger, startOurs, usage, type ControllerProcess, type Identity } from './controllers.js';
+import { startFlagger, startOurs, type ControllerProcess, type Identity } from './controllers.js';
+import { processUsage } from '../process-usage.js';
 import { GROUP_FLAGGER, INTERVAL_S, MAX_P99_MS, MIN_SUCCESS, type Controller } from './scenarios.js';
 
 export interface FleetRow {
@@ -42,6 +44,8 @@ export interface FleetRow {
   /** Controller start → every release in its analysis. */
   readonly inAnalysisS: number;
   readonly rssMiB: number;
+  /** Of that sample, pages of mapped files (the executable, mostly). */
+  readonly fileMiB: number;
   readonly cpuPerMin: number;
   readonly writesPerMin: number;
   /** The writes of the window by `verb resource[/subresource]`. */
@@ -123,14 +127,15 @@ async function window(
     await new Promise((r) => setTimeout(r, 5000));
     const mark = auditMark();
     const m0 = await proc.metrics?.();
-    const u0 = usage(proc.pid);
+    const u0 = processUsage(proc.pid);
     const w0 = Date.now();
-    let rss = u0.rssMiB;
+    let peak = u0;
     while (Date.now() - w0 < windowS * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
-      rss = Math.max(rss, usage(proc.pid).rssMiB);
+      const u = processUsage(proc.pid);
+      if (u.rssMiB > peak.rssMiB) peak = u;
     }
-    const u1 = usage(proc.pid);
+    const u1 = processUsage(proc.pid);
     const m1 = await proc.metrics?.();
     const minutes = (Date.now() - w0) / 60_000;
     const writes = auditEntries(mark).filter(
@@ -145,7 +150,8 @@ async function window(
       controller,
       releases: fleet.apps.length,
       inAnalysisS,
-      rssMiB: rss,
+      rssMiB: peak.rssMiB,
+      fileMiB: peak.fileMiB,
       cpuPerMin: (u1.cpuS - u0.cpuS) / minutes,
       writesPerMin: writes.length / minutes,
       writes: [...by].map(([k, n]) => `${k} ${(n / minutes).toFixed(0)}/min`).join(', ') || 'none',
