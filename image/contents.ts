@@ -63,6 +63,14 @@ export const DEBIAN_PACKAGES: readonly DebianPackage[] = [
     ],
   },
   {
+    // the allocator the operator runs with (image/node-flags.ts): it gives freed memory back
+    name: 'libjemalloc2',
+    version: '5.3.0-1',
+    arch: 'amd64',
+    sha256: 'a4117c23c5c8acf6c9678a6cb086f000b79476369da7efe8a78a70826956ad3d',
+    keep: [/^usr\/lib\/x86_64-linux-gnu\/libjemalloc\.so\.2$/, /^usr\/share\/doc\/libjemalloc2\/copyright$/],
+  },
+  {
     name: 'ca-certificates',
     version: '20250419~deb12u2',
     arch: 'all',
@@ -117,6 +125,18 @@ function debData(p: DebianPackage): ReturnType<typeof readTar> {
     maxBuffer: 256 * 1024 * 1024,
   });
   return readTar(tar);
+}
+
+/**
+ * One file of a pinned Debian package (`path` relative, as the image holds it), for running what
+ * the image runs outside of it: e.g. the allocator the operator's process loads in tests.
+ */
+export function debianFile(name: string, path: string): Buffer {
+  const p = DEBIAN_PACKAGES.find((x) => x.name === name);
+  if (!p) throw new Error(`image: no Debian package ${name} is pinned in image/contents.ts`);
+  const e = debData(p).find((x) => x.path === path);
+  if (e?.type !== 'file') throw new Error(`image: ${name}=${p.version} holds no file ${path}`);
+  return e.data;
 }
 
 const mode = (m: number) => (m & 0o111 ? 0o755 : 0o644);

@@ -1,13 +1,15 @@
 /**
  * The operator as a whole process (the compiled `operator/main.js`, started with the image's Node
- * options and environment) against the test control plane, for tests that kill it: its JSON log
- * lines on stderr are watched for the moment it starts acting and for errors (an unhandled
- * rejection is logged at level error).
+ * options, environment and allocator) against the test control plane, for tests that kill it: its
+ * JSON log lines on stderr are watched for the moment it starts acting and for errors (an
+ * unhandled rejection is logged at level error).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cluster } from './cluster.js';
 import { compiledOperator } from './compiled-cli.js';
 import { OPERATOR_ENV, OPERATOR_NODE_FLAGS } from '../../image/node-flags.js';
+import { imageAllocator } from './image-allocator.js';
 
 export interface OperatorProcess {
   readonly child: ChildProcess;
@@ -19,6 +21,8 @@ export interface OperatorProcess {
   readonly errors: string[];
   /** Every line it logged. */
   readonly lines: string[];
+  /** The library it was started with in LD_PRELOAD (the image's allocator unless overridden), if any. */
+  readonly preload?: string;
 }
 
 export interface SpawnOptions {
@@ -41,11 +45,20 @@ export interface SpawnOptions {
   readonly nodeArgs?: readonly string[];
   /** More operator flags (e.g. `--concurrency=16`). @default none */
   readonly args?: readonly string[];
-  /** More environment variables for the process (e.g. `MALLOC_ARENA_MAX`). @default none */
+  /** More environment variables for the process, over the image's (e.g. `MALLOC_CONF`). @default none */
   readonly env?: Readonly<Record<string, string>>;
 }
 
 export function spawnOperator(opts: SpawnOptions): OperatorProcess {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...OPERATOR_ENV,
+    // the image's allocator, from where this machine keeps it
+    LD_PRELOAD: imageAllocator(),
+    ...opts.env,
+    KUBECONFIG: '',
+    PROMETHEUS_URL: '',
+  };
   const child = spawn(
     process.execPath,
     [
@@ -70,7 +83,7 @@ export function spawnOperator(opts: SpawnOptions): OperatorProcess {
       ...(opts.args ?? []),
     ],
     {
-      env: { ...process.env, ...OPERATOR_ENV, ...opts.env, KUBECONFIG: '', PROMETHEUS_URL: '' },
+      env,
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -91,10 +104,13 @@ export function spawnOperator(opts: SpawnOptions): OperatorProcess {
     }
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { child, leading, exited, errors, lines };
+  return { child, leading, exited, errors, lines, ...(env.LD_PRELOAD ? { preload: env.LD_PRELOAD } : {}) };
 }
 
-/** Waits until `p` leads; fails if it exits first or after `timeoutMs`. */
+/**
+ * Waits until `p` leads; fails if it exits first or after `timeoutMs`, or if it runs without the
+ * library it was given in LD_PRELOAD (the loader only warns and goes on without it).
+ */
 export async function waitLeading(p: OperatorProcess, what: string, timeoutMs = 120_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -105,6 +121,8 @@ export async function waitLeading(p: OperatorProcess, what: string, timeoutMs = 
   });
   try {
     await Promise.race([p.leading, exitedEarly, timeout]);
+    if (p.preload && !readFileSync(`/proc/${p.child.pid}/maps`, 'utf8').includes(p.preload))
+      throw new Error(`${what} runs without ${p.preload} (LD_PRELOAD):\n${p.lines.slice(0, 5).join('\n')}`);
   } finally {
     clearTimeout(timer);
     exitedEarly.catch(() => undefined);

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanaryOperator, OPERATOR_NAME } from '../../constructs/index.js';
 import { buildOperatorImage, cachedOperatorImage, type BuiltImage } from '../../image/build.js';
+import { JEMALLOC, OPERATOR_ENV } from '../../image/node-flags.js';
 import { LEASES } from '../../operator/adapters/kubernetes.js';
 import type { LeaseRecord } from '../../operator/runtime/leader-election.js';
 import { E2eEnv, must, transitions, waitFor } from '../e2e/env.js';
@@ -77,7 +78,12 @@ describe('pushed with crane (go-containerregistry) to a registry on loopback', (
       '--optimize-for-size',
       '/app/operator/main.js',
     ]);
-    expect(config.config.Env).toContain('MALLOC_ARENA_MAX=2');
+    expect(config.config.Env).toEqual(
+      expect.arrayContaining([
+        'LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+        'MALLOC_CONF=narenas:1,tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0',
+      ]),
+    );
   }, 300_000);
 });
 
@@ -235,6 +241,11 @@ describe.each([
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).toBe('65532');
     expect(/^NSpid:\s+\d+\s+(\d+)/m.exec(status)?.[1]).toBe('1');
+    // with the image's environment (image/node-flags.ts) and its jemalloc loaded from the image
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    for (const [name, value] of Object.entries(OPERATOR_ENV)) expect(environ).toContain(`${name}=${value}`);
+    const maps = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n');
+    expect(maps.some((l) => l.endsWith(`rootfs/${JEMALLOC.path}`))).toBe(true);
     const rootMount = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
       .split('\n')
       .map((l) => l.split(' '))
