@@ -15,7 +15,7 @@
  * - jemalloc instead of glibc's malloc, with one arena, no per-thread caches and freed pages given
  *   back at once (`MALLOC_CONF`). What Node allocates outside V8's heap (buffers of responses,
  *   parsers, TLS, the compilers' zones) is freed in scattered blocks; glibc keeps the holes they
- *   leave in its arenas for good (at one release 12 of 20 MB of its main arena was free), where
+ *   leave in its arenas for good (at one release 14 of 20 MB of its main arena was free), where
  *   jemalloc returns the pages.
  * At 500 releases: 208-218 MB RSS with the first alone, 125-135 MB with the first two and glibc
  * (`MALLOC_ARENA_MAX=2`), 106-111 MB with all three, for up to 15 % more CPU than with glibc.
