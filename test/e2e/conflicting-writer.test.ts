@@ -213,7 +213,9 @@ test('weights and status rewritten again and again: the operator holds or writes
   // Hold: not one write back, held with WeightsDrifted, one Event
   expect(operatorVsWrites('reviews')).toBe(0);
   expect(reviews?.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('WeightsDrifted');
-  expect((await env.events('reviews-v2')).filter((e) => e.reason === 'WeightsDrifted')).toHaveLength(1);
+  expect(
+    (await env.events('reviews-v2', ['WeightsDrifted'])).filter((e) => e.reason === 'WeightsDrifted'),
+  ).toHaveLength(1);
   // Reapply against a writer that heals every write back: written back exactly the limit, then
   // held (the message says why), and the other writer had nothing left to heal
   expect(operatorVsWrites('ratings')).toBe(DRIFT_WRITE_BACK_LIMIT);

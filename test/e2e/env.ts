@@ -242,14 +242,29 @@ export class E2eEnv {
     return (r.route ?? []).map((d) => `${d.destination.subset}=${d.weight ?? 100}`);
   }
 
-  /** Events regarding one object, oldest first. */
-  async events(name: string): Promise<{ reason?: string; type?: string; note?: string }[]> {
-    const items = must(
-      await this.client.list<
-        KubeObject & { reason?: string; type?: string; note?: string; regarding?: { name?: string } }
-      >(EVENTS, this.ns),
-    ).items;
-    return items.filter((e) => e.regarding?.name === name);
+  /**
+   * Events regarding one object, oldest first. The operator records an Event after the status
+   * it tells of, so a test that has just seen the status names the reasons it expects: the list
+   * is read again until each of them is there, as many times as it is named (at most `timeoutMs`), and then returned whole for
+   * exact assertions; what is still missing then is left to those assertions to report.
+   */
+  async events(
+    name: string,
+    expected: readonly string[] = [],
+    timeoutMs = 5_000,
+  ): Promise<{ reason?: string; type?: string; note?: string }[]> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const items = must(
+        await this.client.list<
+          KubeObject & { reason?: string; type?: string; note?: string; regarding?: { name?: string } }
+        >(EVENTS, this.ns),
+      ).items.filter((e) => e.regarding?.name === name);
+      const count = (r: string, list: readonly (string | undefined)[]) => list.filter((x) => x === r).length;
+      const reasons = items.map((e) => e.reason);
+      if (expected.every((r) => count(r, reasons) >= count(r, expected)) || Date.now() > until) return items;
+      await sleep(50);
+    }
   }
 
   /** Waits for the release's status to satisfy `pred`. */

@@ -100,7 +100,7 @@ test('a canary answering 20% 5xx is rolled back within two intervals of the brea
   expect(final.lastMeasurements?.[0]).toMatchObject({ name: 'request-success-rate', result: 'Fail' });
   expect(final.lastMeasurements?.[0]?.value).toBeLessThan(MIN_SUCCESS);
   expect(await env.weights('reviews')).toStrictEqual(['v1=100', 'v3=0']);
-  const events = await env.events('reviews-v3');
+  const events = await env.events('reviews-v3', ['CheckFailed', 'AnalysisFailed']);
   expect(
     events.filter((e) => e.reason === 'CheckFailed' && e.type === 'Warning').length,
   ).toBeGreaterThanOrEqual(1);

@@ -115,7 +115,7 @@ test('a healthy canary goes through headerRoute, mirror, setWeight, pause, setWe
   expect(http.map((r) => r.name)).toStrictEqual(['health', 'primary']);
   expect(http[1]?.mirror).toBeUndefined();
   expect(JSON.stringify(http[0])).toBe(healthBefore);
-  const events = await env.events('reviews-v3');
+  const events = await env.events('reviews-v3', ['Started', 'Promoted']);
   const reasons = events.map((e) => e.reason);
   // its steps run by themselves: each is in the status history, not an Event
   expect(reasons).toEqual(expect.arrayContaining(['Started', 'Promoted']));

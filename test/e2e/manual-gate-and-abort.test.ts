@@ -140,7 +140,7 @@ test('an abort rolls the release back at once, mid-step, with a Warning Event', 
     canaryWeight: 0,
   });
   expect(await env.weights('ratings')).toStrictEqual(['v1=100', 'v2=0']);
-  const aborted = (await env.events('ratings-v2')).filter((e) => e.reason === 'Aborted');
+  const aborted = (await env.events('ratings-v2', ['Aborted'])).filter((e) => e.reason === 'Aborted');
   expect(aborted).toHaveLength(1);
   expect(aborted[0]?.type).toBe('Warning');
   expect(aborted[0]?.note).toMatch(/aborted by annotation at step 1/);

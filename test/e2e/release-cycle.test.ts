@@ -127,7 +127,9 @@ test('release v2, then the one-line change releases v3 from v2; each old stable 
   // every request now answers from v3
   await env.sim.refresh();
   expect(await sample(env.sim, 'reviews', 20)).toStrictEqual({ v3: 20 });
-  const reasons = (await env.events('reviews')).map((e) => e.reason);
+  const reasons = (
+    await env.events('reviews', ['Promoted', 'Promoted', 'ScaledDown', 'ScaledDown', 'SpecChanged'])
+  ).map((e) => e.reason);
   expect(reasons.filter((r) => r === 'Promoted')).toHaveLength(2);
   expect(reasons.filter((r) => r === 'ScaledDown')).toHaveLength(2);
   expect(reasons).toContain('SpecChanged');

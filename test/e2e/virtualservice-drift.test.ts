@@ -76,8 +76,11 @@ async function editWeights(service: string): Promise<void> {
   );
 }
 
-async function driftEvents(name: string) {
-  return (await env.events(name)).filter((e) => e.reason === 'WeightsDrifted');
+/** The WeightsDrifted Events of a release, once there are at least `expected` of them. */
+async function driftEvents(name: string, expected = 1) {
+  return (await env.events(name, Array<string>(expected).fill('WeightsDrifted'))).filter(
+    (e) => e.reason === 'WeightsDrifted',
+  );
 }
 
 test('Hold: the release stops where it is and leaves the edited weights alone until the step is resumed', async () => {
@@ -124,7 +127,7 @@ test('Hold: the release stops where it is and leaves the edited weights alone un
     ['StepAdvanced', 2],
     ['Promoted', 3],
   ]);
-  expect((await driftEvents(name)).map((e) => e.note)).toEqual([
+  expect((await driftEvents(name, 2)).map((e) => e.note)).toEqual([
     expect.stringContaining('Holding (driftPolicy Hold)'),
     expect.stringContaining('writing them back (driftPolicy Hold, resumed)'),
   ]);

@@ -287,7 +287,16 @@ describe('the operator runtime on the real parts', () => {
       ['request-success-rate', 'Pass'],
       ['request-duration-p99', 'Pass'],
     ]);
-    const reasons = (await eventsOf('reviews-v3')).map((e) => e.reason);
+    // (the Event follows the status it tells of)
+    const reasons = await waitFor(
+      'the Promoted Event',
+      async () => {
+        const r = (await eventsOf('reviews-v3')).map((e) => e.reason);
+        return r.includes('Promoted') ? r : undefined;
+      },
+      5_000,
+      50,
+    );
     // its steps run by themselves: each is in the status history, not an Event
     expect(reasons).toEqual(expect.arrayContaining(['Started', 'Promoted']));
     expect(reasons).not.toContain('StepAdvanced');
