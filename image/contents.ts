@@ -127,13 +127,19 @@ function debData(p: DebianPackage): ReturnType<typeof readTar> {
   return readTar(tar);
 }
 
+/** The pinned Debian package `name`; throws when image/contents.ts pins none. */
+export function pinnedDebian(name: string): DebianPackage {
+  const p = DEBIAN_PACKAGES.find((x) => x.name === name);
+  if (!p) throw new Error(`image: no Debian package ${name} is pinned in image/contents.ts`);
+  return p;
+}
+
 /**
  * One file of a pinned Debian package (`path` relative, as the image holds it), for running what
  * the image runs outside of it: e.g. the allocator the operator's process loads in tests.
  */
 export function debianFile(name: string, path: string): Buffer {
-  const p = DEBIAN_PACKAGES.find((x) => x.name === name);
-  if (!p) throw new Error(`image: no Debian package ${name} is pinned in image/contents.ts`);
+  const p = pinnedDebian(name);
   const e = debData(p).find((x) => x.path === path);
   if (e?.type !== 'file') throw new Error(`image: ${name}=${p.version} holds no file ${path}`);
   return e.data;
