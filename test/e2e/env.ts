@@ -34,6 +34,7 @@ import {
   canaryRelease,
   deployment,
   must,
+  SOLE_LEASE,
   sleep,
   transitions,
   waitFor,
@@ -192,9 +193,7 @@ export class E2eEnv {
       leaderElection: {
         namespace: this.ns,
         name: 'canary-operator',
-        leaseDurationMs: 3000,
-        renewDeadlineMs: 2000,
-        retryPeriodMs: 250,
+        ...SOLE_LEASE,
       },
       listen: '127.0.0.1:0',
       logger: createLogger({ level: 'debug', sink: (e) => this.logs.push(e) }),

@@ -12,6 +12,14 @@ import type { KubeObject } from '../../operator/adapters/kubernetes.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Lease timings for an in-process operator that is alone on its Lease. It renews as often as a
+ * quick test needs (and a stopped one releases the Lease, so the next one takes it within a retry
+ * period), but keeps leading through a renewal that a loaded machine delays by seconds: with a 2 s
+ * renew deadline, such a stall stopped the operator mid-release.
+ */
+export const SOLE_LEASE = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 250 } as const;
+
 /** Polls `fn` until it returns a value other than undefined; fails after `timeoutMs` with `what`. */
 export async function waitFor<T>(
   what: string,

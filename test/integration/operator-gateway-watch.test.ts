@@ -16,7 +16,7 @@ import type { CanaryReleaseStatus } from '../../api/v1alpha1/canary-release.js';
 import { startOperator, type OperatorHandle } from '../../operator/runtime/operator.js';
 import { createLogger, type LogEntry } from '../../operator/runtime/log.js';
 import { cluster, testNamespace } from '../harness/cluster.js';
-import { must, waitFor } from './operator-fixtures.js';
+import { must, SOLE_LEASE, waitFor } from './operator-fixtures.js';
 import { createOwnedRouteRelease, editDrivenWeights, untilStepOneWeights } from './owned-http-route.js';
 
 let ns: { name: string; dispose: () => Promise<void> };
@@ -42,9 +42,7 @@ beforeAll(async () => {
     leaderElection: {
       namespace: ns.name,
       name: 'canary-operator',
-      leaseDurationMs: 3000,
-      renewDeadlineMs: 2000,
-      retryPeriodMs: 250,
+      ...SOLE_LEASE,
     },
     listen: '127.0.0.1:0',
     logger: createLogger({ level: 'debug', sink: (e) => logs.push(e) }),

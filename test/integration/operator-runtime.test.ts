@@ -34,6 +34,7 @@ import {
   canaryRelease,
   deployment,
   must,
+  SOLE_LEASE,
   sleep,
   subsetRule,
   transitions,
@@ -62,9 +63,7 @@ function start(identity: string): Promise<OperatorHandle> {
     leaderElection: {
       namespace: ns.name,
       name: 'canary-operator',
-      leaseDurationMs: 3000,
-      renewDeadlineMs: 2000,
-      retryPeriodMs: 250,
+      ...SOLE_LEASE,
     },
     listen: '127.0.0.1:0',
     webhookBackoffMs: 100,

@@ -25,6 +25,7 @@ import {
   canaryRelease,
   deployment,
   must,
+  SOLE_LEASE,
   sleep,
   subsetRule,
   userVirtualService,
@@ -90,9 +91,7 @@ test('a release holding on missing data is checked every interval, written once 
     leaderElection: {
       namespace: ns.name,
       name: 'canary-operator',
-      leaseDurationMs: 3000,
-      renewDeadlineMs: 2000,
-      retryPeriodMs: 250,
+      ...SOLE_LEASE,
     },
     logger: createLogger({ level: 'error', sink: () => undefined }),
   });
