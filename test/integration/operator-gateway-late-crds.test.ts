@@ -86,7 +86,14 @@ test('HTTPRoutes are watched once their CRDs are installed, without a restart', 
     30_000,
     100,
   );
-  expect(operator!.isReady()).toBe(true);
+  // Ready once the new informers have listed. A watch opened the moment a CRD is established can
+  // be refused (the apiserver answered 429 in one run) and is restarted after a back-off.
+  await waitFor(
+    'the operator to be ready with the new informers',
+    () => operator!.isReady() || undefined,
+    10_000,
+    50,
+  );
 
   await createOwnedRouteRelease(client, NS);
   await waitFor('the status to say step 0', async () => {
