@@ -244,8 +244,8 @@ export class E2eEnv {
   /**
    * Events regarding one object, oldest first. The operator records an Event after the status
    * it tells of, so a test that has just seen the status names the reasons it expects: the list
-   * is read again until each of them is there, as many times as it is named (at most `timeoutMs`), and then returned whole for
-   * exact assertions; what is still missing then is left to those assertions to report.
+   * is read again until each is there as many times as it is named (for at most `timeoutMs`),
+   * then returned whole for exact assertions, which report whatever is still missing.
    */
   async events(
     name: string,
