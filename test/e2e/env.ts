@@ -13,7 +13,6 @@ import {
   CANARY_RELEASES,
   DEPLOYMENTS,
   DESTINATION_RULES,
-  EVENTS,
   KubeClient,
   VIRTUAL_SERVICES,
   type CanaryReleaseObject,
@@ -33,6 +32,8 @@ import {
 import {
   canaryRelease,
   deployment,
+  eventsRegarding,
+  type EventView,
   must,
   SOLE_LEASE,
   sleep,
@@ -241,29 +242,9 @@ export class E2eEnv {
     return (r.route ?? []).map((d) => `${d.destination.subset}=${d.weight ?? 100}`);
   }
 
-  /**
-   * Events regarding one object, oldest first. The operator records an Event after the status
-   * it tells of, so a test that has just seen the status names the reasons it expects: the list
-   * is read again until each is there as many times as it is named (for at most `timeoutMs`),
-   * then returned whole for exact assertions, which report whatever is still missing.
-   */
-  async events(
-    name: string,
-    expected: readonly string[] = [],
-    timeoutMs = 5_000,
-  ): Promise<{ reason?: string; type?: string; note?: string }[]> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const items = must(
-        await this.client.list<
-          KubeObject & { reason?: string; type?: string; note?: string; regarding?: { name?: string } }
-        >(EVENTS, this.ns),
-      ).items.filter((e) => e.regarding?.name === name);
-      const count = (r: string, list: readonly (string | undefined)[]) => list.filter((x) => x === r).length;
-      const reasons = items.map((e) => e.reason);
-      if (expected.every((r) => count(r, reasons) >= count(r, expected)) || Date.now() > until) return items;
-      await sleep(50);
-    }
+  /** Events regarding one object, oldest first, once the `expected` reasons are there (see {@link eventsRegarding}). */
+  events(name: string, expected: readonly string[] = []): Promise<EventView[]> {
+    return eventsRegarding(this.client, this.ns, name, expected);
   }
 
   /** Waits for the release's status to satisfy `pred`. */

@@ -8,7 +8,7 @@ import {
   type CanaryReleaseSpecInput,
   type CanaryReleaseStatus,
 } from '../../api/v1alpha1/canary-release.js';
-import type { KubeObject } from '../../operator/adapters/kubernetes.js';
+import { EVENTS, type KubeClient, type KubeObject } from '../../operator/adapters/kubernetes.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,6 +40,49 @@ export async function waitFor<T>(
     await sleep(everyMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** An Event as the tests read it. */
+export type EventView = KubeObject & {
+  reason?: string;
+  type?: string;
+  note?: string;
+  regarding?: { name?: string };
+};
+
+/**
+ * Events regarding one object of `namespace`, oldest first. The operator records an Event after
+ * the status it tells of, so a test that has just seen the status names the reasons it expects:
+ * the list is read again until each is there as many times as it is named (for at most
+ * `timeoutMs`), then returned whole for exact assertions, which report whatever is still missing.
+ */
+export async function eventsRegarding(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  expected: readonly string[] = [],
+  timeoutMs = 5_000,
+): Promise<EventView[]> {
+  const read = async () =>
+    must(await client.list<EventView>(EVENTS, namespace)).items.filter((e) => e.regarding?.name === name);
+  const count = (r: string, list: readonly (string | undefined)[]) => list.filter((x) => x === r).length;
+  const complete = (items: readonly EventView[]) => {
+    const reasons = items.map((e) => e.reason);
+    return expected.every((r) => count(r, reasons) >= count(r, expected));
+  };
+  try {
+    return await waitFor(
+      `Events ${expected.join(', ')} of ${name}`,
+      async () => {
+        const items = await read();
+        return complete(items) ? items : undefined;
+      },
+      timeoutMs,
+      50,
+    );
+  } catch {
+    return read();
+  }
 }
 
 /** A CanaryRelease object. */
